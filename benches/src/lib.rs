@@ -1,0 +1,1 @@
+//! Benchmarks of lameduck against its peers.

@@ -1,0 +1,122 @@
+//! The conformance suite (feature `test-util`): proves that a [`Timer`] and a
+//! [`SignalSource`] keep their contracts, and that the whole shutdown runs end to end on
+//! them. Every adapter runs it; so should anyone who writes their own.
+//!
+//! Implement [`Harness`] for your runtime and call [`run`] from a test:
+//!
+//! ```
+//! use core::future::Future;
+//! use lameduck::{conformance::{self, Harness}, test_util::{ManualClock, ScriptedSignals}, Signal, SignalSet};
+//!
+//! struct Manual { clock: ManualClock, signals: ScriptedSignals }
+//! impl Harness for Manual {
+//!     type Timer = ManualClock;
+//!     type Signals = ScriptedSignals;
+//!     fn timer(&self) -> ManualClock { self.clock.clone() }
+//!     fn signals(&self, _: SignalSet) -> ScriptedSignals { self.signals.clone() }
+//!     fn raise(&self, signal: Signal) { self.signals.send(signal) }
+//!     fn block_on<F: Future>(&self, future: F) -> F::Output { self.clock.block_on(future) }
+//! }
+//! conformance::run(&Manual { clock: ManualClock::new(), signals: ScriptedSignals::new() }).unwrap();
+//! ```
+
+use crate::{Signal, SignalSet, SignalSource, Timer};
+use alloc::{format, string::String};
+use core::{fmt, future::Future};
+
+mod checks;
+mod shutdown;
+
+/// What the suite needs from a runtime: its timer, its signal source, a way to raise a
+/// signal, and a way to run a future to completion.
+///
+/// ```
+/// # use lameduck::conformance::Harness;
+/// fn suite_for<H: Harness>(harness: &H) {
+///     lameduck::conformance::run(harness).expect("the adapter keeps the contract");
+/// }
+/// ```
+pub trait Harness {
+    /// The timer under test.
+    type Timer: Timer;
+    /// The signal source under test.
+    type Signals: SignalSource;
+
+    /// A timer. Called inside [`block_on`](Self::block_on), so it may need the runtime.
+    fn timer(&self) -> Self::Timer;
+
+    /// A signal source listening for `set`. Called inside [`block_on`](Self::block_on);
+    /// listening must be installed when this returns.
+    fn signals(&self, set: SignalSet) -> Self::Signals;
+
+    /// Sends `signal` to this process (or, for a scripted source, queues it).
+    fn raise(&self, signal: Signal);
+
+    /// Runs `future` to completion on the runtime.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+}
+
+/// A broken promise: which check failed, and how.
+///
+/// ```
+/// # fn show(f: lameduck::conformance::Failure) -> String { f.to_string() }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The check's name.
+    pub check: &'static str,
+    /// What went wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "conformance check `{}` failed: {}",
+            self.check, self.detail
+        )
+    }
+}
+
+impl core::error::Error for Failure {}
+
+pub(crate) fn ensure(
+    check: &'static str,
+    ok: bool,
+    detail: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure {
+            check,
+            detail: detail(),
+        })
+    }
+}
+
+pub(crate) fn fail(check: &'static str, detail: impl fmt::Display) -> Failure {
+    Failure {
+        check,
+        detail: format!("{detail}"),
+    }
+}
+
+/// Runs every check, stopping at the first failure. Uses `SIGTERM`, `SIGINT` and `SIGHUP`
+/// (raised through [`Harness::raise`]); takes a few seconds on a real clock.
+///
+/// # Errors
+///
+/// The first [`Failure`].
+///
+/// ```
+/// # fn check<H: lameduck::conformance::Harness>(h: &H) { lameduck::conformance::run(h).unwrap() }
+/// ```
+pub fn run<H: Harness>(harness: &H) -> Result<(), Failure> {
+    checks::timer(harness)?;
+    checks::signals(harness)?;
+    shutdown::end_to_end(harness)?;
+    shutdown::escalation(harness)?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The driver: runs the phase machine against a [`Timer`], a [`SignalSource`], the
+//! connection tracker, programmatic triggers and the hooks, and returns the [`Report`].
+//!
+//! It awaits only futures from the traits, from event-listener and the hooks themselves,
+//! combined by hand in one `poll_fn`, so it runs on any executor.
+
+use crate::{
+    listen::poll_until,
+    report::{HookOutcome, HookReport},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    sync::Arc,
+    trace, Action, HookResult, Machine, Phase, Reason, Report, Shutdown, Signal, SignalSource,
+    Timer,
+};
+use alloc::{borrow::Cow, boxed::Box, vec::Vec};
+use core::{
+    future::{poll_fn, Future},
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+use event_listener::EventListener;
+
+mod hook_task;
+
+impl Shutdown {
+    /// Runs the shutdown to its end and returns the report.
+    ///
+    /// Serving goes on meanwhile; this waits for the first shutdown signal in the config's
+    /// set (or a [`Trigger`](crate::Trigger) request), then walks the phases: lame duck,
+    /// draining (until the last connection closes, the drain deadline passes, or a second
+    /// signal forces), the hooks in order (each bounded by its timeout), stopped. A third
+    /// signal ends it at once. The caller turns [`Report::exit_code`] into the process's.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropping the future abandons the shutdown where it stands (the
+    /// phase stays where it was, hooks not yet run never run, a running hook is dropped).
+    /// Await it to its end, typically as the last thing `main` does.
+    ///
+    /// ```
+    /// use lameduck::{test_util::{ManualClock, ScriptedSignals}, Config, Hook, Shutdown, Signal};
+    /// let clock = ManualClock::new();
+    /// let signals = ScriptedSignals::new();
+    /// signals.send(Signal::TERM);
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// shutdown.hooks().register(Hook::new("bye", || Ok::<(), &str>(()))).unwrap();
+    /// let report = clock.block_on(shutdown.run(clock.clone(), signals));
+    /// assert_eq!(report.exit_code(), 0);
+    /// assert_eq!(report.to_string(), "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=SIGTERM");
+    /// ```
+    pub async fn run<T: Timer, S: SignalSource>(self, timer: T, signals: S) -> Report {
+        let machine = match Machine::new(self.shared.config) {
+            Ok(machine) => machine,
+            Err(_) => unreachable!("the config was validated by Shutdown::new"),
+        };
+        Driver {
+            shared: self.shared,
+            timer,
+            signals: Some(signals),
+            machine,
+            sleep: None,
+            requests: None,
+            drained: None,
+            hook: None,
+            hooks: Vec::new(),
+        }
+        .run()
+        .await
+    }
+}
+
+struct RunningHook {
+    index: usize,
+    name: Cow<'static, str>,
+    started: Duration,
+    future: hook_task::HookFuture,
+}
+
+enum Wake {
+    Requests,
+    Signal(Signal),
+    SignalsEnded,
+    Drained,
+    Hook(HookOutcome),
+    Deadline,
+}
+
+struct Driver<T: Timer, S> {
+    shared: Arc<Shared>,
+    timer: T,
+    signals: Option<S>,
+    machine: Machine,
+    sleep: Option<(Duration, Pin<Box<T::Sleep>>)>,
+    requests: Option<EventListener>,
+    drained: Option<EventListener>,
+    hook: Option<RunningHook>,
+    hooks: Vec<HookReport>,
+}
+
+impl<T: Timer, S: SignalSource> Driver<T, S> {
+    async fn run(mut self) -> Report {
+        while !self.apply_actions() {
+            let wake = poll_fn(|cx| self.poll_wake(cx)).await;
+            let now = self.timer.now();
+            match wake {
+                Wake::Requests => {
+                    let bits = self.shared.take_requests();
+                    if bits & REQUEST_FAILED != 0 {
+                        self.machine.request(Reason::Failed, now);
+                    }
+                    if bits & REQUEST_SHUTDOWN != 0 {
+                        self.machine.request(Reason::Requested, now);
+                    }
+                    if bits & REQUEST_FORCE != 0 {
+                        self.machine.force(now);
+                    }
+                }
+                Wake::Signal(signal) => {
+                    let acted = self.machine.request(Reason::Signal(signal), now);
+                    trace::signal(signal, acted);
+                }
+                Wake::SignalsEnded => self.signals = None,
+                Wake::Drained => self.machine.drained(now),
+                Wake::Hook(outcome) => self.finish_hook(outcome, now),
+                Wake::Deadline => {
+                    self.sleep = None;
+                    self.machine.tick(now);
+                }
+            }
+        }
+        Report {
+            summary: self.machine.summary(),
+            detail: self.shared.failure.lock().clone(),
+            hooks: self.hooks,
+        }
+    }
+
+    /// Carries out the machine's actions; `true` once it finished.
+    fn apply_actions(&mut self) -> bool {
+        while let Some(action) = self.machine.poll_action() {
+            match action {
+                Action::Enter(phase) => self.enter(phase),
+                Action::StopAccepting => {
+                    if self.shared.tracker.start_drain() {
+                        self.machine.drained(self.timer.now());
+                    }
+                }
+                Action::CutConnections => self.machine.record_cut(self.shared.tracker.open()),
+                Action::RunHook(index) => self.start_hook(index),
+                Action::AbandonHook(_) => {
+                    let outcome = if self.machine.summary().exit_signal().is_some() {
+                        HookOutcome::Interrupted
+                    } else {
+                        HookOutcome::TimedOut
+                    };
+                    self.finish_hook(outcome, self.timer.now());
+                }
+                Action::Finish => return true,
+            }
+        }
+        false
+    }
+
+    fn enter(&mut self, phase: Phase) {
+        if phase == Phase::Stopped {
+            // Hooks never run are reported as skipped, and the registry closes, in one
+            // critical section; the summary is published before the phase, so whoever
+            // sees Stopped finds it.
+            let never_run = self.shared.hooks.lock().close();
+            self.hooks
+                .extend(never_run.into_iter().map(|name| HookReport {
+                    name,
+                    outcome: HookOutcome::Skipped,
+                    elapsed: Duration::ZERO,
+                }));
+            let summary = self.machine.summary();
+            self.shared.summary.call_once(|| summary);
+        }
+        self.shared.set_phase(phase);
+        trace::phase(phase, &self.shared.tracker);
+    }
+
+    fn start_hook(&mut self, index: usize) {
+        let now = self.timer.now();
+        let hook = self.shared.hooks.lock().take_or_close(index);
+        match hook {
+            None => self.machine.hooks_exhausted(now),
+            Some(hook) => {
+                self.machine.hook_started(index, hook.timeout, now);
+                self.hook = Some(RunningHook {
+                    index,
+                    name: hook.name,
+                    started: now,
+                    future: hook_task::start(hook.run),
+                });
+            }
+        }
+    }
+
+    /// Records the running hook's outcome (dropping its future) and tells the machine.
+    fn finish_hook(&mut self, outcome: HookOutcome, now: Duration) {
+        let Some(hook) = self.hook.take() else { return };
+        let result = if outcome.is_ok() {
+            HookResult::Ok
+        } else {
+            HookResult::Failed
+        };
+        let report = HookReport {
+            name: hook.name,
+            outcome,
+            elapsed: now.saturating_sub(hook.started),
+        };
+        trace::hook(&report);
+        self.hooks.push(report);
+        // After a timeout or an exit the machine has already moved on and ignores this.
+        self.machine.hook_finished(hook.index, result);
+    }
+
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+        let shared = &*self.shared;
+        if poll_until(&mut self.requests, &shared.requested, cx, || {
+            shared.has_requests()
+        })
+        .is_ready()
+        {
+            return Poll::Ready(Wake::Requests);
+        }
+        if let Some(signals) = &mut self.signals {
+            if let Poll::Ready(next) = Pin::new(signals).poll_next(cx) {
+                return Poll::Ready(next.map_or(Wake::SignalsEnded, Wake::Signal));
+            }
+        }
+        if self.machine.phase() == Phase::Draining {
+            let tracker = &shared.tracker;
+            if poll_until(&mut self.drained, &tracker.drained, cx, || {
+                tracker.is_drained()
+            })
+            .is_ready()
+            {
+                return Poll::Ready(Wake::Drained);
+            }
+        }
+        if let Some(hook) = &mut self.hook {
+            if let Poll::Ready(outcome) = hook.future.as_mut().poll(cx) {
+                return Poll::Ready(Wake::Hook(outcome));
+            }
+        }
+        self.poll_deadline(cx)
+    }
+
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+        let Some(deadline) = self.machine.next_deadline() else {
+            self.sleep = None;
+            return Poll::Pending;
+        };
+        if self.sleep.as_ref().map(|(at, _)| *at) != Some(deadline) {
+            let wait = deadline.saturating_sub(self.timer.now());
+            self.sleep = Some((deadline, Box::pin(self.timer.sleep(wait))));
+        }
+        match &mut self.sleep {
+            Some((_, sleep)) => sleep.as_mut().poll(cx).map(|()| Wake::Deadline),
+            None => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! `Shutdown` (the builder the driver consumes), `Trigger` (asks for shutdown) and
+//! `Handle` (observes it), with their futures.
+
+use crate::{
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    sync::Arc,
+    Config, ConfigError, Connection, ConnectionGuard, HookRegistry, Phase, Snapshot, Summary,
+};
+use alloc::string::ToString;
+use core::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+use event_listener::EventListener;
+
+/// A shutdown to be run: make it, hand out its [`Handle`], [`Trigger`] and
+/// [`HookRegistry`], then await [`Shutdown::run`](crate::Shutdown::run) with a timer and a
+/// signal source.
+///
+/// ```
+/// use lameduck::{Config, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let handle = shutdown.handle();
+/// assert!(handle.is_ready());
+/// ```
+#[derive(Debug)]
+pub struct Shutdown {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Shutdown {
+    /// A shutdown in [`Phase::Running`], with no hooks yet.
+    ///
+    /// # Errors
+    ///
+    /// The configuration's [`Config::validate`] error.
+    ///
+    /// ```
+    /// use lameduck::{Config, Shutdown};
+    /// assert!(Shutdown::new(Config::new().hook_timeout(core::time::Duration::ZERO)).is_err());
+    /// ```
+    pub fn new(config: Config) -> Result<Shutdown, ConfigError> {
+        let config = config.validate()?;
+        Ok(Shutdown {
+            shared: Arc::new(Shared::new(config)),
+        })
+    }
+
+    /// The observer side, for accept loops, connections and readiness endpoints.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(shutdown.handle().phase(), lameduck::Phase::Running);
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The trigger side, to ask for shutdown from the program.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// shutdown.trigger().shutdown();
+    /// ```
+    pub fn trigger(&self) -> Trigger {
+        Trigger {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The hook registry; hooks may be added until the shutdown stops.
+    ///
+    /// ```
+    /// use lameduck::{Hook, Shutdown, Config};
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// shutdown.hooks().register(Hook::new("flush", || Ok::<(), &str>(()))).unwrap();
+    /// ```
+    pub fn hooks(&self) -> HookRegistry {
+        HookRegistry {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Asks for a shutdown from the program. Cheap to clone; every method is idempotent.
+///
+/// ```
+/// use lameduck::{Config, Phase, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let trigger = shutdown.trigger();
+/// trigger.shutdown();
+/// trigger.shutdown(); // no escalation: programmatic requests are idempotent
+/// ```
+#[derive(Clone, Debug)]
+pub struct Trigger {
+    shared: Arc<Shared>,
+}
+
+impl Trigger {
+    /// Starts the shutdown, with [`Reason::Requested`](crate::Reason::Requested).
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// shutdown.trigger().shutdown();
+    /// ```
+    pub fn shutdown(&self) {
+        self.shared.request(REQUEST_SHUTDOWN);
+    }
+
+    /// Stops waiting for connections: cuts those left and goes to the hooks (starting the
+    /// shutdown first if needed).
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// shutdown.trigger().force();
+    /// ```
+    pub fn force(&self) {
+        self.shared.request(REQUEST_FORCE);
+    }
+
+    /// Starts the shutdown because serving failed for good, with
+    /// [`Reason::Failed`](crate::Reason::Failed); the report carries `detail`. Only the
+    /// first failure's detail is kept.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// shutdown.trigger().fail("accept: too many open files");
+    /// ```
+    pub fn fail(&self, detail: impl fmt::Display) {
+        self.shared
+            .failure
+            .lock()
+            .get_or_insert_with(|| detail.to_string());
+        self.shared.request(REQUEST_FAILED);
+    }
+}
+
+/// The read side: phase, readiness, counts, and futures for phase changes. Cheap to clone.
+///
+/// ```
+/// use lameduck::{Config, Phase, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let handle = shutdown.handle();
+/// let guard = handle.track().unwrap();
+/// assert_eq!(handle.snapshot().open, 1);
+/// # drop(guard);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The current phase.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(shutdown.handle().phase(), lameduck::Phase::Running);
+    /// ```
+    pub fn phase(&self) -> Phase {
+        self.shared.phase()
+    }
+
+    /// Whether to report ready to a load balancer: only while running.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert!(shutdown.handle().is_ready());
+    /// ```
+    pub fn is_ready(&self) -> bool {
+        self.phase().is_ready()
+    }
+
+    /// Phase and connection counts, read now.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let snapshot = shutdown.handle().snapshot();
+    /// assert_eq!((snapshot.open, snapshot.anomalies), (0, 0));
+    /// ```
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.tracker.snapshot(self.phase())
+    }
+
+    /// The configuration the shutdown runs with.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(*shutdown.handle().config(), lameduck::Config::new());
+    /// ```
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Counts a new connection; `None` once the drain has completed.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let guard = shutdown.handle().track().expect("still running");
+    /// # drop(guard);
+    /// ```
+    pub fn track(&self) -> Option<ConnectionGuard> {
+        ConnectionGuard::new(self.shared.clone())
+    }
+
+    /// A connection reported through events ([`ConnEvent`](crate::ConnEvent)), as servers
+    /// with a connection-state hook do.
+    ///
+    /// ```
+    /// use lameduck::ConnEvent;
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let mut conn = shutdown.handle().connection();
+    /// conn.event(ConnEvent::New);
+    /// conn.event(ConnEvent::Closed);
+    /// ```
+    pub fn connection(&self) -> Connection {
+        Connection::new(self.clone())
+    }
+
+    /// Completes once `phase` (or a later one) is reached.
+    ///
+    /// ```
+    /// use lameduck::{Config, Phase, Shutdown};
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// let reached = shutdown.handle().reached(Phase::Running);
+    /// futures::executor::block_on(reached);
+    /// ```
+    pub fn reached(&self, phase: Phase) -> Reached {
+        Reached {
+            shared: self.shared.clone(),
+            phase,
+            listener: None,
+        }
+    }
+
+    /// Completes when draining starts: stop accepting, close idle connections.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let _draining = shutdown.handle().draining();
+    /// ```
+    pub fn draining(&self) -> Reached {
+        self.reached(Phase::Draining)
+    }
+
+    /// Completes when the shutdown has stopped, with its summary; every caller gets the same.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let _stopped = shutdown.handle().stopped();
+    /// ```
+    pub fn stopped(&self) -> Stopped {
+        Stopped {
+            reached: self.reached(Phase::Stopped),
+        }
+    }
+
+    /// The summary, once stopped.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert!(shutdown.handle().summary().is_none());
+    /// ```
+    pub fn summary(&self) -> Option<Summary> {
+        self.shared.summary.get().copied()
+    }
+}
+
+/// Completes once a phase is reached. Made by [`Handle::reached`], [`Handle::draining`] and
+/// [`ConnectionGuard::going_away`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it unregisters its listener and loses nothing.
+///
+/// ```
+/// use lameduck::{Config, Phase, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let reached = shutdown.handle().reached(Phase::Running);
+/// futures::executor::block_on(reached);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct Reached {
+    shared: Arc<Shared>,
+    phase: Phase,
+    listener: Option<EventListener>,
+}
+
+impl Reached {
+    pub(crate) fn new(shared: Arc<Shared>, phase: Phase) -> Reached {
+        Reached {
+            shared,
+            phase,
+            listener: None,
+        }
+    }
+}
+
+impl fmt::Debug for Reached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reached")
+            .field("phase", &self.phase)
+            .finish()
+    }
+}
+
+impl Future for Reached {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let (shared, phase) = (&this.shared, this.phase);
+        crate::listen::poll_until(&mut this.listener, &shared.phase_changed, cx, || {
+            shared.phase() >= phase
+        })
+    }
+}
+
+/// Completes with the final [`Summary`] once stopped. Made by [`Handle::stopped`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it loses nothing; the summary stays readable through
+/// [`Handle::summary`].
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let _stopped = shutdown.handle().stopped();
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Stopped {
+    reached: Reached,
+}
+
+impl Future for Stopped {
+    type Output = Summary;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Summary> {
+        let this = self.get_mut();
+        loop {
+            if let Some(summary) = this.reached.shared.summary.get() {
+                return Poll::Ready(*summary);
+            }
+            // The summary is published before Stopped is entered, so once the phase is
+            // reached it is there; until then, wait for the phase.
+            core::task::ready!(Pin::new(&mut this.reached).poll(cx));
+            this.reached.listener = None;
+            if this.reached.shared.summary.get().is_none() {
+                return Poll::Pending;
+            }
+        }
+    }
+}

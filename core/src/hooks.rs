@@ -1,0 +1,236 @@
+//! Named shutdown hooks, sync or async, each run once, in registration order.
+
+use crate::{shared::Shared, sync::Arc};
+use alloc::{borrow::Cow, boxed::Box, string::String, string::ToString, vec::Vec};
+use core::{fmt, future::Future, pin::Pin, time::Duration};
+
+pub(crate) type HookFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+pub(crate) enum HookFn {
+    /// Runs on the driver's task (with `std`, on a thread of its own so a hang can be cut).
+    Sync(Box<dyn FnOnce() -> Result<(), String> + Send>),
+    Async(Box<dyn FnOnce() -> HookFuture + Send>),
+}
+
+/// A named piece of work to run once the connections are gone: flush a log, close a pool,
+/// deregister from discovery. Bounded by its own timeout or the configured default.
+///
+/// A hook fails by returning an error (any `Display`), by panicking (caught with `std`), or
+/// by passing its timeout; either way the next hook still runs.
+///
+/// ```
+/// use core::time::Duration;
+/// use lameduck::Hook;
+/// let flush = Hook::new("flush logs", || Ok::<(), &str>(()));
+/// let close = Hook::new_async("close pool", || async { Ok::<(), String>(()) })
+///     .timeout(Duration::from_secs(2));
+/// assert_eq!(close.name(), "close pool");
+/// # drop(flush);
+/// ```
+pub struct Hook {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) run: HookFn,
+}
+
+impl Hook {
+    /// A synchronous hook.
+    ///
+    /// With `std` it runs on a thread of its own, so a hook that blocks forever is cut at
+    /// its timeout (the thread is abandoned). Without `std` it runs inline on the driver's
+    /// task and cannot be interrupted: keep it short.
+    ///
+    /// ```
+    /// let hook = lameduck::Hook::new("say bye", || {
+    ///     println!("bye");
+    ///     Ok::<(), std::io::Error>(())
+    /// });
+    /// # drop(hook);
+    /// ```
+    pub fn new<F, E>(name: impl Into<Cow<'static, str>>, f: F) -> Hook
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'static,
+        E: fmt::Display,
+    {
+        Hook {
+            name: name.into(),
+            timeout: None,
+            run: HookFn::Sync(Box::new(move || f().map_err(|e| e.to_string()))),
+        }
+    }
+
+    /// An asynchronous hook: `f` is called once, and the future it returns is awaited on
+    /// the driver's task, dropped if it passes its timeout.
+    ///
+    /// ```
+    /// let hook = lameduck::Hook::new_async("deregister", || async {
+    ///     Ok::<(), String>(())
+    /// });
+    /// # drop(hook);
+    /// ```
+    pub fn new_async<F, Fut, E>(name: impl Into<Cow<'static, str>>, f: F) -> Hook
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display,
+    {
+        Hook {
+            name: name.into(),
+            timeout: None,
+            run: HookFn::Async(Box::new(move || {
+                Box::pin(async move { f().await.map_err(|e| e.to_string()) })
+            })),
+        }
+    }
+
+    /// Bounds this hook by `timeout` instead of the configured default.
+    ///
+    /// ```
+    /// let hook = lameduck::Hook::new("quick", || Ok::<(), &str>(()))
+    ///     .timeout(core::time::Duration::from_millis(100));
+    /// assert_eq!(hook.timeout_duration(), Some(core::time::Duration::from_millis(100)));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Hook {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The hook's name.
+    ///
+    /// ```
+    /// assert_eq!(lameduck::Hook::new("a", || Ok::<(), &str>(())).name(), "a");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The hook's own timeout, if it has one.
+    ///
+    /// ```
+    /// assert_eq!(lameduck::Hook::new("a", || Ok::<(), &str>(())).timeout_duration(), None);
+    /// ```
+    pub fn timeout_duration(&self) -> Option<Duration> {
+        self.timeout
+    }
+}
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hook")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The hooks, in registration order. A slot is emptied when its hook is taken to run, so
+/// nothing can run it twice.
+#[derive(Debug, Default)]
+pub(crate) struct HookList {
+    slots: Vec<Option<Hook>>,
+    closed: bool,
+}
+
+impl HookList {
+    /// Takes hook `index` to run it. If there is none, closes the list in the same critical
+    /// section, so no hook can be registered in between and then silently never run.
+    pub(crate) fn take_or_close(&mut self, index: usize) -> Option<Hook> {
+        let hook = self.slots.get_mut(index).and_then(Option::take);
+        if hook.is_none() {
+            self.closed = true;
+        }
+        hook
+    }
+
+    /// Closes the registry; returns the names of the hooks never run, in order.
+    pub(crate) fn close(&mut self) -> Vec<Cow<'static, str>> {
+        self.closed = true;
+        self.slots
+            .drain(..)
+            .flatten()
+            .map(|hook| hook.name)
+            .collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::Shutdown::hooks); cheap to clone.
+///
+/// ```
+/// use lameduck::{Config, Hook, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let hooks = shutdown.hooks();
+/// hooks.register(Hook::new("first", || Ok::<(), &str>(()))).unwrap();
+/// hooks.register(Hook::new("second", || Err("disk full"))).unwrap();
+/// assert_eq!(hooks.len(), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct HookRegistry {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl HookRegistry {
+    /// Appends a hook; it runs after every hook registered before it. Hooks added while
+    /// earlier ones run still run, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`RegisterError::Stopped`] once the shutdown has stopped: the hook would never run.
+    ///
+    /// ```
+    /// use lameduck::{Config, Hook, Shutdown};
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// assert!(shutdown.hooks().register(Hook::new("a", || Ok::<(), &str>(()))).is_ok());
+    /// ```
+    pub fn register(&self, hook: Hook) -> Result<(), RegisterError> {
+        let mut list = self.shared.hooks.lock();
+        if list.closed {
+            return Err(RegisterError::Stopped);
+        }
+        list.slots.push(Some(hook));
+        Ok(())
+    }
+
+    /// How many hooks were registered.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(shutdown.hooks().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.hooks.lock().len()
+    }
+
+    /// Whether no hook was registered.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert!(shutdown.hooks().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why a hook could not be registered.
+///
+/// ```
+/// assert_eq!(lameduck::RegisterError::Stopped.to_string(), "shutdown has already stopped");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// The shutdown has stopped; the hook would never run.
+    Stopped,
+}
+
+impl fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("shutdown has already stopped")
+    }
+}
+
+impl core::error::Error for RegisterError {}

@@ -1,0 +1,58 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![warn(missing_docs, missing_debug_implementations)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod config;
+mod machine;
+mod phase;
+mod signal;
+mod sync;
+#[cfg(feature = "alloc")]
+mod trace;
+mod tracker;
+mod traits;
+
+#[cfg(feature = "alloc")]
+mod connection;
+#[cfg(feature = "alloc")]
+mod driver;
+#[cfg(feature = "alloc")]
+mod handle;
+#[cfg(feature = "alloc")]
+mod hooks;
+#[cfg(feature = "alloc")]
+mod listen;
+#[cfg(feature = "alloc")]
+mod report;
+#[cfg(feature = "alloc")]
+mod shared;
+
+#[cfg(feature = "test-util")]
+pub mod conformance;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use config::{Config, ConfigError, Escalation};
+pub use machine::{Action, HookResult, Machine, Summary};
+pub use phase::{Phase, Reason};
+pub use signal::{Signal, SignalSet};
+pub use tracker::{Guard, Snapshot, Tracker};
+pub use traits::{SignalSource, Timer};
+
+#[cfg(feature = "alloc")]
+pub use connection::{ConnEvent, Connection, ConnectionGuard};
+#[cfg(feature = "alloc")]
+pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
+#[cfg(feature = "alloc")]
+pub use hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "alloc")]
+pub use report::{HookOutcome, HookReport, Report};
+#[cfg(feature = "alloc")]
+pub use tracker::Drained;

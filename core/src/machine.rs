@@ -1,0 +1,446 @@
+//! The phase machine: pure, allocation-free, clock-free.
+//!
+//! Inputs are method calls that carry `now` (a [`Duration`] since an arbitrary start the
+//! caller chooses); outputs are [`Action`]s drained with [`Machine::poll_action`] and the next
+//! deadline from [`Machine::next_deadline`]. A timeout that is not due yet is a no-op, so a
+//! spurious wake-up can never move the machine. This is what the driver runs and what the
+//! model checker and property tests drive directly.
+
+use crate::{Config, ConfigError, Escalation, Phase, Reason};
+use core::time::Duration;
+
+mod queue;
+mod summary;
+#[cfg(test)]
+mod tests;
+
+use queue::ActionQueue;
+pub use summary::Summary;
+
+/// What the machine asks its driver to do, in order.
+///
+/// ```
+/// use lameduck::{Action, Config, Machine, Phase, Reason};
+/// use core::time::Duration;
+/// let mut m = Machine::new(Config::new()).unwrap();
+/// m.request(Reason::Requested, Duration::ZERO);
+/// assert_eq!(m.poll_action(), Some(Action::Enter(Phase::LameDuck)));
+/// assert_eq!(m.poll_action(), Some(Action::Enter(Phase::Draining)));
+/// assert_eq!(m.poll_action(), Some(Action::StopAccepting));
+/// assert_eq!(m.poll_action(), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A new phase began.
+    Enter(Phase),
+    /// Close the listeners: new connects must be refused from now on. Comes right after
+    /// `Enter(Draining)`; this is also when the connection tracker starts draining.
+    StopAccepting,
+    /// Cut the connections still open, then report how many with [`Machine::record_cut`].
+    CutConnections,
+    /// Start hook `index` and report it with [`Machine::hook_started`], or report that there
+    /// is no such hook with [`Machine::hooks_exhausted`].
+    RunHook(usize),
+    /// Hook `index` passed its deadline: drop it; it has been recorded as timed out.
+    AbandonHook(usize),
+    /// The shutdown is over; [`Machine::summary`] is final.
+    Finish,
+}
+
+/// How a hook ended, as the machine records it.
+///
+/// ```
+/// assert_ne!(lameduck::HookResult::Ok, lameduck::HookResult::Failed);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HookResult {
+    /// It returned success.
+    Ok,
+    /// It returned an error or panicked.
+    Failed,
+}
+
+/// The shutdown phase machine. See the [module docs](self) for the protocol.
+///
+/// ```
+/// use lameduck::{Action, Config, Machine, Phase, Reason, Signal};
+/// use core::time::Duration;
+/// let ms = Duration::from_millis;
+/// let mut m = Machine::new(Config::new().drain_timeout(ms(500))).unwrap();
+/// m.request(Reason::Signal(Signal::TERM), ms(0));
+/// while m.poll_action().is_some() {}
+/// assert_eq!(m.next_deadline(), Some(ms(500)));
+/// m.tick(ms(499));
+/// assert_eq!(m.phase(), Phase::Draining);
+/// m.tick(ms(500));
+/// assert_eq!(m.poll_action(), Some(Action::CutConnections));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Machine {
+    config: Config,
+    phase: Phase,
+    reason: Option<Reason>,
+    /// Escalating requests seen: signals in the set, and the first programmatic request.
+    requests: u8,
+    exit: Option<crate::Signal>,
+    cut: bool,
+    connections_left: usize,
+    deadline: Option<Duration>,
+    /// The hook being run, if one is.
+    hook: Option<usize>,
+    next_hook: usize,
+    hooks_failed: usize,
+    hooks_timed_out: usize,
+    entered: [Option<Duration>; 5],
+    queue: ActionQueue,
+}
+
+impl Machine {
+    /// A machine in [`Phase::Running`].
+    ///
+    /// # Errors
+    ///
+    /// The configuration's own [`Config::validate`] error.
+    ///
+    /// ```
+    /// assert!(lameduck::Machine::new(lameduck::Config::new()).is_ok());
+    /// ```
+    pub const fn new(config: Config) -> Result<Machine, ConfigError> {
+        let config = match config.validate() {
+            Ok(c) => c,
+            Err(e) => return Err(e),
+        };
+        Ok(Machine {
+            config,
+            phase: Phase::Running,
+            reason: None,
+            requests: 0,
+            exit: None,
+            cut: false,
+            connections_left: 0,
+            deadline: None,
+            hook: None,
+            next_hook: 0,
+            hooks_failed: 0,
+            hooks_timed_out: 0,
+            entered: [None; 5],
+            queue: ActionQueue::new(),
+        })
+    }
+
+    /// The current phase.
+    ///
+    /// ```
+    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(m.phase(), lameduck::Phase::Running);
+    /// ```
+    pub const fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The configuration the machine runs with.
+    ///
+    /// ```
+    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(*m.config(), lameduck::Config::new());
+    /// ```
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The instant at which [`tick`](Self::tick) will next do something, if any.
+    ///
+    /// ```
+    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(m.next_deadline(), None);
+    /// ```
+    pub const fn next_deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The next action to take, oldest first.
+    ///
+    /// ```
+    /// let mut m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(m.poll_action(), None);
+    /// ```
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.queue.pop()
+    }
+
+    /// A shutdown request. Returns whether it did anything.
+    ///
+    /// The first request starts the shutdown. A signal outside the configured set does
+    /// nothing. Later programmatic requests do nothing (they are idempotent); later signals
+    /// escalate per the [`Escalation`] policy: the second forces while lame-duck or
+    /// draining, the third ends everything at once with `128 + N`.
+    ///
+    /// ```
+    /// use lameduck::{Config, Machine, Phase, Reason, Signal};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// assert!(!m.request(Reason::Signal(Signal::HUP), Duration::ZERO));
+    /// assert!(m.request(Reason::Signal(Signal::TERM), Duration::ZERO));
+    /// assert_eq!(m.phase(), Phase::Draining);
+    /// ```
+    pub fn request(&mut self, reason: Reason, now: Duration) -> bool {
+        let signal = match reason {
+            Reason::Signal(s) if !self.config.shutdown_signals().contains(s) => return false,
+            Reason::Signal(s) => Some(s),
+            _ => None,
+        };
+        if self.phase == Phase::Stopped {
+            return false;
+        }
+        if self.phase == Phase::Running {
+            self.requests = 1;
+            self.reason = Some(reason);
+            self.enter(Phase::LameDuck, now);
+            self.deadline = Some(now.saturating_add(self.config.lame_duck_duration()));
+            self.expire(now);
+            return true;
+        }
+        let Some(signal) = signal else { return false };
+        self.requests = self.requests.saturating_add(1);
+        match (self.config.escalation_policy(), self.requests) {
+            (Escalation::Ignore, _) | (Escalation::ForceOnly, 3..) => false,
+            (Escalation::ForceThenExit, 3..) => {
+                self.exit(signal, now);
+                true
+            }
+            (_, _) => self.force(now),
+        }
+    }
+
+    /// Forces the shutdown: stop waiting for connections, cut them, go to the hooks. Starts
+    /// the shutdown first if it has not started. Returns whether it did anything.
+    ///
+    /// ```
+    /// use lameduck::{Config, Machine, Phase};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// assert!(m.force(Duration::ZERO));
+    /// assert_eq!(m.phase(), Phase::Hooks);
+    /// assert!(!m.force(Duration::ZERO));
+    /// ```
+    pub fn force(&mut self, now: Duration) -> bool {
+        match self.phase {
+            Phase::Running => {
+                self.request(Reason::Requested, now);
+                self.force(now)
+            }
+            Phase::LameDuck => {
+                self.begin_drain(now);
+                self.cut_and_run_hooks(now);
+                true
+            }
+            Phase::Draining => {
+                self.cut_and_run_hooks(now);
+                true
+            }
+            Phase::Hooks | Phase::Stopped => false,
+        }
+    }
+
+    /// Time passed: fires the deadline if `now` has reached it. Early ticks do nothing.
+    ///
+    /// ```
+    /// use lameduck::{Config, Machine, Phase, Reason};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new().lame_duck(Duration::from_secs(1))).unwrap();
+    /// m.request(Reason::Requested, Duration::ZERO);
+    /// m.tick(Duration::from_millis(999));
+    /// assert_eq!(m.phase(), Phase::LameDuck);
+    /// m.tick(Duration::from_secs(1));
+    /// assert_eq!(m.phase(), Phase::Draining);
+    /// ```
+    pub fn tick(&mut self, now: Duration) {
+        self.expire(now);
+    }
+
+    /// The connection tracker reports that every connection closed while draining.
+    /// Ignored outside [`Phase::Draining`].
+    ///
+    /// ```
+    /// use lameduck::{Config, Machine, Phase, Reason};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// m.request(Reason::Requested, Duration::ZERO);
+    /// m.drained(Duration::from_millis(3));
+    /// assert_eq!(m.phase(), Phase::Hooks);
+    /// ```
+    pub fn drained(&mut self, now: Duration) {
+        if self.phase == Phase::Draining {
+            self.run_hooks(now);
+        }
+    }
+
+    /// Reports how many connections were still open when [`Action::CutConnections`] was
+    /// carried out. Any number above zero makes the exit code 2.
+    ///
+    /// ```
+    /// use lameduck::{Config, Machine};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// m.force(Duration::ZERO);
+    /// m.record_cut(3);
+    /// assert_eq!(m.summary().connections_left(), 3);
+    /// ```
+    pub fn record_cut(&mut self, connections_left: usize) {
+        if self.cut {
+            self.connections_left = connections_left;
+        }
+    }
+
+    /// Reports that hook `index`, asked for by [`Action::RunHook`], started, bounded by
+    /// `timeout` (`None`: the configured default). Stale indices are ignored.
+    ///
+    /// ```
+    /// use lameduck::{Action, Config, Machine};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// m.force(Duration::ZERO);
+    /// while m.poll_action() != Some(Action::RunHook(0)) {}
+    /// m.hook_started(0, None, Duration::from_secs(1));
+    /// assert_eq!(m.next_deadline(), Some(Duration::from_secs(6)));
+    /// ```
+    pub fn hook_started(&mut self, index: usize, timeout: Option<Duration>, now: Duration) {
+        if self.phase == Phase::Hooks && self.hook.is_none() && index == self.next_hook {
+            self.hook = Some(index);
+            self.next_hook = index.saturating_add(1);
+            let timeout = timeout.unwrap_or(self.config.hook_timeout_duration());
+            self.deadline = Some(now.saturating_add(timeout));
+        }
+    }
+
+    /// Reports how hook `index` ended; the next hook is asked for. Stale or repeated
+    /// reports (the hook already timed out, say) are ignored.
+    ///
+    /// ```
+    /// use lameduck::{Action, Config, HookResult, Machine};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// m.force(Duration::ZERO);
+    /// while m.poll_action() != Some(Action::RunHook(0)) {}
+    /// m.hook_started(0, None, Duration::ZERO);
+    /// m.hook_finished(0, HookResult::Failed);
+    /// assert_eq!(m.poll_action(), Some(Action::RunHook(1)));
+    /// assert_eq!(m.summary().hooks_failed(), 1);
+    /// ```
+    pub fn hook_finished(&mut self, index: usize, result: HookResult) {
+        if self.hook != Some(index) {
+            return;
+        }
+        if result == HookResult::Failed {
+            self.hooks_failed += 1;
+        }
+        self.hook = None;
+        self.deadline = None;
+        self.queue.push(Action::RunHook(self.next_hook));
+    }
+
+    /// Reports that there is no hook at the index last asked for: the shutdown is over.
+    ///
+    /// ```
+    /// use lameduck::{Action, Config, Machine, Phase};
+    /// use core::time::Duration;
+    /// let mut m = Machine::new(Config::new()).unwrap();
+    /// m.force(Duration::ZERO);
+    /// m.hooks_exhausted(Duration::from_millis(7));
+    /// assert_eq!(m.phase(), Phase::Stopped);
+    /// assert_eq!(m.summary().exit_code(), 0);
+    /// ```
+    pub fn hooks_exhausted(&mut self, now: Duration) {
+        if self.phase == Phase::Hooks && self.hook.is_none() {
+            self.stop(now);
+        }
+    }
+
+    /// What happened so far; final once [`Action::Finish`] was emitted.
+    ///
+    /// ```
+    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// assert_eq!(m.summary().reason(), None);
+    /// ```
+    pub fn summary(&self) -> Summary {
+        Summary {
+            reason: self.reason,
+            exit: self.exit,
+            cut: self.cut,
+            connections_left: self.connections_left,
+            hooks_started: self.next_hook,
+            hooks_failed: self.hooks_failed,
+            hooks_timed_out: self.hooks_timed_out,
+            entered: self.entered,
+        }
+    }
+
+    fn enter(&mut self, phase: Phase, now: Duration) {
+        debug_assert!(phase > self.phase, "phases only move forward");
+        self.phase = phase;
+        self.entered[phase.index()] = Some(now);
+        self.deadline = None;
+        self.queue.push(Action::Enter(phase));
+    }
+
+    fn begin_drain(&mut self, now: Duration) {
+        self.enter(Phase::Draining, now);
+        self.queue.push(Action::StopAccepting);
+        self.deadline = Some(now.saturating_add(self.config.drain_timeout_duration()));
+    }
+
+    fn cut_and_run_hooks(&mut self, now: Duration) {
+        self.cut = true;
+        self.queue.push(Action::CutConnections);
+        self.run_hooks(now);
+    }
+
+    fn run_hooks(&mut self, now: Duration) {
+        self.enter(Phase::Hooks, now);
+        self.queue.push(Action::RunHook(self.next_hook));
+    }
+
+    fn stop(&mut self, now: Duration) {
+        self.enter(Phase::Stopped, now);
+        self.queue.push(Action::Finish);
+    }
+
+    fn exit(&mut self, signal: crate::Signal, now: Duration) {
+        self.exit = Some(signal);
+        if matches!(self.phase, Phase::LameDuck | Phase::Draining) {
+            self.cut = true;
+            self.queue.push(Action::CutConnections);
+        }
+        if let Some(index) = self.hook.take() {
+            self.queue.push(Action::AbandonHook(index));
+        }
+        self.stop(now);
+    }
+
+    /// Fires every deadline that `now` has reached; lame duck may expire at once.
+    fn expire(&mut self, now: Duration) {
+        // Each round moves the phase forward or clears the deadline, so this ends.
+        while let Some(deadline) = self.deadline {
+            if now < deadline {
+                return;
+            }
+            self.fire(now);
+        }
+    }
+
+    fn fire(&mut self, now: Duration) {
+        match self.phase {
+            Phase::LameDuck => self.begin_drain(now),
+            Phase::Draining => self.cut_and_run_hooks(now),
+            Phase::Hooks => {
+                if let Some(index) = self.hook.take() {
+                    self.hooks_timed_out += 1;
+                    self.deadline = None;
+                    self.queue.push(Action::AbandonHook(index));
+                    self.queue.push(Action::RunHook(self.next_hook));
+                }
+            }
+            Phase::Running | Phase::Stopped => self.deadline = None,
+        }
+    }
+}

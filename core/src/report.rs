@@ -1,0 +1,219 @@
+//! The driver's final account: the machine's summary plus each hook's name and outcome.
+
+use crate::{Phase, Reason, Summary};
+use alloc::{borrow::Cow, string::String, vec::Vec};
+use core::{fmt, time::Duration};
+
+/// How one hook ended.
+///
+/// ```
+/// use lameduck::HookOutcome;
+/// assert!(HookOutcome::Ok.is_ok());
+/// assert!(!HookOutcome::TimedOut.is_ok());
+/// assert_eq!(HookOutcome::Failed("disk full".into()).to_string(), "failed: disk full");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HookOutcome {
+    /// It succeeded.
+    Ok,
+    /// It returned an error, shown here.
+    Failed(String),
+    /// It panicked (caught with `std`); the panic message, if it was a string.
+    Panicked(String),
+    /// It passed its timeout and was dropped.
+    TimedOut,
+    /// It was running when a final signal ended the shutdown at once.
+    Interrupted,
+    /// It never ran: a final signal ended the shutdown first.
+    Skipped,
+}
+
+impl HookOutcome {
+    /// Whether the hook succeeded.
+    ///
+    /// ```
+    /// assert!(lameduck::HookOutcome::Ok.is_ok());
+    /// ```
+    pub fn is_ok(&self) -> bool {
+        matches!(self, HookOutcome::Ok)
+    }
+}
+
+impl fmt::Display for HookOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HookOutcome::Ok => f.write_str("ok"),
+            HookOutcome::Failed(reason) => write!(f, "failed: {reason}"),
+            HookOutcome::Panicked(message) => write!(f, "failed: panicked: {message}"),
+            HookOutcome::TimedOut => f.write_str("timed out"),
+            HookOutcome::Interrupted => f.write_str("interrupted"),
+            HookOutcome::Skipped => f.write_str("skipped"),
+        }
+    }
+}
+
+/// One hook's line in the [`Report`]. Its `Display` is the demo contract's
+/// `hook <name>: ok | failed: <reason> | timed out`.
+///
+/// ```
+/// # use lameduck::{HookReport, HookOutcome};
+/// # fn show(r: &HookReport) -> String { r.to_string() }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookReport {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) outcome: HookOutcome,
+    pub(crate) elapsed: Duration,
+}
+
+impl HookReport {
+    /// The hook's name.
+    ///
+    /// ```
+    /// # fn name(r: &lameduck::HookReport) -> &str { r.name() }
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How it ended.
+    ///
+    /// ```
+    /// # fn ok(r: &lameduck::HookReport) -> bool { r.outcome().is_ok() }
+    /// ```
+    pub fn outcome(&self) -> &HookOutcome {
+        &self.outcome
+    }
+
+    /// How long it ran (zero if it never ran).
+    ///
+    /// ```
+    /// # fn took(r: &lameduck::HookReport) -> core::time::Duration { r.elapsed() }
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+impl fmt::Display for HookReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hook {}: {}", self.name, self.outcome)
+    }
+}
+
+/// What a shutdown did: reason, drained or cut, connections left, every hook's outcome,
+/// time per phase, and the exit code. Returned by [`Shutdown::run`](crate::Shutdown::run).
+///
+/// Its `Display` is the demo contract's last line:
+/// `shutdown: drained=<bool> connections_left=<n> elapsed_ms=<n> reason=<reason>`.
+///
+/// ```
+/// # fn exit(report: lameduck::Report) -> ! { std::process::exit(report.exit_code().into()) }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub(crate) summary: Summary,
+    pub(crate) detail: Option<String>,
+    pub(crate) hooks: Vec<HookReport>,
+}
+
+impl Report {
+    /// The machine's summary (counts, phase times, exit code).
+    ///
+    /// ```
+    /// # fn s(r: &lameduck::Report) -> lameduck::Summary { r.summary() }
+    /// ```
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// What started the shutdown.
+    ///
+    /// ```
+    /// # fn reason(r: &lameduck::Report) -> lameduck::Reason { r.reason() }
+    /// ```
+    pub fn reason(&self) -> Reason {
+        self.summary.reason().unwrap_or(Reason::Requested)
+    }
+
+    /// The detail given to [`Trigger::fail`](crate::Trigger::fail), if serving failed.
+    ///
+    /// ```
+    /// # fn detail(r: &lameduck::Report) -> Option<&str> { r.detail() }
+    /// ```
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// Whether every connection closed before the deadline, nothing cut.
+    ///
+    /// ```
+    /// # fn clean(r: &lameduck::Report) -> bool { r.drained() }
+    /// ```
+    pub fn drained(&self) -> bool {
+        self.summary.drained()
+    }
+
+    /// Connections still open when they were cut.
+    ///
+    /// ```
+    /// # fn left(r: &lameduck::Report) -> usize { r.connections_left() }
+    /// ```
+    pub fn connections_left(&self) -> usize {
+        self.summary.connections_left()
+    }
+
+    /// Every registered hook, in order, with its outcome.
+    ///
+    /// ```
+    /// # fn show(r: &lameduck::Report) { for hook in r.hooks() { println!("{hook}"); } }
+    /// ```
+    pub fn hooks(&self) -> &[HookReport] {
+        &self.hooks
+    }
+
+    /// How long `phase` lasted.
+    ///
+    /// ```
+    /// # fn drain(r: &lameduck::Report) -> Option<core::time::Duration> { r.time_in(lameduck::Phase::Draining) }
+    /// ```
+    pub fn time_in(&self, phase: Phase) -> Option<Duration> {
+        self.summary.time_in(phase)
+    }
+
+    /// From the first request to the stop.
+    ///
+    /// ```
+    /// # fn took(r: &lameduck::Report) -> core::time::Duration { r.elapsed() }
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        self.summary.elapsed().unwrap_or_default()
+    }
+
+    /// The process exit code: 0 clean, 1 a hook failed or timed out, 2 connections were
+    /// cut, 128+N a final signal N ended it at once.
+    ///
+    /// ```
+    /// # fn code(r: &lameduck::Report) -> u8 { r.exit_code() }
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        self.summary.exit_code()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "shutdown: drained={} connections_left={} elapsed_ms={} reason=",
+            self.drained(),
+            self.connections_left(),
+            self.elapsed().as_millis(),
+        )?;
+        match (self.reason(), &self.detail) {
+            (Reason::Failed, Some(detail)) => write!(f, "failed: {detail}"),
+            (reason, _) => write!(f, "{reason}"),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The state the driver, its handles and the connection guards share.
+
+use crate::{
+    hooks::HookList,
+    sync::{AtomicU8, Ordering},
+    Config, Phase, Summary, Tracker,
+};
+use alloc::string::String;
+use event_listener::Event;
+
+/// Programmatic requests, as bits the driver takes all at once.
+pub(crate) const REQUEST_SHUTDOWN: u8 = 1;
+pub(crate) const REQUEST_FORCE: u8 = 2;
+pub(crate) const REQUEST_FAILED: u8 = 4;
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) tracker: Tracker,
+    phase: AtomicU8,
+    /// Notified on every phase change.
+    pub(crate) phase_changed: Event,
+    requests: AtomicU8,
+    /// Notified on every programmatic request.
+    pub(crate) requested: Event,
+    pub(crate) failure: spin::Mutex<Option<String>>,
+    pub(crate) summary: spin::Once<Summary>,
+    pub(crate) hooks: spin::Mutex<HookList>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Shared {
+        Shared {
+            config,
+            tracker: Tracker::new(),
+            phase: AtomicU8::new(Phase::Running as u8),
+            phase_changed: Event::new(),
+            requests: AtomicU8::new(0),
+            requested: Event::new(),
+            failure: spin::Mutex::new(None),
+            summary: spin::Once::new(),
+            hooks: spin::Mutex::new(HookList::default()),
+        }
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        // Acquire pairs with the Release in `set_phase`: whoever sees a phase sees what the
+        // driver did before entering it (the summary, for Stopped).
+        Phase::from_u8(self.phase.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Release);
+        self.phase_changed.notify(usize::MAX);
+    }
+
+    pub(crate) fn request(&self, bits: u8) {
+        // Release: a failure detail stored before the request is visible to the driver.
+        self.requests.fetch_or(bits, Ordering::Release);
+        self.requested.notify(usize::MAX);
+    }
+
+    pub(crate) fn has_requests(&self) -> bool {
+        self.requests.load(Ordering::Acquire) != 0
+    }
+
+    pub(crate) fn take_requests(&self) -> u8 {
+        // Acquire pairs with the Release in `request`.
+        self.requests.swap(0, Ordering::Acquire)
+    }
+}

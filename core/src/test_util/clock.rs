@@ -1,0 +1,232 @@
+//! A clock that moves only when told to, or, under its own `block_on`, when all is idle.
+
+use crate::{sync::Arc, Timer};
+use alloc::{collections::BTreeMap, sync::Arc as StdArc, task::Wake};
+use core::{
+    fmt,
+    future::Future,
+    pin::{pin, Pin},
+    sync::atomic::{AtomicBool, Ordering},
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+#[derive(Default)]
+struct State {
+    now: Duration,
+    next_id: u64,
+    /// Pending sleeps by (deadline, id): ordered, so the earliest is first.
+    sleepers: BTreeMap<(Duration, u64), Waker>,
+}
+
+/// A [`Timer`] whose time moves only by [`advance`](Self::advance), or by
+/// [`block_on`](Self::block_on) when the future it runs is waiting on nothing but sleeps.
+///
+/// Clones share the same time. Deadlines fire exactly: a sleep of 500 ms completes when
+/// the clock reaches 500 ms, not at 499.
+///
+/// ```
+/// use core::time::Duration;
+/// use lameduck::{test_util::ManualClock, Timer};
+/// let clock = ManualClock::new();
+/// let sleep = clock.sleep(Duration::from_millis(500));
+/// clock.advance(Duration::from_millis(499));
+/// assert_eq!(clock.pending_sleeps(), 0); // not polled yet, so not registered
+/// clock.block_on(sleep); // jumps to 500 ms: nothing else could happen first
+/// assert_eq!(clock.now(), Duration::from_millis(500));
+/// ```
+#[derive(Clone, Default)]
+pub struct ManualClock {
+    state: Arc<spin::Mutex<State>>,
+}
+
+impl ManualClock {
+    /// A clock at zero.
+    ///
+    /// ```
+    /// use lameduck::Timer;
+    /// assert!(lameduck::test_util::ManualClock::new().now().is_zero());
+    /// ```
+    pub fn new() -> ManualClock {
+        ManualClock::default()
+    }
+
+    /// Moves time forward by `by` (saturating) and wakes every sleep now due.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use lameduck::{test_util::ManualClock, Timer};
+    /// let clock = ManualClock::new();
+    /// clock.advance(Duration::from_secs(3));
+    /// assert_eq!(clock.now(), Duration::from_secs(3));
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        let target = self.state.lock().now.saturating_add(by);
+        self.advance_to(target);
+    }
+
+    /// Moves time to `at` if that is later than now, waking every sleep due.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use lameduck::{test_util::ManualClock, Timer};
+    /// let clock = ManualClock::new();
+    /// clock.advance_to(Duration::from_secs(2));
+    /// clock.advance_to(Duration::from_secs(1)); // never backwards
+    /// assert_eq!(clock.now(), Duration::from_secs(2));
+    /// ```
+    pub fn advance_to(&self, at: Duration) {
+        let due = {
+            let mut state = self.state.lock();
+            state.now = state.now.max(at);
+            let now = state.now;
+            let later = state.sleepers.split_off(&(now, u64::MAX));
+            core::mem::replace(&mut state.sleepers, later)
+        };
+        // Woken outside the lock: a waker may poll right away.
+        due.into_values().for_each(Waker::wake);
+    }
+
+    /// How many sleeps are registered and not yet due.
+    ///
+    /// ```
+    /// assert_eq!(lameduck::test_util::ManualClock::new().pending_sleeps(), 0);
+    /// ```
+    pub fn pending_sleeps(&self) -> usize {
+        self.state.lock().sleepers.len()
+    }
+
+    /// The earliest pending deadline.
+    ///
+    /// ```
+    /// assert_eq!(lameduck::test_util::ManualClock::new().next_deadline(), None);
+    /// ```
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.state.lock().sleepers.keys().next().map(|(at, _)| *at)
+    }
+
+    /// Runs `future` to completion on this thread. Whenever it waits and nothing woke it,
+    /// the clock jumps to the earliest pending sleep (as a paused runtime clock does), so
+    /// timeouts happen at once and in order.
+    ///
+    /// # Panics
+    ///
+    /// If the future waits on something other than this clock's sleeps and nothing wakes
+    /// it: it could never finish, and a test should say so rather than hang.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use lameduck::{test_util::ManualClock, Timer};
+    /// let clock = ManualClock::new();
+    /// clock.block_on(clock.sleep(Duration::from_secs(3600)));
+    /// assert_eq!(clock.now(), Duration::from_secs(3600));
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        struct Flag(AtomicBool);
+        impl Wake for Flag {
+            fn wake(self: StdArc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = StdArc::new(Flag(AtomicBool::new(true)));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if flag.0.swap(false, Ordering::SeqCst) {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    return out;
+                }
+                continue;
+            }
+            match self.next_deadline() {
+                Some(at) => self.advance_to(at),
+                None => panic!(
+                    "ManualClock::block_on: the future waits on something that never wakes it"
+                ),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock();
+        f.debug_struct("ManualClock")
+            .field("now", &state.now)
+            .field("pending_sleeps", &state.sleepers.len())
+            .finish()
+    }
+}
+
+impl Timer for ManualClock {
+    type Sleep = ManualSleep;
+
+    fn now(&self) -> Duration {
+        self.state.lock().now
+    }
+
+    fn sleep(&self, duration: Duration) -> ManualSleep {
+        let mut state = self.state.lock();
+        let id = state.next_id;
+        state.next_id += 1;
+        ManualSleep {
+            clock: self.clone(),
+            deadline: state.now.saturating_add(duration),
+            id,
+        }
+    }
+}
+
+/// The sleep of a [`ManualClock`]: completes when the clock reaches its deadline.
+///
+/// # Cancel safety
+///
+/// Dropping it unregisters it; other sleeps are unaffected.
+///
+/// ```
+/// use core::time::Duration;
+/// use lameduck::{test_util::ManualClock, Timer};
+/// let clock = ManualClock::new();
+/// drop(clock.sleep(Duration::MAX));
+/// assert_eq!(clock.pending_sleeps(), 0);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct ManualSleep {
+    clock: ManualClock,
+    deadline: Duration,
+    id: u64,
+}
+
+impl fmt::Debug for ManualSleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManualSleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl Future for ManualSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.clock.state.lock();
+        let key = (self.deadline, self.id);
+        if state.now >= self.deadline {
+            state.sleepers.remove(&key);
+            return Poll::Ready(());
+        }
+        state.sleepers.insert(key, cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for ManualSleep {
+    fn drop(&mut self) {
+        self.clock
+            .state
+            .lock()
+            .sleepers
+            .remove(&(self.deadline, self.id));
+    }
+}

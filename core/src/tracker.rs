@@ -1,0 +1,346 @@
+//! Connection accounting: one atomic word (draining bits + open count) and a wake-up that
+//! fires once, on the last exit while draining — never polled.
+
+use crate::{
+    sync::{AtomicUsize, Ordering},
+    Phase,
+};
+
+#[cfg(feature = "alloc")]
+mod drained;
+#[cfg(feature = "alloc")]
+pub use drained::Drained;
+
+/// Set once draining starts; new guards are still counted until the count first reaches zero.
+const DRAINING: usize = 1 << (usize::BITS - 1);
+/// Set exactly once, by whoever moves the word from "draining, zero open" to drained.
+const DRAINED: usize = 1 << (usize::BITS - 2);
+/// The open-connection count lives in the bits below the two flags.
+const COUNT: usize = DRAINED - 1;
+
+/// Counts open connections and tells when the last one closed after draining began.
+///
+/// It holds one word for the draining flags and the count, one for idle connections and
+/// one for malformed event sequences; it needs no allocator and can live in a `static`.
+/// Connections are counted by [`Guard`]s (or, with `alloc`, by
+/// [`ConnectionGuard`](crate::ConnectionGuard)s and the [`Connection`](crate::Connection) event API).
+///
+/// ```
+/// use lameduck::Tracker;
+/// static TRACKER: Tracker = Tracker::new();
+/// let guard = TRACKER.guard().expect("not drained");
+/// assert!(!TRACKER.start_drain());
+/// assert!(!TRACKER.is_drained());
+/// drop(guard);
+/// assert!(TRACKER.is_drained());
+/// ```
+#[derive(Debug)]
+pub struct Tracker {
+    word: AtomicUsize,
+    idle: AtomicUsize,
+    anomalies: AtomicUsize,
+    #[cfg(feature = "alloc")]
+    pub(crate) drained: event_listener::Event,
+}
+
+impl Tracker {
+    /// An empty tracker, not draining.
+    ///
+    /// ```
+    /// assert_eq!(lameduck::Tracker::new().open(), 0);
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn new() -> Tracker {
+        Tracker {
+            word: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            anomalies: AtomicUsize::new(0),
+            #[cfg(feature = "alloc")]
+            drained: event_listener::Event::new(),
+        }
+    }
+
+    /// An empty tracker, not draining (loom's atomics have no `const` constructor).
+    #[cfg(loom)]
+    pub fn new() -> Tracker {
+        Tracker {
+            word: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            anomalies: AtomicUsize::new(0),
+            #[cfg(feature = "alloc")]
+            drained: event_listener::Event::new(),
+        }
+    }
+
+    /// Counts a new connection; `None` once the drain has completed (a connection that
+    /// arrives then is not served). While draining but not yet drained, it is still counted.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// let guard = tracker.guard().unwrap();
+    /// assert_eq!(tracker.open(), 1);
+    /// drop(guard);
+    /// tracker.start_drain();
+    /// assert!(tracker.guard().is_none());
+    /// ```
+    pub fn guard(&self) -> Option<Guard<'_>> {
+        self.acquire().then_some(Guard {
+            tracker: self,
+            idle: false,
+        })
+    }
+
+    /// Begins draining. Returns `true` if nothing is open, in which case the tracker is
+    /// drained now (and waiters are woken). Calling it again does nothing and returns
+    /// whether the tracker is drained.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// assert!(tracker.start_drain());
+    /// assert!(tracker.is_drained());
+    /// ```
+    pub fn start_drain(&self) -> bool {
+        // AcqRel: acquire the releases of guards dropped before, so that "drained" implies
+        // their work is visible; release our own prior writes to whoever sees DRAINING.
+        let prev = self.word.fetch_or(DRAINING, Ordering::AcqRel);
+        if prev & DRAINING != 0 {
+            return self.is_drained();
+        }
+        prev & COUNT == 0 && self.mark_drained()
+    }
+
+    /// Whether draining has started.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// assert!(!tracker.is_draining());
+    /// tracker.start_drain();
+    /// assert!(tracker.is_draining());
+    /// ```
+    pub fn is_draining(&self) -> bool {
+        // Acquire pairs with the AcqRel of `start_drain`.
+        self.word.load(Ordering::Acquire) & DRAINING != 0
+    }
+
+    /// Whether draining started and every connection has closed since.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// assert!(!tracker.is_drained());
+    /// ```
+    pub fn is_drained(&self) -> bool {
+        // Acquire pairs with the AcqRel CAS in `mark_drained`: everything the last guard
+        // did before its drop is visible to whoever sees DRAINED.
+        self.word.load(Ordering::Acquire) & DRAINED != 0
+    }
+
+    /// Connections open now.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// let _a = tracker.guard();
+    /// assert_eq!(tracker.open(), 1);
+    /// ```
+    pub fn open(&self) -> usize {
+        // Relaxed: a statistic; no other memory is published through it.
+        self.word.load(Ordering::Relaxed) & COUNT
+    }
+
+    /// Open connections marked idle.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// let mut guard = tracker.guard().unwrap();
+    /// guard.set_idle(true);
+    /// assert_eq!(tracker.idle(), 1);
+    /// ```
+    pub fn idle(&self) -> usize {
+        // Relaxed: a statistic. Clamped, since a guard may be counted idle a moment before
+        // its drop lowers the open count.
+        self.idle.load(Ordering::Relaxed).min(self.open())
+    }
+
+    /// Malformed connection-event sequences seen (and ignored) so far.
+    ///
+    /// ```
+    /// assert_eq!(lameduck::Tracker::new().anomalies(), 0);
+    /// ```
+    pub fn anomalies(&self) -> usize {
+        self.anomalies.load(Ordering::Relaxed)
+    }
+
+    /// Counts read now, labelled with `phase` (the tracker itself knows no phases).
+    ///
+    /// ```
+    /// use lameduck::{Phase, Tracker};
+    /// let tracker = Tracker::new();
+    /// let mut guard = tracker.guard().unwrap();
+    /// guard.set_idle(true);
+    /// let s = tracker.snapshot(Phase::Running);
+    /// assert_eq!((s.open, s.idle, s.active), (1, 1, 0));
+    /// ```
+    pub fn snapshot(&self, phase: Phase) -> Snapshot {
+        let open = self.open();
+        let idle = self.idle();
+        Snapshot {
+            phase,
+            open,
+            idle,
+            active: open - idle,
+            anomalies: self.anomalies(),
+        }
+    }
+
+    /// A future that completes once the tracker is drained.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// tracker.start_drain();
+    /// futures::executor::block_on(tracker.drained());
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn drained(&self) -> Drained<'_> {
+        Drained::new(self)
+    }
+
+    #[cfg(feature = "alloc")]
+    pub(crate) fn record_anomaly(&self) {
+        // Relaxed: a statistic.
+        self.anomalies.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one more connection unless the drain has completed.
+    pub(crate) fn acquire(&self) -> bool {
+        // Relaxed suffices for the increment: the count is only ever decided on through
+        // read-modify-writes of this one word, which are totally ordered.
+        let prev = self.word.fetch_add(1, Ordering::Relaxed);
+        if prev & DRAINED != 0 || prev & COUNT == COUNT - 1 {
+            // Too late (or full): take it back. The word cannot reach "draining, zero, not
+            // drained" through this, because DRAINED stays set (or the count stays high).
+            self.word.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Uncounts one connection that `acquire` counted.
+    pub(crate) fn release(&self, idle: bool) {
+        if idle {
+            self.idle.fetch_sub(1, Ordering::Relaxed);
+        }
+        // Release: the connection's work happens-before whoever acquires DRAINED.
+        let prev = self.word.fetch_sub(1, Ordering::Release);
+        debug_assert!(prev & COUNT != 0, "release without acquire");
+        if prev == DRAINING | 1 {
+            self.mark_drained();
+        }
+    }
+
+    pub(crate) fn set_idle(&self, was: &mut bool, idle: bool) {
+        if *was != idle {
+            *was = idle;
+            if idle {
+                self.idle.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.idle.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Moves "draining, zero open" to drained; only one caller ever succeeds, so waiters
+    /// are woken exactly once.
+    #[cold]
+    fn mark_drained(&self) -> bool {
+        // AcqRel: acquire the releases of every earlier guard drop, release them on to the
+        // waiters that load DRAINED with Acquire.
+        let won = self
+            .word
+            .compare_exchange(
+                DRAINING,
+                DRAINING | DRAINED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        #[cfg(feature = "alloc")]
+        if won {
+            self.drained.notify(usize::MAX);
+        }
+        won
+    }
+}
+
+#[cfg(not(loom))]
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker::new()
+    }
+}
+
+/// One counted connection of a borrowed [`Tracker`]; dropping it uncounts the connection.
+///
+/// ```
+/// let tracker = lameduck::Tracker::new();
+/// let mut guard = tracker.guard().unwrap();
+/// guard.set_idle(true);
+/// assert!(guard.is_idle());
+/// ```
+#[derive(Debug)]
+#[must_use = "the connection is uncounted as soon as the guard is dropped"]
+pub struct Guard<'a> {
+    tracker: &'a Tracker,
+    idle: bool,
+}
+
+impl Guard<'_> {
+    /// Marks the connection idle (no request in flight) or active.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// let mut guard = tracker.guard().unwrap();
+    /// guard.set_idle(true);
+    /// guard.set_idle(false);
+    /// assert_eq!(tracker.idle(), 0);
+    /// ```
+    pub fn set_idle(&mut self, idle: bool) {
+        self.tracker.set_idle(&mut self.idle, idle);
+    }
+
+    /// Whether the connection is marked idle.
+    ///
+    /// ```
+    /// let tracker = lameduck::Tracker::new();
+    /// assert!(!tracker.guard().unwrap().is_idle());
+    /// ```
+    pub fn is_idle(&self) -> bool {
+        self.idle
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.tracker.release(self.idle);
+    }
+}
+
+/// Phase and connection counts at one moment.
+///
+/// ```
+/// let tracker = lameduck::Tracker::new();
+/// let s = tracker.snapshot(lameduck::Phase::Running);
+/// assert_eq!(s.open, s.idle + s.active);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// The phase when the counts were read.
+    pub phase: Phase,
+    /// Connections open.
+    pub open: usize,
+    /// Open connections with no request in flight.
+    pub idle: usize,
+    /// Open connections with work in flight (`open - idle`).
+    pub active: usize,
+    /// Malformed connection-event sequences seen and ignored.
+    pub anomalies: usize,
+}
