@@ -26,7 +26,7 @@ pub struct ConnectionGuard {
 
 impl ConnectionGuard {
     pub(crate) fn new(shared: Arc<Shared>) -> Option<ConnectionGuard> {
-        shared.tracker.acquire().then_some(ConnectionGuard {
+        shared.tracker.acquire().then(|| ConnectionGuard {
             shared,
             idle: false,
         })

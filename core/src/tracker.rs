@@ -84,7 +84,7 @@ impl Tracker {
     /// assert!(tracker.guard().is_none());
     /// ```
     pub fn guard(&self) -> Option<Guard<'_>> {
-        self.acquire().then_some(Guard {
+        self.acquire().then(|| Guard {
             tracker: self,
             idle: false,
         })

@@ -11,6 +11,10 @@ use core::{
     time::Duration,
 };
 
+/// How long [`ManualClock::block_on`] waits for a real wake-up (a hook thread finishing,
+/// another thread dropping a guard) before it lets time jump.
+pub const REAL_WORK_GRACE: Duration = Duration::from_millis(5);
+
 #[derive(Default)]
 struct State {
     now: Duration,
@@ -109,6 +113,10 @@ impl ManualClock {
     /// the clock jumps to the earliest pending sleep (as a paused runtime clock does), so
     /// timeouts happen at once and in order.
     ///
+    /// Before jumping it gives real work a short grace ([`REAL_WORK_GRACE`]) to wake the
+    /// future: a sync hook runs on a thread of its own, and time must not jump past its
+    /// deadline while it is still finishing quick real work.
+    ///
     /// # Panics
     ///
     /// If the future waits on something other than this clock's sleeps and nothing wakes
@@ -122,13 +130,14 @@ impl ManualClock {
     /// assert_eq!(clock.now(), Duration::from_secs(3600));
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        struct Flag(AtomicBool);
+        struct Flag(AtomicBool, std::thread::Thread);
         impl Wake for Flag {
             fn wake(self: StdArc<Self>) {
                 self.0.store(true, Ordering::SeqCst);
+                self.1.unpark();
             }
         }
-        let flag = StdArc::new(Flag(AtomicBool::new(true)));
+        let flag = StdArc::new(Flag(AtomicBool::new(true), std::thread::current()));
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
@@ -137,6 +146,10 @@ impl ManualClock {
                 if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
                     return out;
                 }
+                continue;
+            }
+            std::thread::park_timeout(REAL_WORK_GRACE);
+            if flag.0.load(Ordering::SeqCst) {
                 continue;
             }
             match self.next_deadline() {
