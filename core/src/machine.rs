@@ -60,7 +60,12 @@ pub enum HookResult {
     Failed,
 }
 
-/// The shutdown phase machine. See the [module docs](self) for the protocol.
+/// The shutdown phase machine: pure, allocation-free, clock-free.
+///
+/// Inputs are method calls that carry `now` (a [`Duration`] since an arbitrary start the
+/// caller chooses); outputs are [`Action`]s drained with [`poll_action`](Self::poll_action)
+/// and the next deadline from [`next_deadline`](Self::next_deadline). A tick before the
+/// deadline is a no-op, so a spurious wake-up never moves the machine.
 ///
 /// ```
 /// use lameduck::{Action, Config, Machine, Phase, Reason, Signal};

@@ -1,6 +1,8 @@
 //! Property tests: random (and malformed) connection-event sequences and random machine
 //! inputs. The count never goes negative, phases only move forward, hooks start at most once.
 
+#![cfg(not(miri))] // thousands of random cases: too slow under miri; the unit and driver tests run there
+
 use core::time::Duration;
 use lameduck::{
     Action, Config, ConnEvent, Connection, ConnectionGuard, Escalation, HookResult, Machine, Phase,
@@ -184,7 +186,7 @@ proptest! {
         }
         let s = m.summary();
         let code = s.exit_code();
-        prop_assert!(matches!(code, 0 | 1 | 2) || s.exit_signal().map(|sig| sig.exit_code()) == Some(code));
+        prop_assert!(matches!(code, 0..=2) || s.exit_signal().map(|sig| sig.exit_code()) == Some(code));
         prop_assert!(s.hooks_started() == started.len());
     }
 }
