@@ -17,7 +17,8 @@ fn outcome(result: Result<(), String>) -> HookOutcome {
 #[cfg(feature = "std")]
 pub(super) fn start(run: HookFn) -> HookFuture {
     use futures_util::FutureExt;
-    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use core::panic::AssertUnwindSafe;
+    use std::panic::catch_unwind;
 
     match run {
         HookFn::Async(make) => Box::pin(async move {
