@@ -16,8 +16,8 @@ fn outcome(result: Result<(), String>) -> HookOutcome {
 
 #[cfg(feature = "std")]
 pub(super) fn start(run: HookFn) -> HookFuture {
-    use futures_util::FutureExt;
     use core::panic::AssertUnwindSafe;
+    use futures_util::FutureExt;
     use std::panic::catch_unwind;
 
     match run {
