@@ -4,7 +4,7 @@
 //! `custom_executor` example runs them on `futures::executor::block_on`).
 //!
 //! This is the file to copy when your executor is not tokio or smol; check your copy with
-//! [`lameduck::conformance::run`] (feature `test-util`), as `tests/custom_conformance.rs`
+//! `lameduck::conformance::run` (feature `test-util`), as `tests/custom_conformance.rs`
 //! does for this one.
 
 use core::{
@@ -172,7 +172,9 @@ impl Deadlines {
         loop {
             let now = Instant::now();
             while queue.peek().is_some_and(|Reverse(e)| e.at <= now) {
-                let Some(Reverse(entry)) = queue.pop() else { break };
+                let Some(Reverse(entry)) = queue.pop() else {
+                    break;
+                };
                 // A dropped sleep has no slot left: nothing to wake.
                 if let Some(slot) = entry.slot.upgrade() {
                     let waker = slot.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -181,7 +183,9 @@ impl Deadlines {
                     }
                 }
             }
-            let wait = queue.peek().map(|Reverse(e)| e.at.saturating_duration_since(now));
+            let wait = queue
+                .peek()
+                .map(|Reverse(e)| e.at.saturating_duration_since(now));
             queue = match wait {
                 Some(wait) => match self.changed.wait_timeout(queue, wait) {
                     Ok((queue, _)) => queue,

@@ -3,10 +3,10 @@
 
 use crate::settings::Settings;
 use async_net::{TcpListener, TcpStream};
+use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
 use lameduck::{ConnectionGuard, Phase, Shutdown};
 use smol::future::or;
-use std::time::Duration;
 
 /// Runs the server and exits with the report's code.
 pub fn main() -> ! {

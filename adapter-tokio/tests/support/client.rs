@@ -2,12 +2,12 @@
 //! server (`LAMEDUCK_CHILD=1`), read its stdout line by line, connect, send real signals.
 //! Shared by the tokio and smol child-process tests; every wait is bounded, none is a sleep.
 
+use core::{net::SocketAddr, time::Duration};
 use std::{
     io::{BufRead, BufReader, ErrorKind, Read, Write},
-    net::{SocketAddr, TcpStream},
+    net::TcpStream,
     process::{Child, Command, Stdio},
     sync::mpsc::{self, Receiver},
-    time::Duration,
 };
 
 /// How long any one expected event may take before the test fails.
@@ -108,7 +108,7 @@ impl Server {
         let code = status
             .code()
             .unwrap_or_else(|| panic!("killed by a signal: {status:?}; saw {:#?}", self.seen));
-        (code, std::mem::take(&mut self.seen))
+        (code, core::mem::take(&mut self.seen))
     }
 }
 
@@ -185,7 +185,11 @@ impl Client {
     pub fn expect_closed(&mut self) {
         let mut rest = Vec::new();
         match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "unexpected {:?}", String::from_utf8_lossy(&rest)),
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "unexpected {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
             Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}"),
         }
     }

@@ -14,9 +14,18 @@ pub const ALL: &[(&str, fn())] = &[
         sigterm_drains,
     ),
     ("lame_duck_keeps_accepting_until_draining", lame_duck),
-    ("second_signal_cuts_connections_and_still_runs_hooks", second_signal_forces),
-    ("third_signal_exits_at_once_with_128_plus_n", third_signal_exits),
-    ("accept_errors_back_off_and_serving_goes_on", accept_errors_back_off),
+    (
+        "second_signal_cuts_connections_and_still_runs_hooks",
+        second_signal_forces,
+    ),
+    (
+        "third_signal_exits_at_once_with_128_plus_n",
+        third_signal_exits,
+    ),
+    (
+        "accept_errors_back_off_and_serving_goes_on",
+        accept_errors_back_off,
+    ),
 ];
 
 /// Runs the scenarios whose name contains the first free argument (all without one), in
@@ -25,7 +34,7 @@ pub fn run_all() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let chosen: Vec<_> = ALL
         .iter()
-        .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))
+        .filter(|(name, _)| filter.as_deref().map_or(true, |f| name.contains(f)))
         .collect();
     println!("running {} child-process tests", chosen.len());
     let failed = std::thread::scope(|scope| {
@@ -41,7 +50,10 @@ pub fn run_all() {
         }
         failed
     });
-    println!("test result: {} passed; {failed} failed", chosen.len() - failed);
+    println!(
+        "test result: {} passed; {failed} failed",
+        chosen.len() - failed
+    );
     if failed > 0 {
         std::process::exit(1);
     }
@@ -58,7 +70,10 @@ fn assert_hooks_ran(lines: &[String], expected: &[&str]) {
 
 fn report_line(lines: &[String]) -> &str {
     let last = lines.last().map(String::as_str).unwrap_or_default();
-    assert!(last.starts_with("shutdown: "), "last line {last:?}; saw {lines:#?}");
+    assert!(
+        last.starts_with("shutdown: "),
+        "last line {last:?}; saw {lines:#?}"
+    );
     last
 }
 
@@ -77,7 +92,11 @@ fn sigterm_drains() {
     let refused = Client::try_connect(server.addr).err().map(|e| e.kind());
     assert_eq!(refused, Some(ErrorKind::ConnectionRefused));
     idle.expect_closed();
-    assert_eq!(busy.line().as_deref(), Some("done 500"), "in-flight work finishes");
+    assert_eq!(
+        busy.line().as_deref(),
+        Some("done 500"),
+        "in-flight work finishes"
+    );
     busy.expect_closed();
 
     let (code, lines) = server.finish();
@@ -93,7 +112,13 @@ fn sigterm_drains() {
     let phases: Vec<&String> = lines.iter().filter(|l| l.starts_with("phase: ")).collect();
     assert_eq!(
         phases,
-        ["phase: running", "phase: lame-duck", "phase: draining", "phase: hooks", "phase: stopped"]
+        [
+            "phase: running",
+            "phase: lame-duck",
+            "phase: draining",
+            "phase: hooks",
+            "phase: stopped"
+        ]
     );
     assert_eq!(code, 0, "{lines:#?}");
 }
@@ -104,7 +129,11 @@ fn lame_duck() {
     server.expect_prefix("phase: lame-duck");
     let mut late = Client::connect(server.addr);
     late.send("ping");
-    assert_eq!(late.line().as_deref(), Some("pong"), "served during the lame duck");
+    assert_eq!(
+        late.line().as_deref(),
+        Some("pong"),
+        "served during the lame duck"
+    );
     server.expect_prefix("phase: draining");
     late.expect_closed();
     let (code, lines) = server.finish();
@@ -164,7 +193,7 @@ fn accept_errors_back_off() {
         assert!(served.len() < 200, "never ran out of file descriptors");
         let mut client = Client::connect(server.addr);
         client.send("ping");
-        match client.line_within(std::time::Duration::from_secs(2)) {
+        match client.line_within(core::time::Duration::from_secs(2)) {
             Some(pong) => {
                 assert_eq!(pong, "pong");
                 served.push(client);
@@ -175,18 +204,31 @@ fn accept_errors_back_off() {
     #[cfg(target_os = "linux")]
     {
         let before = crate::client::cpu_ticks(server.id());
-        std::thread::sleep(std::time::Duration::from_secs(1));
+        std::thread::sleep(core::time::Duration::from_secs(1));
         let spent = crate::client::cpu_ticks(server.id()) - before;
         // A loop retrying accept at once burns the whole second (about 100 ticks).
-        assert!(spent < 30, "{spent} ticks of CPU in one second out of descriptors");
+        assert!(
+            spent < 30,
+            "{spent} ticks of CPU in one second out of descriptors"
+        );
     }
-    assert!(server.is_running(), "the server survived running out of descriptors");
+    assert!(
+        server.is_running(),
+        "the server survived running out of descriptors"
+    );
     served.drain(..4);
-    assert_eq!(waiting.line().as_deref(), Some("pong"), "served once descriptors freed");
+    assert_eq!(
+        waiting.line().as_deref(),
+        Some("pong"),
+        "served once descriptors freed"
+    );
 
     server.signal(SIGTERM);
     waiting.expect_closed();
     let (code, lines) = server.finish();
-    assert!(report_line(&lines).starts_with("shutdown: drained=true "), "{lines:#?}");
+    assert!(
+        report_line(&lines).starts_with("shutdown: drained=true "),
+        "{lines:#?}"
+    );
     assert_eq!(code, 0, "{lines:#?}");
 }

@@ -1,8 +1,8 @@
 //! The child: a line-protocol TCP server on tokio, served by `lameduck_tokio::serve` and
 //! shut down by `lameduck_tokio::run`. Configured by the environment (see `Settings`).
 
+use core::time::Duration;
 use lameduck::{ConnectionGuard, Phase, Shutdown};
-use std::time::Duration;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
@@ -57,7 +57,7 @@ async fn print_phases(handle: lameduck::Handle) {
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close
 /// when draining starts; one in flight finishes its request first, unless cut.
-async fn connection(stream: TcpStream, _peer: std::net::SocketAddr, mut guard: ConnectionGuard) {
+async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, mut guard: ConnectionGuard) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     loop {
@@ -86,4 +86,3 @@ async fn connection(stream: TcpStream, _peer: std::net::SocketAddr, mut guard: C
         }
     }
 }
-

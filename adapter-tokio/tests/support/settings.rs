@@ -1,7 +1,7 @@
 //! What the child server reads from its environment, the same for every runtime.
 
+use core::time::Duration;
 use lameduck::{Config, Hook};
-use std::time::Duration;
 
 /// `LAME_DUCK_MS`, `DRAIN_MS`, `HANG_HOOK` (a hook that never returns, between the two
 /// others) and `NOFILE` (a file-descriptor limit set after binding).
