@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run -p lameduck-examples --example custom_executor -- --addr 127.0.0.1:7000
-//! printf 'ping\nwork 3000\n' | nc 127.0.0.1 7000   # pong, then done 3000 after 3 s
+//! printf 'ping\nwork 3000\n' | nc 127.0.0.1 7000   # pong, started, done 3000 after 3 s
 //! kill -TERM <pid>                                   # the work in flight still finishes
 //! ```
 //!
@@ -15,20 +15,22 @@
 //! cut, both halves are shut.
 #![cfg_attr(not(unix), allow(unused))]
 
+/// Serves until shut down; the exit code is the report's. (`pub` so that
+/// `tests/custom_executor.rs` can run this very file in a child process.)
 #[cfg(unix)]
-fn main() -> std::process::ExitCode {
+pub fn main() -> std::process::ExitCode {
     unix::main()
 }
 
 #[cfg(not(unix))]
-fn main() {
+pub fn main() {
     eprintln!("custom_executor uses signal-hook's iterator, which is Unix only");
 }
 
 #[cfg(unix)]
 mod unix {
     use core::{net::SocketAddr, time::Duration};
-    use futures::future::join;
+    use futures::{channel::oneshot, future::join};
     use lameduck::{Config, ConnectionGuard, Handle, Hook, Phase, Shutdown};
     use lameduck_examples::custom_rt::{ThreadSignals, ThreadTimer};
     use std::{
@@ -55,14 +57,21 @@ mod unix {
         let listener = TcpListener::bind(addr).expect("bind");
         let addr = listener.local_addr().expect("local address");
         let open = Arc::new(Open::default());
+        // Dropped by the accept thread when it returns (and drops the listener).
+        let (accepting, accept_stopped) = oneshot::channel::<()>();
         {
             let (handle, open) = (handle.clone(), open.clone());
-            std::thread::spawn(move || accept(listener, &handle, &open));
+            std::thread::spawn(move || {
+                accept(listener, &handle, &open);
+                drop(accepting);
+            });
         }
         println!("listening on {addr}");
         let report = futures::executor::block_on(async {
             let run = shutdown.run(ThreadTimer::new(), signals);
-            join(run, close_connections(&handle, &open, addr)).await.0
+            join(run, close_connections(&handle, &open, addr, accept_stopped))
+                .await
+                .0
         });
         for hook in report.hooks() {
             println!("{hook}");
@@ -101,10 +110,16 @@ mod unix {
     }
 
     /// When draining starts: stop accepting, close idle connections; when it is cut: close all.
-    async fn close_connections(handle: &Handle, open: &Open, addr: SocketAddr) {
+    async fn close_connections(
+        handle: &Handle,
+        open: &Open,
+        addr: SocketAddr,
+        accept_stopped: oneshot::Receiver<()>,
+    ) {
         handle.draining().await;
         // Wake the accept thread, blocked in accept(2), so it sees the phase and returns.
         let _ = TcpStream::connect(addr);
+        let _ = accept_stopped.await;
         open.shut(net::Shutdown::Read);
         handle.reached(Phase::Hooks).await;
         open.shut(net::Shutdown::Both);
@@ -141,7 +156,7 @@ mod unix {
         }
     }
 
-    /// `ping` → `pong`; `work N` → `done N` after N ms of (pretend) work.
+    /// `ping` → `pong`; `work N` → `started`, then `done N` after N ms of (pretend) work.
     fn serve(stream: TcpStream, mut guard: ConnectionGuard) {
         let mut write = &stream;
         for line in BufReader::new(&stream).lines() {
@@ -149,6 +164,9 @@ mod unix {
             guard.set_idle(false);
             let reply = match line.strip_prefix("work ").map(str::parse::<u64>) {
                 Some(Ok(ms)) => {
+                    if write.write_all(b"started\n").is_err() {
+                        break;
+                    }
                     std::thread::sleep(Duration::from_millis(ms));
                     format!("done {ms}\n")
                 }
