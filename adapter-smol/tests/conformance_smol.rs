@@ -1,6 +1,7 @@
 //! The core's conformance suite on `SmolTimer` and `SmolSignals` under `smol::block_on`.
 //!
 //! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
+#![cfg(unix)]
 
 use core::future::Future;
 use lameduck::{conformance, Signal, SignalSet};

@@ -1,5 +1,6 @@
 //! `serve` against a scripted listener: accept errors sorted, back-off at least as long as
 //! promised, a broken listener ending the shutdown with its error, the listener dropped.
+#![cfg(unix)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::{future::Future, time::Duration};

@@ -220,6 +220,7 @@ mod tests {
         assert_eq!(backoff.next(), Duration::from_millis(10));
     }
 
+    #[cfg(unix)]
     #[test]
     fn accept_errors_are_sorted() {
         let os = io::Error::from_raw_os_error;

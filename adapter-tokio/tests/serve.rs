@@ -1,5 +1,6 @@
 //! `serve` against a scripted listener: accept errors sorted, back-off timed on tokio's
 //! paused clock, a broken listener ending the shutdown with its error, the listener dropped.
+#![cfg(unix)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::{future::Future, time::Duration};

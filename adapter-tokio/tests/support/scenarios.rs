@@ -206,6 +206,7 @@ fn accept_errors_back_off() {
         let before = crate::client::cpu_ticks(server.id());
         std::thread::sleep(core::time::Duration::from_secs(1));
         let spent = crate::client::cpu_ticks(server.id()) - before;
+        eprintln!("accept back-off: {spent} ticks of CPU in one second out of descriptors");
         // A loop retrying accept at once burns the whole second (about 100 ticks).
         assert!(
             spent < 30,
