@@ -32,10 +32,16 @@ async fn bad_option_value_exits_64_before_binding() {
     each_demo(|name| async move {
         let exit = Demo::run(name, &["--drain-timeout-ms", "soon"]).await;
         assert_eq!(exit.code, 64, "{name}: {exit:?}");
-        assert!(exit.stdout.is_empty(), "{name}: nothing bound, nothing printed: {exit:?}");
+        assert!(
+            exit.stdout.is_empty(),
+            "{name}: nothing bound, nothing printed: {exit:?}"
+        );
         let lines: Vec<_> = exit.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{name}: one line: {exit:?}");
-        assert!(lines[0].contains("--drain-timeout-ms"), "{name}: names the option: {exit:?}");
+        assert!(
+            lines[0].contains("--drain-timeout-ms"),
+            "{name}: names the option: {exit:?}"
+        );
     })
     .await;
 }
@@ -50,7 +56,11 @@ async fn routes_answer_and_a_malformed_query_is_400() {
             ("/sleep?ms=abc", 400, ""),
             ("/sleep?ms=5", 200, "slept 5"),
             ("/healthz", 200, "ok"),
-            ("/stream?chunks=3&interval_ms=1", 200, "chunk 0\nchunk 1\nchunk 2\n"),
+            (
+                "/stream?chunks=3&interval_ms=1",
+                200,
+                "chunk 0\nchunk 1\nchunk 2\n",
+            ),
             ("/nowhere", 404, ""),
             ("/", 200, "ok"), // the server went on after the 400
         ] {
@@ -58,7 +68,10 @@ async fn routes_answer_and_a_malformed_query_is_400() {
             let (got, _, text) = raw.response().await;
             assert_eq!(got, status, "{name} {path}: {text}");
             if status == 400 {
-                assert!(text.contains("ms") && !text.trim_end().contains('\n'), "{name}: one-line reason: {text:?}");
+                assert!(
+                    text.contains("ms") && !text.trim_end().contains('\n'),
+                    "{name}: one-line reason: {text:?}"
+                );
             } else if !body.is_empty() {
                 assert_eq!(text, body, "{name} {path}");
             }
@@ -72,7 +85,11 @@ async fn routes_answer_and_a_malformed_query_is_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_drains_in_flight_work_and_refuses_new_connections() {
     each_demo(|name| async move {
-        let mut demo = Demo::start(name, &["--lame-duck-ms", "600", "--drain-timeout-ms", "20000"]).await;
+        let mut demo = Demo::start(
+            name,
+            &["--lame-duck-ms", "600", "--drain-timeout-ms", "20000"],
+        )
+        .await;
         // An idle keep-alive connection: must not hold the shutdown back.
         let mut idle = Raw::connect(demo.addr).await;
         idle.get("/").await;
@@ -99,7 +116,10 @@ async fn shutdown_drains_in_flight_work_and_refuses_new_connections() {
 
         demo.expect_line("phase: draining").await;
         refused(demo.addr).await;
-        assert!(idle.closed().await, "{name}: the idle connection is closed at once");
+        assert!(
+            idle.closed().await,
+            "{name}: the idle connection is closed at once"
+        );
         let (status, head, body) = sleeper.response().await;
         assert_eq!((status, body.as_str()), (200, "slept 1000"), "{name}");
         assert!(head.contains("connection: close"), "{name}: {head}");
@@ -112,17 +132,34 @@ async fn shutdown_drains_in_flight_work_and_refuses_new_connections() {
             }
             rest.push_str(&chunk);
         }
-        assert_eq!(rest, "chunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\nchunk 6\nchunk 7\n", "{name}");
+        assert_eq!(
+            rest, "chunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\nchunk 6\nchunk 7\n",
+            "{name}"
+        );
 
         let exit = demo.exit().await;
         assert_eq!(exit.code, 0, "{name}: {exit:?}");
         assert_eq!(exit.count("hook flush: ok"), 1, "{name}: {exit:?}");
-        assert!(exit.last().starts_with("shutdown: drained=true connections_left=0 "), "{name}: {exit:?}");
+        assert!(
+            exit.last()
+                .starts_with("shutdown: drained=true connections_left=0 "),
+            "{name}: {exit:?}"
+        );
         assert!(exit.last().ends_with(" reason=SIGTERM"), "{name}: {exit:?}");
-        let phases: Vec<_> = exit.stdout.iter().filter(|l| l.starts_with("phase: ")).collect();
+        let phases: Vec<_> = exit
+            .stdout
+            .iter()
+            .filter(|l| l.starts_with("phase: "))
+            .collect();
         assert_eq!(
             phases,
-            ["phase: running", "phase: lame-duck", "phase: draining", "phase: hooks", "phase: stopped"],
+            [
+                "phase: running",
+                "phase: lame-duck",
+                "phase: draining",
+                "phase: hooks",
+                "phase: stopped"
+            ],
             "{name}"
         );
     })
@@ -134,7 +171,10 @@ async fn upgraded_echo_connection_is_told_going_away() {
     each_demo(|name| async move {
         let mut demo = Demo::start(name, &[]).await;
         let mut echo = Raw::connect(demo.addr).await;
-        echo.send("GET /echo HTTP/1.1\r\nhost: demo\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n").await;
+        echo.send(
+            "GET /echo HTTP/1.1\r\nhost: demo\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n",
+        )
+        .await;
         let head = echo.head().await;
         assert!(head.starts_with("http/1.1 101"), "{name}: {head}");
         echo.send("hello\n").await;
@@ -146,7 +186,10 @@ async fn upgraded_echo_connection_is_told_going_away() {
         assert!(echo.closed().await, "{name}");
         let exit = demo.exit().await;
         assert_eq!(exit.code, 0, "{name}: {exit:?}");
-        assert!(exit.last().starts_with("shutdown: drained=true"), "{name}: {exit:?}");
+        assert!(
+            exit.last().starts_with("shutdown: drained=true"),
+            "{name}: {exit:?}"
+        );
     })
     .await;
 }
@@ -163,7 +206,11 @@ async fn stuck_request_is_cut_at_the_deadline_and_hooks_still_run() {
         let exit = demo.exit().await;
         assert_eq!(exit.code, 2, "{name}: {exit:?}");
         assert_eq!(exit.count("hook flush: ok"), 1, "{name}: {exit:?}");
-        assert!(exit.last().starts_with("shutdown: drained=false connections_left=1 "), "{name}: {exit:?}");
+        assert!(
+            exit.last()
+                .starts_with("shutdown: drained=false connections_left=1 "),
+            "{name}: {exit:?}"
+        );
     })
     .await;
 }
@@ -182,7 +229,11 @@ async fn second_signal_forces_and_a_burst_never_runs_a_hook_twice() {
         let exit = demo.exit().await;
         assert_eq!(exit.code, 2, "{name}: forced, connections cut: {exit:?}");
         assert_eq!(exit.count("hook flush: ok"), 1, "{name}: {exit:?}");
-        assert_eq!(exit.stderr.matches("hook flush running").count(), 1, "{name}: {exit:?}");
+        assert_eq!(
+            exit.stderr.matches("hook flush running").count(),
+            1,
+            "{name}: {exit:?}"
+        );
 
         // A burst: however many arrive and however they merge (pending signals of one kind
         // merge, so the burst may count as one: then the deadline cuts), no hook runs twice.
@@ -195,10 +246,19 @@ async fn second_signal_forces_and_a_burst_never_runs_a_hook_twice() {
             demo.term();
         }
         let exit = demo.exit().await;
-        assert!([2, 143].contains(&exit.code), "{name}: forced or ended at once: {exit:?}");
-        assert!(exit.stderr.matches("hook flush running").count() <= 1, "{name}: {exit:?}");
+        assert!(
+            [2, 143].contains(&exit.code),
+            "{name}: forced or ended at once: {exit:?}"
+        );
+        assert!(
+            exit.stderr.matches("hook flush running").count() <= 1,
+            "{name}: {exit:?}"
+        );
         assert!(exit.count("hook flush: ok") <= 1, "{name}: {exit:?}");
-        assert!(exit.last().starts_with("shutdown: drained=false"), "{name}: {exit:?}");
+        assert!(
+            exit.last().starts_with("shutdown: drained=false"),
+            "{name}: {exit:?}"
+        );
     })
     .await;
 }

@@ -38,15 +38,20 @@ pub async fn bounded<F: core::future::Future>(what: &str, future: F) -> F::Outpu
 fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
     let path = profile_dir.join("examples").join(name);
     static BUILT: OnceLock<()> = OnceLock::new();
     if !path.exists() {
         BUILT.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "lameduck-examples", "--examples"])
-                .status()
-                .expect("run cargo build");
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "-p", "lameduck-examples", "--examples"]);
+            if profile_dir.ends_with("release") {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("run cargo build");
             assert!(status.success(), "building the examples failed");
         });
     }
@@ -84,7 +89,12 @@ impl Exit {
     }
 }
 
-type Spawned = (Child, mpsc::UnboundedReceiver<String>, Arc<Mutex<Vec<String>>>, Output);
+type Spawned = (
+    Child,
+    mpsc::UnboundedReceiver<String>,
+    Arc<Mutex<Vec<String>>>,
+    Output,
+);
 
 fn spawn(name: &str, args: &[&str]) -> Spawned {
     let mut child = Command::new(binary(name))
@@ -116,7 +126,15 @@ fn spawn(name: &str, args: &[&str]) -> Spawned {
             all.push('\n');
         }
     });
-    (child, rx, stdout, Output { stderr, stderr_done: Some(stderr_done) })
+    (
+        child,
+        rx,
+        stdout,
+        Output {
+            stderr,
+            stderr_done: Some(stderr_done),
+        },
+    )
 }
 
 /// The stderr text and the thread reading it.
@@ -140,7 +158,9 @@ impl Demo {
             stderr,
         };
         let line = demo.line_starting("listening on http://").await;
-        demo.addr = line["listening on http://".len()..].parse().expect("IP:PORT");
+        demo.addr = line["listening on http://".len()..]
+            .parse()
+            .expect("IP:PORT");
         demo.expect_line("phase: running").await;
         demo
     }
@@ -167,7 +187,10 @@ impl Demo {
                 match self.lines.recv().await {
                     Some(line) if line.starts_with(prefix) => return line,
                     Some(_) => {}
-                    None => panic!("{name} ended before printing {prefix:?}; stderr: {}", self.stderr.stderr.lock().unwrap()),
+                    None => panic!(
+                        "{name} ended before printing {prefix:?}; stderr: {}",
+                        self.stderr.stderr.lock().unwrap()
+                    ),
                 }
             }
         })
@@ -194,19 +217,32 @@ impl Demo {
     /// Waits for the demo to exit.
     pub async fn exit(mut self) -> Exit {
         let mut child = self.child.take().expect("running");
-        let status = bounded(&format!("{} to exit", self.name), tokio::task::spawn_blocking(move || child.wait()))
-            .await
-            .unwrap()
+        let status = bounded(
+            &format!("{} to exit", self.name),
+            tokio::task::spawn_blocking(move || child.wait()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let code = status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
             .unwrap();
-        let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap();
         // Let the reader threads reach the end of the pipes.
         while self.lines.recv().await.is_some() {}
         let stdout = self.stdout.lock().unwrap().clone();
         if let Some(done) = self.stderr.stderr_done.take() {
-            tokio::task::spawn_blocking(move || done.join()).await.unwrap().unwrap();
+            tokio::task::spawn_blocking(move || done.join())
+                .await
+                .unwrap()
+                .unwrap();
         }
         let stderr = self.stderr.stderr.lock().unwrap().clone();
-        Exit { code, stdout, stderr }
+        Exit {
+            code,
+            stdout,
+            stderr,
+        }
     }
 }
 
@@ -226,16 +262,25 @@ pub struct Raw {
 
 impl Raw {
     pub async fn connect(addr: SocketAddr) -> Raw {
-        let io = bounded("connect", TcpStream::connect(addr)).await.expect("connect");
-        Raw { io: AsyncBufReader::new(io) }
+        let io = bounded("connect", TcpStream::connect(addr))
+            .await
+            .expect("connect");
+        Raw {
+            io: AsyncBufReader::new(io),
+        }
     }
 
     pub async fn send(&mut self, request: &str) {
-        self.io.get_mut().write_all(request.as_bytes()).await.unwrap();
+        self.io
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .unwrap();
     }
 
     pub async fn get(&mut self, path: &str) {
-        self.send(&format!("GET {path} HTTP/1.1\r\nhost: demo\r\n\r\n")).await;
+        self.send(&format!("GET {path} HTTP/1.1\r\nhost: demo\r\n\r\n"))
+            .await;
     }
 
     /// Reads one response: (status, lower-cased head, body); chunked or sized bodies.
@@ -244,7 +289,11 @@ impl Raw {
             let mut head = String::new();
             loop {
                 let mut line = String::new();
-                assert_ne!(self.io.read_line(&mut line).await.unwrap(), 0, "eof in head: {head}");
+                assert_ne!(
+                    self.io.read_line(&mut line).await.unwrap(),
+                    0,
+                    "eof in head: {head}"
+                );
                 if line == "\r\n" {
                     break;
                 }
@@ -272,7 +321,11 @@ impl Raw {
         let mut head = String::new();
         loop {
             let mut line = String::new();
-            assert_ne!(self.io.read_line(&mut line).await.unwrap(), 0, "eof in head: {head}");
+            assert_ne!(
+                self.io.read_line(&mut line).await.unwrap(),
+                0,
+                "eof in head: {head}"
+            );
             if line == "\r\n" {
                 return head;
             }
@@ -305,7 +358,9 @@ impl Raw {
     /// Reads a line (raw streams, after an upgrade).
     pub async fn line(&mut self) -> String {
         let mut line = String::new();
-        bounded("a line", self.io.read_line(&mut line)).await.unwrap();
+        bounded("a line", self.io.read_line(&mut line))
+            .await
+            .unwrap();
         line
     }
 
