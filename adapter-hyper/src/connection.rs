@@ -3,6 +3,7 @@
 //! dropped after a short grace if it sits idle meanwhile.
 
 use crate::counted::ConnState;
+use core::error::Error as StdError;
 use core::{future::Future, pin::Pin, time::Duration};
 use futures_util::future::{select, Either};
 use hyper::{
@@ -13,7 +14,7 @@ use hyper::{
 };
 use hyper_util::server::conn::auto;
 use lameduck::{Phase, Timer};
-use std::{error::Error as StdError, sync::Arc};
+use std::sync::Arc;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 

@@ -1,6 +1,6 @@
 //! Graceful shutdown for hyper 1.x servers, on any runtime.
 //!
-//! [`Graceful`] serves each accepted connection under a [lameduck](lameduck) shutdown:
+//! [`Graceful`] serves each accepted connection under a [lameduck] shutdown:
 //!
 //! - the connection is counted (by a [`ConnectionGuard`](lameduck::ConnectionGuard) or
 //!   through lameduck's event API with [`Events`]) and is idle whenever no request is in
@@ -19,12 +19,35 @@
 //! through the executor you give hyper.
 //!
 //! ```no_run
-//! # async fn serve<T: lameduck::Timer + Clone, S, E>(
-//! #     listener: tokio::net::TcpListener, handle: lameduck::Handle, timer: T, service: S,
-//! #     builder: hyper_util::server::conn::auto::Builder<E>) {}
-//! // per accepted connection, on your runtime:
-//! //   let guard = handle.track()?;   // counted until dropped
-//! //   spawn(async move { graceful.serve_auto(&builder, io, service, guard).await });
+//! use hyper::{body::Incoming, service::service_fn, Request, Response};
+//! use hyper_util::{rt::{TokioExecutor, TokioIo}, server::conn::auto};
+//! use lameduck::{Config, Shutdown};
+//! use lameduck_hyper::Graceful;
+//! use lameduck_tokio::TokioTimer;
+//! # async fn run() -> std::io::Result<()> {
+//! let shutdown = Shutdown::new(Config::new()).unwrap();
+//! let handle = shutdown.handle();
+//! let listener = lameduck_hyper::bind("127.0.0.1:8080".parse().unwrap())?;
+//! let listener = tokio::net::TcpListener::from_std(listener)?;
+//! let graceful = Graceful::new(TokioTimer::new());
+//! let builder = auto::Builder::new(TokioExecutor::new());
+//! tokio::spawn(async move {
+//!     loop {
+//!         // (lameduck_tokio::serve does this loop, and stops when draining starts.)
+//!         let Ok((io, _)) = listener.accept().await else { continue };
+//!         let Some(guard) = handle.track() else { break };
+//!         let (graceful, builder) = (graceful.clone(), builder.clone());
+//!         tokio::spawn(async move {
+//!             let service = service_fn(|_: Request<Incoming>| async {
+//!                 Ok::<_, std::convert::Infallible>(Response::new(String::from("ok")))
+//!             });
+//!             let _ = graceful.serve_auto(&builder, TokioIo::new(io), service, guard).await;
+//!         });
+//!     }
+//! });
+//! let report = lameduck_tokio::run(shutdown).await?;
+//! std::process::exit(report.exit_code().into());
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]

@@ -1,7 +1,8 @@
 //! Binding a listener with a backlog large enough for bursts of connections.
 
+use core::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::{io, net::SocketAddr};
+use std::io;
 
 /// The listen backlog [`bind`] asks for at least (the system may allow more: see
 /// [`backlog`]).

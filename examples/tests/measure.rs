@@ -9,7 +9,8 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use core::time::Duration;
+use std::time::Instant;
 use support::{Demo, Raw};
 
 const RUNS: usize = 15;

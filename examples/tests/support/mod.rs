@@ -8,10 +8,9 @@
 
 #![allow(dead_code)]
 
-use core::time::Duration;
+use core::{net::SocketAddr, time::Duration};
 use std::{
     io::{BufRead, BufReader},
-    net::SocketAddr,
     os::unix::process::ExitStatusExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
