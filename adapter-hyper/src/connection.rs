@@ -33,6 +33,13 @@ pub trait GracefulConnection: Future<Output = Result<(), Self::Error>> {
     type Error;
 
     /// Starts the graceful shutdown; the future must still be polled to its end.
+    ///
+    /// ```
+    /// use lameduck_hyper::GracefulConnection;
+    /// fn finish_soon<C: GracefulConnection>(conn: core::pin::Pin<&mut C>) {
+    ///     conn.graceful_shutdown();
+    /// }
+    /// ```
     fn graceful_shutdown(self: Pin<&mut Self>);
 }
 

@@ -46,6 +46,12 @@ pub struct Graceful<T> {
 
 impl<T: Timer> Graceful<T> {
     /// The idle grace [`Graceful::new`] starts with: 1 s.
+    ///
+    /// ```
+    /// use lameduck_hyper::Graceful;
+    /// use lameduck_tokio::TokioTimer;
+    /// assert_eq!(Graceful::<TokioTimer>::DEFAULT_GRACE.as_secs(), 1);
+    /// ```
     pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
     /// Serves with `timer` for the idle grace ([`DEFAULT_GRACE`](Self::DEFAULT_GRACE)).

@@ -262,3 +262,44 @@ async fn second_signal_forces_and_a_burst_never_runs_a_hook_twice() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_prior_knowledge_is_served_on_the_same_port() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    each_demo(|name| async move {
+        let demo = Demo::start(name, &[]).await;
+        let io = TokioIo::new(tokio::net::TcpStream::connect(demo.addr).await.unwrap());
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake::<_, _, Empty<Bytes>>(TokioExecutor::new(), io)
+                .await
+                .unwrap();
+        let conn = tokio::spawn(conn);
+        for (path, status, body) in [
+            ("/", 200, "ok"),
+            ("/healthz", 200, "ok"),
+            ("/sleep?ms=x", 400, ""),
+        ] {
+            let request = hyper::Request::get(format!("http://demo{path}"))
+                .body(Empty::new())
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.version(), hyper::Version::HTTP_2, "{name}");
+            assert_eq!(response.status(), status, "{name} {path}");
+            let got = response.into_body().collect().await.unwrap().to_bytes();
+            if !body.is_empty() {
+                assert_eq!(got, body, "{name} {path}");
+            }
+        }
+        demo.term();
+        // The idle HTTP/2 connection gets GOAWAY and ends; it does not hold the shutdown.
+        support::bounded("the HTTP/2 connection to end", conn)
+            .await
+            .unwrap()
+            .unwrap();
+        let exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {exit:?}");
+    })
+    .await;
+}
