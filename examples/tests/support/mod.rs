@@ -380,6 +380,8 @@ pub async fn refused(addr: SocketAddr) {
         loop {
             match TcpStream::connect(addr).await {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+                // Reset while the listener closed: not hanging either; try again.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
                 Err(e) => panic!("connect failed otherwise: {e}"),
                 Ok(mut stream) => {
                     let mut rest = Vec::new();
