@@ -2,77 +2,33 @@
 //! promised, a broken listener ending the shutdown with its error, the listener dropped.
 #![cfg(unix)]
 
-use core::sync::atomic::{AtomicBool, Ordering};
+#[path = "../../adapter-tokio/tests/support/scripted.rs"]
+mod scripted;
+
 use core::{future::Future, time::Duration};
 use futures::StreamExt;
-use lameduck::{Config, Reason, Shutdown};
+use lameduck::{Config, Shutdown};
 use lameduck_smol::{serve, Listener, SmolTimer};
+use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
 use std::time::Instant;
 use std::{
-    collections::VecDeque,
     io,
     sync::{Arc, Mutex},
 };
-
-/// Answers each accept from a script (`Ok(id)` or `Err(errno)`), then never again.
-struct Scripted {
-    script: VecDeque<Result<u32, i32>>,
-    /// When each accept was called, since the start.
-    calls: Arc<Mutex<Vec<Duration>>>,
-    start: Instant,
-    dropped: Arc<AtomicBool>,
-    /// Told of every accept call.
-    called: futures::channel::mpsc::UnboundedSender<()>,
-}
-
-impl Scripted {
-    fn new(script: &[Result<u32, i32>]) -> (Scripted, Arc<Mutex<Vec<Duration>>>, Arc<AtomicBool>) {
-        Scripted::observed(script).0
-    }
-
-    /// Also returns a stream with one item per accept call.
-    #[allow(clippy::type_complexity)]
-    fn observed(
-        script: &[Result<u32, i32>],
-    ) -> (
-        (Scripted, Arc<Mutex<Vec<Duration>>>, Arc<AtomicBool>),
-        futures::channel::mpsc::UnboundedReceiver<()>,
-    ) {
-        let (called, calls_seen) = futures::channel::mpsc::unbounded();
-        let (calls, dropped) = (Arc::default(), Arc::new(AtomicBool::new(false)));
-        let listener = Scripted {
-            script: script.iter().copied().collect(),
-            calls: Arc::clone(&calls),
-            start: Instant::now(),
-            dropped: Arc::clone(&dropped),
-            called,
-        };
-        ((listener, calls, dropped), calls_seen)
-    }
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        self.dropped.store(true, Ordering::SeqCst);
-    }
-}
 
 impl Listener for Scripted {
     type Io = u32;
     type Addr = ();
 
     fn accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send + '_ {
-        self.calls.lock().unwrap().push(self.start.elapsed());
-        let _ = self.called.unbounded_send(());
-        let next = self.script.pop_front();
-        async move {
-            match next {
-                Some(Ok(id)) => Ok((id, ())),
-                Some(Err(errno)) => Err(io::Error::from_raw_os_error(errno)),
-                None => core::future::pending().await,
-            }
-        }
+        self.next_accept()
     }
+}
+
+/// A scripted listener on the real clock.
+fn scripted(script: &[Result<u32, i32>]) -> (Scripted, Watch) {
+    let start = Instant::now();
+    Scripted::new(script, move || start.elapsed())
 }
 
 #[test]
@@ -81,16 +37,7 @@ fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
 }
 
 async fn transient_errors_back_off_and_a_broken_listener_fails() {
-    let (listener, calls, dropped) = Scripted::new(&[
-        Err(libc::EMFILE),
-        Err(libc::ENFILE),
-        Err(libc::EMFILE),
-        Ok(1),
-        Err(libc::ENOBUFS),
-        Err(libc::ECONNABORTED),
-        Ok(2),
-        Err(libc::EBADF),
-    ]);
+    let (listener, watch) = scripted(&TRANSIENT_THEN_BROKEN);
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let served = Arc::new(Mutex::new(Vec::new()));
     let serving = smol::spawn(serve(listener, shutdown.handle(), shutdown.trigger(), {
@@ -106,7 +53,7 @@ async fn transient_errors_back_off_and_a_broken_listener_fails() {
     serving.await;
 
     assert_eq!(*served.lock().unwrap(), [1, 2]);
-    let calls = calls.lock().unwrap();
+    let calls = watch.calls.lock().unwrap();
     let gaps: Vec<u128> = calls
         .windows(2)
         .map(|w| (w[1] - w[0]).as_millis())
@@ -118,14 +65,8 @@ async fn transient_errors_back_off_and_a_broken_listener_fails() {
     }
     // The reset is real: the pause after the success is far below the 80 ms next in line.
     assert!(gaps[4] < 80, "pauses {gaps:?}");
-    assert!(dropped.load(Ordering::SeqCst), "the listener is dropped");
-    assert_eq!(report.reason(), Reason::Failed);
-    let detail = report.detail().unwrap();
-    assert!(detail.starts_with("accept: "), "{detail}");
-    assert_eq!(
-        report.to_string(),
-        format!("shutdown: drained=true connections_left=0 elapsed_ms=0 reason=failed: {detail}")
-    );
+    assert!(watch.dropped(), "the listener is dropped");
+    assert_failed_by_accept(&report);
 }
 
 #[test]
@@ -134,7 +75,7 @@ fn draining_stops_a_pending_accept_and_drops_the_listener() {
 }
 
 async fn draining_stops_a_pending_accept() {
-    let ((listener, calls, dropped), mut calls_seen) = Scripted::observed(&[Ok(7)]);
+    let (listener, mut watch) = scripted(&[Ok(7)]);
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
     let (conn_send, conn_open) = futures::channel::oneshot::channel();
@@ -147,22 +88,16 @@ async fn draining_stops_a_pending_accept() {
     }));
     conn_open.await.unwrap();
     // The second accept, which will never answer, has been called.
-    (&mut calls_seen).take(2).count().await;
-    assert!(
-        !dropped.load(Ordering::SeqCst),
-        "still accepting while running"
-    );
+    (&mut watch.calls_seen).take(2).count().await;
+    assert!(!watch.dropped(), "still accepting while running");
     trigger.shutdown();
     let report = shutdown
         .run(SmolTimer::new(), futures::stream::pending())
         .await;
     serving.await;
-    assert!(
-        dropped.load(Ordering::SeqCst),
-        "the listener is dropped at the drain"
-    );
+    assert!(watch.dropped(), "the listener is dropped at the drain");
     assert_eq!(
-        calls.lock().unwrap().len(),
+        watch.calls.lock().unwrap().len(),
         2,
         "one accept served, one pending"
     );
@@ -172,7 +107,7 @@ async fn draining_stops_a_pending_accept() {
 #[test]
 fn draining_ends_a_back_off_at_once() {
     smol::block_on(async {
-        let ((listener, _, dropped), calls_seen) = Scripted::observed(&[Err(libc::EMFILE); 20]);
+        let (listener, mut watch) = scripted(&[Err(libc::EMFILE); 20]);
         let shutdown = Shutdown::new(Config::new()).unwrap();
         let serving = smol::spawn(serve(
             listener,
@@ -181,14 +116,14 @@ fn draining_ends_a_back_off_at_once() {
             |_, (), guard| async move { drop(guard) },
         ));
         // Wait until the pause has grown to 640 ms (the 7th error), then shut down.
-        calls_seen.take(7).count().await;
+        (&mut watch.calls_seen).take(7).count().await;
         let start = Instant::now();
         shutdown.trigger().shutdown();
         shutdown
             .run(SmolTimer::new(), futures::stream::pending())
             .await;
         serving.await;
-        assert!(dropped.load(Ordering::SeqCst));
+        assert!(watch.dropped());
         let waited = start.elapsed();
         assert!(
             waited < Duration::from_millis(500),

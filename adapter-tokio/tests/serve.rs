@@ -2,74 +2,37 @@
 //! paused clock, a broken listener ending the shutdown with its error, the listener dropped.
 #![cfg(unix)]
 
-use core::sync::atomic::{AtomicBool, Ordering};
+#[path = "support/scripted.rs"]
+mod scripted;
+
 use core::{future::Future, time::Duration};
-use lameduck::{Config, Reason, Shutdown};
+use lameduck::{Config, Shutdown};
 use lameduck_tokio::{serve, Listener, TokioTimer};
+use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
 use std::{
-    collections::VecDeque,
     io,
     sync::{Arc, Mutex},
 };
 use tokio::time::Instant;
-
-/// Answers each accept from a script (`Ok(id)` or `Err(errno)`), then never again.
-struct Scripted {
-    script: VecDeque<Result<u32, i32>>,
-    /// When each accept was called, since the start.
-    calls: Arc<Mutex<Vec<Duration>>>,
-    start: Instant,
-    dropped: Arc<AtomicBool>,
-}
-
-impl Scripted {
-    fn new(script: &[Result<u32, i32>]) -> (Scripted, Arc<Mutex<Vec<Duration>>>, Arc<AtomicBool>) {
-        let (calls, dropped) = (Arc::default(), Arc::new(AtomicBool::new(false)));
-        let listener = Scripted {
-            script: script.iter().copied().collect(),
-            calls: Arc::clone(&calls),
-            start: Instant::now(),
-            dropped: Arc::clone(&dropped),
-        };
-        (listener, calls, dropped)
-    }
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        self.dropped.store(true, Ordering::SeqCst);
-    }
-}
 
 impl Listener for Scripted {
     type Io = u32;
     type Addr = ();
 
     fn accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send + '_ {
-        self.calls.lock().unwrap().push(self.start.elapsed());
-        let next = self.script.pop_front();
-        async move {
-            match next {
-                Some(Ok(id)) => Ok((id, ())),
-                Some(Err(errno)) => Err(io::Error::from_raw_os_error(errno)),
-                None => core::future::pending().await,
-            }
-        }
+        self.next_accept()
     }
+}
+
+/// A scripted listener on tokio's (paused) clock.
+fn scripted(script: &[Result<u32, i32>]) -> (Scripted, Watch) {
+    let start = Instant::now();
+    Scripted::new(script, move || start.elapsed())
 }
 
 #[tokio::test(start_paused = true)]
 async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
-    let (listener, calls, dropped) = Scripted::new(&[
-        Err(libc::EMFILE),
-        Err(libc::ENFILE),
-        Err(libc::EMFILE),
-        Ok(1),
-        Err(libc::ENOBUFS),
-        Err(libc::ECONNABORTED),
-        Ok(2),
-        Err(libc::EBADF),
-    ]);
+    let (listener, watch) = scripted(&TRANSIENT_THEN_BROKEN);
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let served = Arc::new(Mutex::new(Vec::new()));
     let serving = tokio::spawn(serve(listener, shutdown.handle(), shutdown.trigger(), {
@@ -85,27 +48,15 @@ async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
     serving.await.unwrap();
 
     assert_eq!(*served.lock().unwrap(), [1, 2]);
-    let ms: Vec<u128> = calls
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_millis())
-        .collect();
     // Out of resources: 10, 20, 40 ms; a success resets; an aborted connection waits not.
-    assert_eq!(ms, [0, 10, 30, 70, 70, 80, 80, 80]);
-    assert!(dropped.load(Ordering::SeqCst), "the listener is dropped");
-    assert_eq!(report.reason(), Reason::Failed);
-    let detail = report.detail().unwrap();
-    assert!(detail.starts_with("accept: "), "{detail}");
-    assert_eq!(
-        report.to_string(),
-        format!("shutdown: drained=true connections_left=0 elapsed_ms=0 reason=failed: {detail}")
-    );
+    assert_eq!(watch.call_ms(), [0, 10, 30, 70, 70, 80, 80, 80]);
+    assert!(watch.dropped(), "the listener is dropped");
+    assert_failed_by_accept(&report);
 }
 
 #[tokio::test]
 async fn draining_stops_a_pending_accept_and_drops_the_listener() {
-    let (listener, calls, dropped) = Scripted::new(&[Ok(7)]);
+    let (listener, watch) = scripted(&[Ok(7)]);
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
     let (conn_send, conn_open) = tokio::sync::oneshot::channel();
@@ -117,21 +68,15 @@ async fn draining_stops_a_pending_accept_and_drops_the_listener() {
         }
     }));
     conn_open.await.unwrap();
-    assert!(
-        !dropped.load(Ordering::SeqCst),
-        "still accepting while running"
-    );
+    assert!(!watch.dropped(), "still accepting while running");
     trigger.shutdown();
     let report = shutdown
         .run(TokioTimer::new(), futures::stream::pending())
         .await;
     serving.await.unwrap();
-    assert!(
-        dropped.load(Ordering::SeqCst),
-        "the listener is dropped at the drain"
-    );
+    assert!(watch.dropped(), "the listener is dropped at the drain");
     assert_eq!(
-        calls.lock().unwrap().len(),
+        watch.calls.lock().unwrap().len(),
         2,
         "one accept served, one pending"
     );
@@ -140,7 +85,7 @@ async fn draining_stops_a_pending_accept_and_drops_the_listener() {
 
 #[tokio::test(start_paused = true)]
 async fn draining_ends_a_back_off_at_once() {
-    let (listener, _calls, dropped) = Scripted::new(&[Err(libc::EMFILE); 20]);
+    let (listener, watch) = scripted(&[Err(libc::EMFILE); 20]);
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let serving = tokio::spawn(serve(
         listener,
@@ -156,6 +101,6 @@ async fn draining_ends_a_back_off_at_once() {
         .run(TokioTimer::new(), futures::stream::pending())
         .await;
     serving.await.unwrap();
-    assert!(dropped.load(Ordering::SeqCst));
+    assert!(watch.dropped());
     assert_eq!(start.elapsed(), Duration::ZERO, "no waiting out the pause");
 }

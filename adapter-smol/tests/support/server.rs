@@ -1,11 +1,11 @@
 //! The child: a line-protocol TCP server on smol, served by `lameduck_smol::serve` and shut
 //! down by `lameduck_smol::run`. Configured by the environment (see `settings.rs`).
 
-use crate::settings::Settings;
+use crate::settings::{print_phases, print_report, Settings};
 use async_net::{TcpListener, TcpStream};
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
-use lameduck::{ConnectionGuard, Phase, Shutdown};
+use lameduck::ConnectionGuard;
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.
@@ -15,10 +15,7 @@ pub fn main() -> ! {
 }
 
 async fn serve_until_stopped(settings: Settings) -> u8 {
-    let shutdown = Shutdown::new(settings.config()).expect("valid config");
-    for hook in settings.hooks() {
-        shutdown.hooks().register(hook).expect("register a hook");
-    }
+    let shutdown = settings.shutdown();
     let handle = shutdown.handle();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
@@ -34,18 +31,7 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
     println!("listening on {addr}");
     let report = stopped.await.expect("signal handlers");
     phases.await;
-    for hook in report.hooks() {
-        println!("{hook}");
-    }
-    println!("{report}");
-    report.exit_code()
-}
-
-async fn print_phases(handle: lameduck::Handle) {
-    for phase in Phase::ALL {
-        handle.reached(phase).await;
-        println!("phase: {}", phase.name());
-    }
+    print_report(&report)
 }
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close

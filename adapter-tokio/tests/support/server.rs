@@ -2,13 +2,13 @@
 //! shut down by `lameduck_tokio::run`. Configured by the environment (see `Settings`).
 
 use core::time::Duration;
-use lameduck::{ConnectionGuard, Phase, Shutdown};
+use lameduck::ConnectionGuard;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
 };
 
-use crate::settings::Settings;
+use crate::settings::{print_phases, print_report, Settings};
 
 /// Runs the server and exits with the report's code.
 pub fn main() -> ! {
@@ -23,10 +23,7 @@ pub fn main() -> ! {
 }
 
 async fn serve_until_stopped(settings: Settings) -> u8 {
-    let shutdown = Shutdown::new(settings.config()).expect("valid config");
-    for hook in settings.hooks() {
-        shutdown.hooks().register(hook).expect("register a hook");
-    }
+    let shutdown = settings.shutdown();
     let handle = shutdown.handle();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
@@ -41,18 +38,7 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
     println!("listening on {addr}");
     let report = stopped.await.expect("signal handlers");
     phases.await.expect("phase printer");
-    for hook in report.hooks() {
-        println!("{hook}");
-    }
-    println!("{report}");
-    report.exit_code()
-}
-
-async fn print_phases(handle: lameduck::Handle) {
-    for phase in Phase::ALL {
-        handle.reached(phase).await;
-        println!("phase: {}", phase.name());
-    }
+    print_report(&report)
 }
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close

@@ -1,7 +1,8 @@
-//! What the child server reads from its environment, the same for every runtime.
+//! What the child server reads from its environment, and the runtime-free parts of what it
+//! prints (phases, hooks, report), the same for every runtime.
 
 use core::time::Duration;
-use lameduck::{Config, Hook};
+use lameduck::{Config, Handle, Hook, Phase, Report, Shutdown};
 
 /// `LAME_DUCK_MS`, `DRAIN_MS`, `HANG_HOOK` (a hook that never returns, between the two
 /// others) and `NOFILE` (a file-descriptor limit set after binding).
@@ -28,7 +29,16 @@ impl Settings {
         }
     }
 
-    pub fn config(&self) -> Config {
+    /// The shutdown of the configured timings, with the configured hooks registered.
+    pub fn shutdown(&self) -> Shutdown {
+        let shutdown = Shutdown::new(self.config()).expect("valid config");
+        for hook in self.hooks() {
+            shutdown.hooks().register(hook).expect("register a hook");
+        }
+        shutdown
+    }
+
+    fn config(&self) -> Config {
         Config::new()
             .lame_duck(Duration::from_millis(self.lame_duck_ms))
             .drain_timeout(Duration::from_millis(self.drain_ms))
@@ -37,7 +47,7 @@ impl Settings {
 
     /// `first`, then (with `HANG_HOOK`) `hangs`, then `last`; each prints `ran <name>`
     /// when it starts, so the test sees every run.
-    pub fn hooks(&self) -> Vec<Hook> {
+    fn hooks(&self) -> Vec<Hook> {
         let mut hooks = vec![Hook::new("first", || {
             println!("ran first");
             Ok::<(), String>(())
@@ -70,4 +80,21 @@ impl Settings {
             .expect("lower RLIMIT_NOFILE");
         }
     }
+}
+
+/// Prints `phase: <name>` as each phase is reached.
+pub async fn print_phases(handle: Handle) {
+    for phase in Phase::ALL {
+        handle.reached(phase).await;
+        println!("phase: {}", phase.name());
+    }
+}
+
+/// Prints each hook's outcome, then the report's line; returns the exit code.
+pub fn print_report(report: &Report) -> u8 {
+    for hook in report.hooks() {
+        println!("{hook}");
+    }
+    println!("{report}");
+    report.exit_code()
 }
