@@ -60,17 +60,10 @@ impl Listener for async_net::unix::UnixListener {
 /// connection should select on [`ConnectionGuard::going_away`] (finish what is in flight,
 /// then close) and [`ConnectionGuard::cut`] (close now), and drop the guard when it closes.
 ///
-/// Accept errors:
-/// - a connection that failed before it was accepted (aborted, reset, or a network error
-///   accept(2) passes on) is skipped, and the loop accepts the next one at once;
-/// - running out of resources (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) backs off, from
-///   10 ms doubling up to 1 s, reset by the next success, and keeps serving: no busy loop
-///   while the pending connection waits for a file descriptor, no crash;
-/// - anything else means the listener is broken: the shutdown starts with
-///   [`Trigger::fail`] (the report's reason carries `accept: <error>`) and this returns.
-///
-/// The loop itself is the core's [`lameduck::accept::serve`]; this supplies the listener,
-/// the back-off pauses on [`SmolTimer`](crate::SmolTimer) and the spawn.
+/// Accept errors are sorted as [`lameduck::accept::serve`] (the loop this runs) describes:
+/// a failed pending connection is skipped; running out of file descriptors or memory backs
+/// off (10 ms doubling to 1 s, on [`SmolTimer`](crate::SmolTimer)) and serving goes on; a broken
+/// listener starts the shutdown with [`Trigger::fail`] (`accept: <error>`) and this returns.
 ///
 /// # Cancel safety
 ///

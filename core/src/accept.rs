@@ -155,3 +155,112 @@ where
     }
     drop(listener);
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::{serve, Accept};
+    use crate::{test_util::ManualClock, Config, Reason, Shutdown, Timer};
+    use core::{future::Future, time::Duration};
+    use std::{collections::VecDeque, io, vec::Vec};
+
+    /// Answers from a script (`Ok(id)` or `Err(errno)`), then never; records when it is called.
+    struct Script {
+        answers: VecDeque<Result<u32, i32>>,
+        clock: ManualClock,
+        calls: Vec<u128>,
+    }
+
+    impl Script {
+        fn new(answers: &[Result<u32, i32>], clock: &ManualClock) -> Script {
+            let answers = answers.iter().copied().collect();
+            let clock = clock.clone();
+            Script {
+                answers,
+                clock,
+                calls: Vec::new(),
+            }
+        }
+    }
+
+    impl Accept for &mut Script {
+        type Conn = u32;
+
+        fn accept(&mut self) -> impl Future<Output = io::Result<u32>> + '_ {
+            self.calls.push(self.clock.now().as_millis());
+            let next = self.answers.pop_front();
+            async move {
+                match next {
+                    Some(Ok(id)) => Ok(id),
+                    Some(Err(errno)) => Err(io::Error::from_raw_os_error(errno)),
+                    None => core::future::pending().await,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn resources_back_off_on_the_timer_and_a_broken_listener_fails_the_shutdown() {
+        let clock = ManualClock::new();
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let mut script = Script::new(
+            &[
+                Err(libc::EMFILE),
+                Err(libc::ENFILE),
+                Ok(1),
+                Err(libc::ENOBUFS),
+                Err(libc::ECONNABORTED),
+                Ok(2),
+                Err(libc::EBADF),
+            ],
+            &clock,
+        );
+        let mut served = Vec::new();
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        clock.block_on(serve(
+            &mut script,
+            handle,
+            trigger,
+            clock.clone(),
+            |id, _| {
+                served.push(id);
+            },
+        ));
+        assert_eq!(served, [1, 2]);
+        // 10 ms, 20 ms; a success resets to 10 ms; an aborted connection waits not.
+        assert_eq!(script.calls, [0, 10, 30, 30, 40, 40, 40]);
+        let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
+        assert_eq!(report.reason(), Reason::Failed);
+        assert!(report.detail().unwrap().starts_with("accept: "));
+    }
+
+    #[test]
+    fn draining_ends_a_pause_at_once() {
+        let clock = ManualClock::new();
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let mut script = Script::new(&[Err(libc::EMFILE); 20], &clock);
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        let serving = serve(
+            &mut script,
+            handle,
+            trigger.clone(),
+            clock.clone(),
+            |_, _| {},
+        );
+        let stopping = async {
+            // Pauses end at 10, 30, .., 2270, 3270, 4270 ms: this is within one.
+            clock.sleep(Duration::from_millis(3500)).await;
+            trigger.shutdown();
+            shutdown
+                .run(clock.clone(), futures::stream::pending())
+                .await
+        };
+        let ((), report) = clock.block_on(futures::future::join(serving, stopping));
+        assert_eq!(
+            clock.now(),
+            Duration::from_millis(3500),
+            "no waiting out the pause"
+        );
+        assert_eq!(report.exit_code(), 0);
+        assert_eq!(script.calls.len(), 10);
+    }
+}
