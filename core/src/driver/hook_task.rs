@@ -16,8 +16,9 @@ fn outcome(result: Result<(), String>) -> HookOutcome {
 
 #[cfg(feature = "std")]
 pub(super) fn start(run: HookFn) -> HookFuture {
+    use core::panic::AssertUnwindSafe;
     use futures_util::FutureExt;
-    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::panic::catch_unwind;
 
     match run {
         HookFn::Async(make) => Box::pin(async move {
