@@ -3,6 +3,9 @@
 //! The criterion benches live in `benches/*.rs`; the load-test servers in `src/bin/`; the
 //! load scripts in `scripts/`. See `README.md` for what each measures and the results.
 
+pub mod load;
+pub mod shutdown_client;
+
 use core::{
     future::Future,
     pin::Pin,
