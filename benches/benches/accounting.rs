@@ -7,11 +7,11 @@
 
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
+use core::{hint::black_box, pin::pin, time::Duration};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 use lameduck::{Config, Handle, Shutdown, Tracker};
 use lameduck_benches::{contended, cores, poll_once};
-use std::{hint::black_box, pin::pin, time::Duration};
 
 #[path = "support/hyper_conn.rs"]
 mod hyper_conn;
@@ -43,7 +43,7 @@ impl Peers {
         // tokio-graceful spawns its signal task on the runtime it is built in.
         let tokio_graceful = {
             let _enter = rt.enter();
-            tokio_graceful::Shutdown::new(std::future::pending::<()>())
+            tokio_graceful::Shutdown::new(core::future::pending::<()>())
         };
         let shutdown = Shutdown::new(Config::new()).expect("valid config");
         Peers {

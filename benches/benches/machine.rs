@@ -16,12 +16,12 @@
 
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
+use core::{hint::black_box, time::Duration};
 use criterion::{criterion_group, criterion_main, Criterion};
 use lameduck::{
     test_util::{ManualClock, ScriptedSignals},
     Action, Config, Hook, HookResult, Machine, Phase, Reason, Shutdown, Signal,
 };
-use std::{hint::black_box, time::Duration};
 
 const HOOKS: usize = 3;
 

@@ -10,15 +10,12 @@
 
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
+use core::{sync::atomic::AtomicBool, time::Duration};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use futures::future::BoxFuture;
 use lameduck_benches::{poll_once, Waiter};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
-use std::{
-    alloc::System,
-    sync::{atomic::AtomicBool, Arc},
-    time::{Duration, Instant},
-};
+use std::{alloc::System, sync::Arc, time::Instant};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -40,7 +37,7 @@ pub fn bytes_per_connection<T>(mut make: impl FnMut() -> T) -> f64 {
     let stats = region.change();
     let heap = stats.bytes_allocated as f64 - stats.bytes_deallocated as f64;
     drop(held);
-    std::mem::size_of::<T>() as f64 + heap / N as f64
+    core::mem::size_of::<T>() as f64 + heap / N as f64
 }
 
 /// As [`bytes_per_connection`], for connection tasks: each boxed and polled once.
@@ -61,7 +58,7 @@ fn drain_once(setup: fn() -> Drain, rt: &tokio::runtime::Runtime) -> (Duration, 
         }
         let parked = Arc::new(AtomicBool::new(false));
         let waiter = tokio::spawn(Waiter::new(drain.waiter, parked.clone()));
-        while !(parked.load(std::sync::atomic::Ordering::Acquire) && (drain.armed)()) {
+        while !(parked.load(core::sync::atomic::Ordering::Acquire) && (drain.armed)()) {
             tokio::task::yield_now().await;
         }
         for _ in 0..4 {

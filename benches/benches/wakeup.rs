@@ -13,19 +13,17 @@
 
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
+use core::{sync::atomic::AtomicBool, time::Duration};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use lameduck_benches::{spin_until, Waiter};
-use std::{
-    sync::{atomic::AtomicBool, Arc},
-    time::Duration,
-};
+use std::sync::Arc;
 
 #[path = "support/wake_cases.rs"]
 mod wake_cases;
 use wake_cases::{Case, CASES};
 
 fn is_set(flag: &AtomicBool) -> bool {
-    flag.load(std::sync::atomic::Ordering::Acquire)
+    flag.load(core::sync::atomic::Ordering::Acquire)
 }
 
 fn tokio_current_thread(setup: fn() -> Case, rt: &tokio::runtime::Runtime) -> Duration {
@@ -133,8 +131,8 @@ fn wakeup(c: &mut Criterion) {
     let mut group = c.benchmark_group("wakeup_tokio_current_thread");
     group
         .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(300))
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(100))
         .sample_size(10);
     for (name, setup) in CASES {
         group.bench_function(*name, |b| {
@@ -150,8 +148,8 @@ fn wakeup(c: &mut Criterion) {
     let mut group = c.benchmark_group("wakeup_smol_local");
     group
         .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(300))
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(100))
         .sample_size(10);
     for (name, setup) in CASES {
         group.bench_function(*name, |b| {

@@ -3,10 +3,9 @@
 //! contract says.
 
 use bytes::Bytes;
-use core::{convert::Infallible, time::Duration};
+use core::{convert::Infallible, net::SocketAddr, time::Duration};
 use http_body_util::Full;
 use hyper::{Response, StatusCode, Uri};
-use std::net::SocketAddr;
 
 /// `--addr HOST:PORT` from the command line (default `127.0.0.1:8080`); anything else is a
 /// usage error (exit 64).

@@ -1,12 +1,13 @@
 //! The shutdown-latency client's pieces: start a server binary, hold connections to it,
 //! signal it and time its exit. Used by `src/bin/shutdown_latency.rs`.
 
+use core::{net::SocketAddr, time::Duration};
 use std::{
     io::{BufRead, BufReader, Read, Write},
-    net::{SocketAddr, TcpStream},
+    net::TcpStream,
     process::{Child, Command, Stdio},
     sync::{Arc, Barrier},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 /// A server binary to start, by a short name for the report.

@@ -5,18 +5,18 @@
 //! first read: what remains is building, one poll and dropping.
 
 use bytes::Bytes;
-use criterion::Criterion;
-use http_body_util::Full;
-use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
-use hyper_util::server::graceful::GracefulShutdown;
-use lameduck_benches::poll_once;
-use std::{
+use core::{
     convert::Infallible,
     hint::black_box,
     pin::{pin, Pin},
     task::{Context, Poll},
     time::Duration,
 };
+use criterion::Criterion;
+use http_body_util::Full;
+use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
+use hyper_util::server::graceful::GracefulShutdown;
+use lameduck_benches::poll_once;
 
 /// A socket with nothing to read and no room to write.
 struct PendingIo;

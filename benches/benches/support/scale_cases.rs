@@ -79,7 +79,7 @@ fn tokio_graceful_task() -> f64 {
     // With a signal (built inside a runtime), so that `cancelled()` really waits.
     let shutdown = {
         let _enter = rt.enter();
-        tokio_graceful::Shutdown::new(std::future::pending::<()>())
+        tokio_graceful::Shutdown::new(core::future::pending::<()>())
     };
     task_bytes_per_connection(|| {
         let guard = shutdown.guard();
@@ -245,8 +245,11 @@ fn async_shutdown_drain() -> Drain {
     }
 }
 
+/// Sets up one drain.
+type Setup = fn() -> Drain;
+
 /// Every drain, by bench name.
-pub const DRAINS: &[(&str, fn() -> Drain)] = &[
+pub const DRAINS: &[(&str, Setup)] = &[
     ("lameduck_driver_reached_hooks", lameduck_drain),
     ("lameduck_tracker_drained", tracker_drain),
     ("tokio_util_task_tracker_wait", tokio_util_drain),

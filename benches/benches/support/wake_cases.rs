@@ -5,6 +5,7 @@
 //! the waiter is parked; only then is the last guard dropped and the clock started.
 
 use bytes::Bytes;
+use core::convert::Infallible;
 use futures::future::BoxFuture;
 use http_body_util::Full;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
@@ -13,7 +14,7 @@ use lameduck::{
     test_util::{ManualClock, ScriptedSignals},
     Config, Phase, Shutdown, Tracker,
 };
-use std::{convert::Infallible, time::Instant};
+use std::time::Instant;
 
 /// One drain, set up and armed, with its last guard still held.
 pub struct Case {
@@ -141,8 +142,11 @@ fn hyper_util() -> Case {
     }
 }
 
+/// Sets up one case.
+pub type Setup = fn() -> Case;
+
 /// Every case, by bench name.
-pub const CASES: &[(&str, fn() -> Case)] = &[
+pub const CASES: &[(&str, Setup)] = &[
     ("lameduck_tracker_drained", lameduck_tracker),
     ("lameduck_driver_reached_hooks", lameduck_driver),
     ("tokio_util_task_tracker_wait", tokio_util),

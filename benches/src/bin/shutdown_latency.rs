@@ -16,8 +16,8 @@
 //!
 //! Runs alternate between the servers; each line is one server and case: median, min, max.
 
+use core::time::Duration;
 use lameduck_benches::shutdown_client::{idle_run, inflight_run, Server};
-use std::time::Duration;
 
 fn main() {
     let mut runs = 5;
