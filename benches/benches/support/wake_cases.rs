@@ -5,7 +5,7 @@
 //! the waiter is parked; only then is the last guard dropped and the clock started.
 
 use bytes::Bytes;
-use core::convert::Infallible;
+use core::{convert::Infallible, future::Future};
 use futures::future::BoxFuture;
 use http_body_util::Full;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
@@ -121,9 +121,9 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
 
 /// hyper-util: a real idle http1 connection (over an in-memory pipe) under
 /// `GracefulShutdown::watch`; the waiter is `graceful.shutdown()`, which signals the
-/// connection and waits for its watcher to go. The connection is driven to its end by the
-/// dropping thread, and the clock starts once it (and its watcher) is gone: a few
-/// nanoseconds in hyper-util's favour.
+/// connection and waits for its watcher to go. The dropping thread drives the connection to
+/// its end but keeps the finished future (which still holds the watcher), starts the clock,
+/// then drops it: the same "clock, then last drop" as every other case.
 fn hyper_util() -> Case {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let (client, server) = tokio::io::duplex(1024);
@@ -134,8 +134,11 @@ fn hyper_util() -> Case {
         waiter: Box::pin(graceful.shutdown()),
         armed: always(),
         last_drop: Box::new(move || {
-            let _ = futures::executor::block_on(conn);
+            let mut conn = Box::pin(conn);
+            let _ =
+                futures::executor::block_on(futures::future::poll_fn(|cx| conn.as_mut().poll(cx)));
             let at = Instant::now();
+            drop(conn);
             drop(client);
             at
         }),
