@@ -62,6 +62,7 @@ for round in $(seq 1 "$ROUNDS"); do
         p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/run")")
         p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/run")")
         errors=$(awk '/Socket errors|Non-2xx/ { print }' "$WORK/run" | tr '\n' ' ')
+        [ -n "$rps" ] || { echo "wrk got nothing from $name:" >&2; tail -5 "$WORK/run" >&2; }
       else
         h2load -c"$conns" -m10 -D "$SECS" "http://$ADDR/" >"$WORK/run" 2>&1 || true
         rps=$(awk '/^finished in/ { gsub(",", "", $4); print $4 }' "$WORK/run")
@@ -72,7 +73,8 @@ for round in $(seq 1 "$ROUNDS"); do
         case "$rps" in ""|0|0.00) echo "h2load got nothing from $name:" >&2; tail -5 "$WORK/run" >&2 ;; esac
       fi
       stop
-      echo "$proto $conns $name $rps $p50 $p99" >>"$RESULTS"
+      # A failed run (no figure) is reported above and left out of the means.
+      case "$rps" in ""|0|0.00) ;; *) echo "$proto $conns $name $rps $p50 $p99" >>"$RESULTS" ;; esac
       printf 'round %s %-3s %5s conns %-22s %10s req/s  p50 %8s ms  p99 %8s ms %s\n' \
         "$round" "$proto" "$conns" "$name" "$rps" "$p50" "$p99" "$errors"
     done
@@ -80,7 +82,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "mean over $ROUNDS rounds (ratio = req/s against bare_hyper; p50 for h2 is h2load's mean)"
+echo "mean over the successful runs of $ROUNDS rounds (ratio = req/s against bare_hyper; p50 for h2 is h2load's mean)"
 printf "%-4s %6s %-22s %12s %8s %10s %10s\n" "http" "conns" "server" "req/s" "ratio" "p50 ms" "p99 ms"
 awk '
   { key = $1 " " $2 " " $3; n[key]++; rps[key] += $4; p50[key] += $5; if ($6 != "NA") p99[key] += $6; else p99[key] = "NA" }
