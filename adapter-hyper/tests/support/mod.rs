@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
+use core::{convert::Infallible, net::SocketAddr};
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::future::{select, Either};
 use http_body_util::Full;
@@ -15,7 +16,7 @@ use hyper_util::{
 };
 use lameduck::{Config, Handle, Report, Shutdown, Trigger};
 use lameduck_hyper::{Closed, Graceful, Upgrade};
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     sync::{mpsc, Notify},
@@ -41,6 +42,7 @@ impl lameduck::Timer for TestTimer {
 pub enum Protocol {
     Auto,
     Http1,
+    Http2,
 }
 
 pub struct Server {
@@ -103,6 +105,13 @@ pub async fn start(protocol: Protocol, grace: Duration) -> Server {
                         let http1 = hyper::server::conn::http1::Builder::new();
                         graceful
                             .serve_http1(&http1, io, service, guard)
+                            .await
+                            .map_err(Into::into)
+                    }
+                    Protocol::Http2 => {
+                        let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                        graceful
+                            .serve_http2(&http2, io, service, guard)
                             .await
                             .map_err(Into::into)
                     }

@@ -1,0 +1,73 @@
+//! What the child server reads from its environment, the same for every runtime.
+
+use core::time::Duration;
+use lameduck::{Config, Hook};
+
+/// `LAME_DUCK_MS`, `DRAIN_MS`, `HANG_HOOK` (a hook that never returns, between the two
+/// others) and `NOFILE` (a file-descriptor limit set after binding).
+pub struct Settings {
+    lame_duck_ms: u64,
+    drain_ms: u64,
+    hang_hook: bool,
+    nofile: Option<u64>,
+}
+
+fn var(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.parse().expect("a number"))
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings {
+            lame_duck_ms: var("LAME_DUCK_MS").unwrap_or(0),
+            drain_ms: var("DRAIN_MS").unwrap_or(60_000),
+            hang_hook: var("HANG_HOOK").is_some(),
+            nofile: var("NOFILE"),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::new()
+            .lame_duck(Duration::from_millis(self.lame_duck_ms))
+            .drain_timeout(Duration::from_millis(self.drain_ms))
+            .hook_timeout(Duration::from_secs(3600))
+    }
+
+    /// `first`, then (with `HANG_HOOK`) `hangs`, then `last`; each prints `ran <name>`
+    /// when it starts, so the test sees every run.
+    pub fn hooks(&self) -> Vec<Hook> {
+        let mut hooks = vec![Hook::new("first", || {
+            println!("ran first");
+            Ok::<(), String>(())
+        })];
+        if self.hang_hook {
+            hooks.push(Hook::new_async("hangs", || async {
+                println!("ran hangs");
+                core::future::pending::<Result<(), String>>().await
+            }));
+        }
+        hooks.push(Hook::new_async("last", || async {
+            println!("ran last");
+            Ok::<(), String>(())
+        }));
+        hooks
+    }
+
+    /// Lowers the soft limit on open files, so that accepting runs out of them.
+    pub fn limit_files(&self) {
+        if let Some(limit) = self.nofile {
+            use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+            let hard = getrlimit(Resource::Nofile).maximum;
+            setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(limit),
+                    maximum: hard,
+                },
+            )
+            .expect("lower RLIMIT_NOFILE");
+        }
+    }
+}
