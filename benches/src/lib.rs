@@ -1,1 +1,146 @@
-//! Benchmarks of lameduck against its peers.
+//! Helpers shared by the benchmarks of lameduck against its peers.
+//!
+//! The criterion benches live in `benches/*.rs`; the load-test servers in `src/bin/`; the
+//! load scripts in `scripts/`. See `README.md` for what each measures and the results.
+
+pub mod load;
+pub mod shutdown_client;
+
+use core::{
+    future::Future,
+    pin::Pin,
+    sync::atomic::{AtomicBool, Ordering},
+    task::{Context, Poll},
+    time::Duration,
+};
+use std::{
+    sync::{Arc, Barrier, Mutex},
+    time::Instant,
+};
+
+/// Runs `op` `iters` times on each of `threads` threads at once (they start together behind a
+/// barrier) and returns the wall time from the start to the last thread's end: the time of
+/// `iters` operations per thread under contention.
+///
+/// ```
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// let counter = AtomicUsize::new(0);
+/// lameduck_benches::contended(2, 10, &counter, |c| {
+///     c.fetch_add(1, Ordering::Relaxed);
+/// });
+/// assert_eq!(counter.into_inner(), 20);
+/// ```
+pub fn contended<S: Sync>(
+    threads: usize,
+    iters: u64,
+    state: &S,
+    op: impl Fn(&S) + Sync,
+) -> Duration {
+    let barrier = Barrier::new(threads + 1);
+    let start = Mutex::new(None::<Instant>);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                barrier.wait();
+                for _ in 0..iters {
+                    op(state);
+                }
+            });
+        }
+        barrier.wait();
+        *start.lock().expect("not poisoned") = Some(Instant::now());
+    });
+    let start = start
+        .lock()
+        .expect("not poisoned")
+        .expect("set before the threads end");
+    start.elapsed()
+}
+
+/// How many threads the contended benches use: every core the machine has.
+///
+/// ```
+/// assert!(lameduck_benches::cores() >= 1);
+/// ```
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Polls `future` once with a waker that does nothing, as an executor's first poll would
+/// (registering the future's waker wherever it waits), and returns whether it was ready.
+///
+/// ```
+/// let mut ready = core::pin::pin!(async { 1 });
+/// assert!(lameduck_benches::poll_once(ready.as_mut()));
+/// let mut pending = core::pin::pin!(futures::future::pending::<()>());
+/// assert!(!lameduck_benches::poll_once(pending.as_mut()));
+/// ```
+pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> bool {
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    future.poll(&mut cx).is_ready()
+}
+
+/// Wraps a waiter for the wake-up benches: sets `parked` once the inner future has returned
+/// `Pending` (its waker is registered, so it is really waiting), and resolves to the instant
+/// the waiting task ran again and saw the inner future complete.
+///
+/// # Cancel safety
+///
+/// Dropping it drops the inner future; nothing else is lost.
+///
+/// ```
+/// use std::sync::{atomic::AtomicBool, Arc};
+/// let parked = Arc::new(AtomicBool::new(false));
+/// let woke = futures::executor::block_on(lameduck_benches::Waiter::new(async {}, parked.clone()));
+/// assert!(woke.elapsed().as_secs() < 60);
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Waiter<F> {
+    inner: Pin<Box<F>>,
+    parked: Arc<AtomicBool>,
+}
+
+impl<F: Future> Waiter<F> {
+    /// Wraps `inner`; `parked` is set after its first `Pending`.
+    ///
+    /// ```
+    /// use std::sync::{atomic::AtomicBool, Arc};
+    /// let _w = lameduck_benches::Waiter::new(async {}, Arc::new(AtomicBool::new(false)));
+    /// ```
+    pub fn new(inner: F, parked: Arc<AtomicBool>) -> Waiter<F> {
+        Waiter {
+            inner: Box::pin(inner),
+            parked,
+        }
+    }
+}
+
+impl<F: Future> Future for Waiter<F> {
+    type Output = Instant;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        let this = self.get_mut();
+        match this.inner.as_mut().poll(cx) {
+            Poll::Ready(_) => Poll::Ready(Instant::now()),
+            Poll::Pending => {
+                // Release: the bench thread that sees the flag sees the registered waker.
+                this.parked.store(true, Ordering::Release);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Spins (yielding the thread) until `flag` is set.
+///
+/// ```
+/// let flag = std::sync::atomic::AtomicBool::new(true);
+/// lameduck_benches::spin_until(&flag);
+/// ```
+pub fn spin_until(flag: &AtomicBool) {
+    // Acquire pairs with the Release in `Waiter::poll`.
+    while !flag.load(Ordering::Acquire) {
+        std::thread::yield_now();
+    }
+}

@@ -13,10 +13,16 @@ pub(crate) const REQUEST_SHUTDOWN: u8 = 1;
 pub(crate) const REQUEST_FORCE: u8 = 2;
 pub(crate) const REQUEST_FAILED: u8 = 4;
 
+/// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
+/// as the `Arc`'s reference counts right before it: taking and dropping a
+/// [`ConnectionGuard`](crate::ConnectionGuard) touches both, and in Rust's own layout the
+/// 16-byte-aligned `Config` came first and pushed the word into the next line (two lines
+/// bouncing between cores per connection instead of one).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Shared {
-    pub(crate) config: Config,
     pub(crate) tracker: Tracker,
+    pub(crate) config: Config,
     phase: AtomicU8,
     /// Notified on every phase change.
     pub(crate) phase_changed: Event,
@@ -31,8 +37,8 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config) -> Shared {
         Shared {
-            config,
             tracker: Tracker::new(),
+            config,
             phase: AtomicU8::new(Phase::Running as u8),
             phase_changed: Event::new(),
             requests: AtomicU8::new(0),

@@ -1,0 +1,166 @@
+//! Accounting cost: one connection counted and uncounted, for lameduck and each peer.
+//!
+//! * `count`: the guard alone, taken and dropped (single thread, then every core at once);
+//! * `with_notice`: the guard plus the shutdown notice a connection task waits on, polled
+//!   once (registered) and dropped, which is what every connection pays in practice, and
+//!   the only form hyper-util offers (its watcher is the count and the notice in one).
+
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
+use core::{hint::black_box, pin::pin, time::Duration};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
+use lameduck::{Config, Handle, Shutdown, Tracker};
+use lameduck_benches::{contended, cores, poll_once};
+
+#[path = "support/hyper_conn.rs"]
+mod hyper_conn;
+
+/// The peers, set up once, as their docs set them up for a server.
+struct Peers {
+    /// Runs tokio-graceful's signal task.
+    _rt: tokio::runtime::Runtime,
+    /// Kept alive for `lameduck`: a server keeps its `Shutdown` and hands out `Handle`s.
+    _shutdown: Shutdown,
+    lameduck: Handle,
+    tracker: Tracker,
+    task_tracker: tokio_util::task::TaskTracker,
+    cancel: tokio_util::sync::CancellationToken,
+    hyper_graceful: hyper_util::server::graceful::GracefulShutdown,
+    /// hyper-util's own channel type, to run what `Watcher::watch` runs per connection.
+    hyper_watch: tokio::sync::watch::Sender<()>,
+    tokio_graceful: tokio_graceful::Shutdown,
+    async_shutdown: async_shutdown::ShutdownManager<()>,
+}
+
+impl Peers {
+    fn new() -> Peers {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        // tokio-graceful spawns its signal task on the runtime it is built in.
+        let tokio_graceful = {
+            let _enter = rt.enter();
+            tokio_graceful::Shutdown::new(core::future::pending::<()>())
+        };
+        let shutdown = Shutdown::new(Config::new()).expect("valid config");
+        Peers {
+            _rt: rt,
+            lameduck: shutdown.handle(),
+            _shutdown: shutdown,
+            tracker: Tracker::new(),
+            task_tracker: tokio_util::task::TaskTracker::new(),
+            cancel: tokio_util::sync::CancellationToken::new(),
+            hyper_graceful: hyper_util::server::graceful::GracefulShutdown::new(),
+            hyper_watch: tokio::sync::watch::channel(()).0,
+            tokio_graceful,
+            async_shutdown: async_shutdown::ShutdownManager::new(),
+        }
+    }
+}
+
+type Op = fn(&Peers);
+
+/// Guard taken and dropped: the count alone.
+const COUNT: &[(&str, Op)] = &[
+    ("lameduck_track", |p| {
+        let _ = black_box(p.lameduck.track());
+    }),
+    ("lameduck_tracker_guard", |p| {
+        let _ = black_box(p.tracker.guard());
+    }),
+    ("tokio_util_task_tracker_token", |p| {
+        let _ = black_box(p.task_tracker.token());
+    }),
+    ("hyper_util_watcher", |p| {
+        let _ = black_box(p.hyper_graceful.watcher());
+    }),
+    ("tokio_graceful_guard", |p| {
+        let _ = black_box(p.tokio_graceful.guard());
+    }),
+    ("async_shutdown_delay_token", |p| {
+        let _ = black_box(p.async_shutdown.delay_shutdown_token());
+    }),
+];
+
+/// Guard plus the shutdown notice, polled once so its waker is registered, then dropped.
+const WITH_NOTICE: &[(&str, Op)] = &[
+    ("lameduck_track_going_away", |p| {
+        let guard = p.lameduck.track().expect("running");
+        let mut notice = pin!(guard.going_away());
+        black_box(poll_once(notice.as_mut()));
+    }),
+    ("tokio_util_token_cancelled", |p| {
+        let token = p.task_tracker.token();
+        let mut notice = pin!(p.cancel.cancelled());
+        black_box(poll_once(notice.as_mut()));
+        drop(token);
+    }),
+    ("hyper_util_watch_mechanism", |p| {
+        // What `GracefulShutdown::watch` runs per connection (hyper-util 0.1.21,
+        // server/graceful.rs): `tx.subscribe()`, then `rx.changed()` polled with the
+        // connection. Replayed on the same tokio watch channel because `GracefulConnection`
+        // is sealed; `accounting_hyper_conn` checks it on a real hyper connection.
+        let mut rx = p.hyper_watch.subscribe();
+        let mut notice = pin!(rx.changed());
+        black_box(poll_once(notice.as_mut()));
+    }),
+    ("tokio_graceful_guard_cancelled", |p| {
+        let guard = p.tokio_graceful.guard();
+        let mut notice = pin!(guard.cancelled());
+        black_box(poll_once(notice.as_mut()));
+    }),
+    ("async_shutdown_token_triggered", |p| {
+        let token = p.async_shutdown.delay_shutdown_token();
+        let mut notice = pin!(p.async_shutdown.wait_shutdown_triggered());
+        black_box(poll_once(notice.as_mut()));
+        drop(token);
+    }),
+];
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+}
+
+fn single(c: &mut Criterion) {
+    let peers = Peers::new();
+    for (group_name, ops) in [
+        ("accounting_count_1thread", COUNT),
+        ("accounting_notice_1thread", WITH_NOTICE),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        configure(&mut group);
+        for (name, op) in ops {
+            group.bench_function(*name, |b| b.iter(|| op(&peers)));
+        }
+        group.finish();
+    }
+    hyper_conn::bench(c, &peers.hyper_graceful);
+}
+
+fn contention(c: &mut Criterion) {
+    let peers = Peers::new();
+    let threads = cores();
+    for (group_name, ops) in [
+        ("accounting_count_contended", COUNT),
+        ("accounting_notice_contended", WITH_NOTICE),
+    ] {
+        let mut group = c.benchmark_group(format!("{group_name}_{threads}threads"));
+        configure(&mut group);
+        group.sampling_mode(SamplingMode::Flat);
+        for (name, op) in ops {
+            group.bench_function(*name, |b| {
+                b.iter_custom(|iters| contended(threads, iters, &peers, op));
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, single, contention);
+criterion_main!(benches);

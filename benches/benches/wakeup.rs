@@ -1,0 +1,176 @@
+//! Drain wake-up latency: from the last guard's drop to the waiting task running again.
+//!
+//! The waiter runs as a task of the runtime and records the instant it sees the drain
+//! complete (`lameduck_benches::Waiter`); the bench drops the last guard only once that task
+//! has returned `Pending` (its waker is registered) and the drain is armed, and starts the
+//! clock right before the drop. Three settings:
+//!
+//! * `tokio_current_thread`: the dropper is the runtime's main future, the waiter a task on
+//!   the same thread (a connection task ending next to the task awaiting the drain);
+//! * `tokio_cross_thread`: the waiter is a task on a parked worker of a multi-thread runtime
+//!   and the drop happens on another thread (the worker must be woken by the OS);
+//! * `smol_local`: as the first, on a smol `LocalExecutor`.
+
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
+use core::{sync::atomic::AtomicBool, time::Duration};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use lameduck_benches::{spin_until, Waiter};
+use std::sync::Arc;
+
+#[path = "support/wake_cases.rs"]
+mod wake_cases;
+use wake_cases::{Case, CASES};
+
+fn is_set(flag: &AtomicBool) -> bool {
+    flag.load(core::sync::atomic::Ordering::Acquire)
+}
+
+fn tokio_current_thread(setup: fn() -> Case, rt: &tokio::runtime::Runtime) -> Duration {
+    let case = setup();
+    rt.block_on(async move {
+        for task in case.background {
+            tokio::spawn(task);
+        }
+        let parked = Arc::new(AtomicBool::new(false));
+        let waiter = tokio::spawn(Waiter::new(case.waiter, parked.clone()));
+        while !(is_set(&parked) && (case.armed)()) {
+            tokio::task::yield_now().await;
+        }
+        // Let any wake-up from arming (a phase change) run out before timing.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let dropped = (case.last_drop)();
+        let ran = waiter.await.expect("waiter task");
+        ran - dropped
+    })
+}
+
+fn tokio_cross_thread(setup: fn() -> Case, rt: &tokio::runtime::Runtime) -> Duration {
+    let case = setup();
+    for task in case.background {
+        rt.spawn(task);
+    }
+    let parked = Arc::new(AtomicBool::new(false));
+    let waiter = rt.spawn(Waiter::new(case.waiter, parked.clone()));
+    spin_until(&parked);
+    while !(case.armed)() {
+        std::thread::yield_now();
+    }
+    // Give the worker time to go idle and park, as a server's would while it waits.
+    std::thread::sleep(Duration::from_micros(100));
+    let dropped = (case.last_drop)();
+    let ran = rt.block_on(waiter).expect("waiter task");
+    ran - dropped
+}
+
+fn smol_local(setup: fn() -> Case, ex: &smol::LocalExecutor<'static>) -> Duration {
+    let case = setup();
+    smol::block_on(ex.run(async {
+        for task in case.background {
+            ex.spawn(task).detach();
+        }
+        let parked = Arc::new(AtomicBool::new(false));
+        let waiter = ex.spawn(Waiter::new(case.waiter, parked.clone()));
+        while !(is_set(&parked) && (case.armed)()) {
+            smol::future::yield_now().await;
+        }
+        for _ in 0..4 {
+            smol::future::yield_now().await;
+        }
+        let dropped = (case.last_drop)();
+        let ran = waiter.await;
+        ran - dropped
+    }))
+}
+
+/// Runs `measure` `RUNS` times and prints the median and the 99th percentile, in µs: on a
+/// shared machine the tail says more than criterion's mean.
+fn print_distribution(setting: &str, name: &str, mut measure: impl FnMut() -> Duration) {
+    const RUNS: usize = 1000;
+    let mut runs: Vec<Duration> = (0..RUNS).map(|_| measure()).collect();
+    runs.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "{setting:<22} {name:<32} {:>9.2} {:>9.2}",
+        us(runs[RUNS / 2]),
+        us(runs[RUNS * 99 / 100])
+    );
+}
+
+fn wakeup(c: &mut Criterion) {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let local = smol::LocalExecutor::new();
+
+    println!("\nwake-up latency, 1000 runs each (µs):");
+    println!(
+        "{:<22} {:<32} {:>9} {:>9}",
+        "setting", "case", "median", "p99"
+    );
+    for (name, setup) in CASES {
+        print_distribution("tokio_current_thread", name, || {
+            tokio_current_thread(*setup, &current)
+        });
+    }
+    for (name, setup) in CASES {
+        print_distribution("smol_local", name, || smol_local(*setup, &local));
+    }
+    for (name, setup) in CASES {
+        print_distribution("tokio_cross_thread", name, || {
+            tokio_cross_thread(*setup, &multi)
+        });
+    }
+
+    let mut group = c.benchmark_group("wakeup_tokio_current_thread");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(100))
+        .sample_size(10);
+    for (name, setup) in CASES {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| tokio_current_thread(*setup, &current))
+                    .sum()
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("wakeup_smol_local");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(100))
+        .sample_size(10);
+    for (name, setup) in CASES {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| smol_local(*setup, &local)).sum());
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("wakeup_tokio_cross_thread");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_millis(500))
+        .sample_size(10);
+    for (name, setup) in CASES {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| tokio_cross_thread(*setup, &multi)).sum());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, wakeup);
+criterion_main!(benches);

@@ -1,0 +1,90 @@
+//! Pieces of the load-test servers (`src/bin/bare_hyper.rs`, `src/bin/axum_graceful.rs`):
+//! the command line and the two routes the load scripts use, answered as the demo-server
+//! contract says.
+
+use bytes::Bytes;
+use core::{convert::Infallible, net::SocketAddr, time::Duration};
+use http_body_util::Full;
+use hyper::{Response, StatusCode, Uri};
+
+/// `--addr HOST:PORT` from the command line (default `127.0.0.1:8080`); anything else is a
+/// usage error (exit 64).
+///
+/// ```no_run
+/// let addr = lameduck_benches::load::addr_from_args();
+/// println!("{addr}");
+/// ```
+pub fn addr_from_args() -> SocketAddr {
+    parse_addr(std::env::args().skip(1)).unwrap_or_else(|error| {
+        eprintln!("error: {error}");
+        std::process::exit(64);
+    })
+}
+
+/// Parses `--addr HOST:PORT` out of `args`.
+///
+/// # Errors
+///
+/// A one-line description of the first bad argument.
+///
+/// ```
+/// use lameduck_benches::load::parse_addr;
+/// assert_eq!(parse_addr(["--addr", "127.0.0.1:0"].map(String::from)).unwrap().port(), 0);
+/// assert!(parse_addr(["--port"].map(String::from)).is_err());
+/// ```
+pub fn parse_addr(args: impl IntoIterator<Item = String>) -> Result<SocketAddr, String> {
+    let mut addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => {
+                let value = args.next().ok_or("missing value for --addr")?;
+                addr = value
+                    .parse()
+                    .map_err(|_| format!("invalid value for --addr: {value}"))?;
+            }
+            other => return Err(format!("unknown option: {other}")),
+        }
+    }
+    Ok(addr)
+}
+
+/// The answer to `uri`: `/` is 200 `ok`; `/sleep?ms=N` is 200 `slept N` after N ms (on
+/// tokio's timer); a bad `ms` is 400; anything else is 404.
+///
+/// ```
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// let response = rt.block_on(lameduck_benches::load::answer("/".parse().unwrap())).unwrap();
+/// assert_eq!(response.status(), 200);
+/// let response = rt.block_on(lameduck_benches::load::answer("/sleep?ms=1".parse().unwrap())).unwrap();
+/// assert_eq!(response.status(), 200);
+/// ```
+pub async fn answer(uri: Uri) -> Result<Response<Full<Bytes>>, Infallible> {
+    let respond = |status: StatusCode, body: String| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        Ok(response)
+    };
+    match uri.path() {
+        "/" => Ok(Response::new(Full::new(Bytes::from_static(b"ok")))),
+        "/sleep" => {
+            let ms = uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("ms="))
+                .and_then(|ms| ms.parse::<u64>().ok());
+            match ms {
+                Some(ms) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    respond(StatusCode::OK, format!("slept {ms}"))
+                }
+                None => respond(
+                    StatusCode::BAD_REQUEST,
+                    "ms must be a whole number\n".into(),
+                ),
+            }
+        }
+        _ => respond(StatusCode::NOT_FOUND, "not found\n".into()),
+    }
+}
