@@ -84,7 +84,9 @@ impl Tracker {
     /// assert!(tracker.guard().is_none());
     /// ```
     pub fn guard(&self) -> Option<Guard<'_>> {
-        self.acquire().then_some(Guard {
+        // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
+        // uncount a connection that was never counted (the count would wrap).
+        self.acquire().then(|| Guard {
             tracker: self,
             idle: false,
         })

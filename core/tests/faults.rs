@@ -2,17 +2,18 @@
 //! never closes, signal storms in every phase, and racing programmatic triggers. Nothing
 //! here sleeps to wait: the manual clock jumps, and threads meet on channels and barriers.
 
-use core::{future::pending, time::Duration};
+use core::{
+    future::pending,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 use futures::future::join;
 use lameduck::{
     test_util::{ManualClock, ScriptedSignals},
     Config, Hook, HookOutcome, Phase, Report, Shutdown, Signal, Timer,
 };
 use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        mpsc, Arc, Barrier,
-    },
+    sync::{mpsc, Arc, Barrier},
     thread,
 };
 
@@ -72,7 +73,10 @@ fn a_panicking_sync_hook_is_recorded_and_the_next_hook_still_runs() {
     assert_eq!(
         outcomes(&report),
         [
-            ("boom".into(), HookOutcome::Panicked("sync hook exploded".into())),
+            (
+                "boom".into(),
+                HookOutcome::Panicked("sync hook exploded".into())
+            ),
             ("after".into(), HookOutcome::Ok),
         ]
     );
@@ -230,7 +234,10 @@ fn racing_triggers_from_many_threads_make_one_shutdown_that_every_waiter_sees() 
     let shutdown = Shutdown::new(Config::new().drain_timeout(ms(30_000))).unwrap();
     let handle = shutdown.handle();
     let stuck = handle.track().unwrap();
-    shutdown.hooks().register(counted("once", &runs, 0)).unwrap();
+    shutdown
+        .hooks()
+        .register(counted("once", &runs, 0))
+        .unwrap();
     let start = Arc::new(Barrier::new(2 * THREADS + 1));
     let waiters: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -288,7 +295,13 @@ fn storm(moment: Moment, count: usize) -> (Report, Runs) {
     let (clock, runs, signals) = (ManualClock::new(), Runs::default(), ScriptedSignals::new());
     let shutdown = Shutdown::new(Config::new().drain_timeout(ms(10_000))).unwrap();
     let handle = shutdown.handle();
-    let nth = |i: usize| if i % 2 == 0 { Signal::TERM } else { Signal::INT };
+    let nth = |i: usize| {
+        if i % 2 == 0 {
+            Signal::TERM
+        } else {
+            Signal::INT
+        }
+    };
     let send_from = {
         let signals = signals.clone();
         move |from: usize| (from..count).for_each(|i| signals.send(nth(i)))
@@ -364,4 +377,25 @@ fn signal_storms_never_run_a_hook_twice_and_exit_per_the_contract() {
             assert_eq!(report.connections_left(), 1, "{case}");
         }
     }
+}
+
+/// A connection that arrives after the drain completed is refused, and the refusal must
+/// not uncount a connection that was never counted (the count would wrap to 2^62 - 1).
+#[test]
+fn a_connection_refused_after_the_drain_does_not_underflow_the_count() {
+    let clock = ManualClock::new();
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let handle = shutdown.handle();
+    let report = clock.block_on(shutdown.run(clock.clone(), term_once()));
+    assert_eq!(report.exit_code(), 0);
+    assert!(handle.track().is_none());
+    let mut late = handle.connection();
+    late.event(lameduck::ConnEvent::New);
+    late.event(lameduck::ConnEvent::Closed);
+    assert!(!late.is_open());
+    assert_eq!(handle.snapshot().open, 0);
+    let tracker = lameduck::Tracker::new();
+    assert!(tracker.start_drain());
+    assert!(tracker.guard().is_none());
+    assert_eq!((tracker.open(), tracker.is_drained()), (0, true));
 }
