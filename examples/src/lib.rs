@@ -1,1 +1,10 @@
-//! Shared pieces of the demo servers.
+//! Shared pieces of the demo servers (see the demo-server contract): the command line,
+//! the routes as one hyper service, the upgraded `/echo` session, the stdout lines and the
+//! drain progress. Each demo in this crate's `[[example]]`s is a short `main` around them.
+
+pub mod body;
+pub mod cli;
+pub mod demo;
+pub mod echo;
+pub mod output;
+pub mod routes;

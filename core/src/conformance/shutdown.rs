@@ -92,7 +92,7 @@ pub(super) fn escalation<H: Harness>(h: &H) -> Result<(), Failure> {
             .drain_timeout(Duration::from_secs(3600))
             .hook_timeout(Duration::from_secs(3600));
         let shutdown = Shutdown::new(config).map_err(|e| fail(CHECK, e))?;
-        let hangs = Hook::new_async("hangs", || pending::<Result<(), &str>>());
+        let hangs = Hook::new_async("hangs", pending::<Result<(), &str>>);
         shutdown
             .hooks()
             .register(hangs)

@@ -1,0 +1,31 @@
+//! A readiness answer for health endpoints.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{header, Response, StatusCode};
+use lameduck::Handle;
+
+/// The answer for a readiness endpoint (`/healthz`): `200 ok` while running, `503 draining`
+/// from the lame-duck phase on, so a load balancer moves traffic away before the
+/// listener closes.
+///
+/// ```
+/// use lameduck::{Config, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let response = lameduck_hyper::readiness(&shutdown.handle());
+/// assert_eq!(response.status(), 200);
+/// ```
+pub fn readiness(handle: &Handle) -> Response<Full<Bytes>> {
+    let (status, body) = if handle.is_ready() {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    };
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
+    );
+    response
+}

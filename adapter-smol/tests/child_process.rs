@@ -1,0 +1,2 @@
+//! Child-process tests (to come).
+fn main() {}

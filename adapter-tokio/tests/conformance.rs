@@ -1,0 +1,44 @@
+//! The core's conformance suite on `TokioTimer` and `TokioSignals`, with real signals.
+//!
+//! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
+
+use core::future::Future;
+use lameduck::{conformance, Signal, SignalSet};
+use lameduck_tokio::{TokioSignals, TokioTimer};
+
+struct Tokio {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl conformance::Harness for Tokio {
+    type Timer = TokioTimer;
+    type Signals = TokioSignals;
+
+    fn timer(&self) -> TokioTimer {
+        TokioTimer::new()
+    }
+
+    fn signals(&self, set: SignalSet) -> TokioSignals {
+        TokioSignals::new(set).expect("install signal handlers")
+    }
+
+    fn raise(&self, signal: Signal) {
+        let signal = rustix::process::Signal::from_named_raw(signal.number().into())
+            .expect("a named signal");
+        rustix::process::kill_process(rustix::process::getpid(), signal).expect("kill own process");
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+#[test]
+fn tokio_timer_and_signals_keep_the_contract() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    conformance::run(&Tokio { runtime }).unwrap_or_else(|failure| panic!("{failure}"));
+}

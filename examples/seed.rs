@@ -1,0 +1,133 @@
+//! The seed's example, ported: the Go package `httpdshutdown` counted a server's
+//! connections through its connection-state hook, waited on a stop signal with a 2000 ms
+//! timeout, ran two shutdown hooks and turned the outcome into the exit code. Here the
+//! watcher is a lameduck shutdown with a 2000 ms drain deadline (default; `--drain-timeout-ms`
+//! still overrides it) and two hooks, the connection states are recorded through lameduck's
+//! event API (`handle.connection()` + `ConnEvent`), and it keeps the demo-server contract.
+//!
+//! ```text
+//! cargo run --release -p lameduck-examples --example seed -- --addr 127.0.0.1:8080
+//! ```
+
+use core::time::Duration;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo},
+    server::conn::auto,
+};
+use lameduck::{ConnEvent, Handle, Hook};
+use lameduck_examples::{cli::Options, demo, output, routes::Routes};
+use lameduck_hyper::{Counted, Graceful};
+use lameduck_tokio::{TokioSignals, TokioTimer};
+use std::sync::Arc;
+
+/// The seed's watcher timeout.
+const WATCHER_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// One connection's state changes, reported as Go's `ConnState` hook reported them:
+/// `New` when accepted, `Active`/`Idle` as requests come and go, `Closed` at the end.
+struct ConnState {
+    connection: lameduck::Connection,
+    handle: Handle,
+}
+
+impl ConnState {
+    fn new(handle: &Handle) -> ConnState {
+        let mut connection = handle.connection();
+        connection.event(ConnEvent::New);
+        ConnState {
+            connection,
+            handle: handle.clone(),
+        }
+    }
+}
+
+impl Counted for ConnState {
+    fn set_idle(&mut self, idle: bool) {
+        let event = if idle {
+            ConnEvent::Idle
+        } else {
+            ConnEvent::Active
+        };
+        self.connection.event(event);
+    }
+
+    fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for ConnState {
+    fn drop(&mut self) {
+        self.connection.event(ConnEvent::Closed);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let defaults = Options {
+        drain_timeout: WATCHER_TIMEOUT,
+        ..Options::default()
+    };
+    let watcher = demo::Demo::with_options(Options::from_env_or_exit_over(defaults));
+    // The seed's second hook (the first is the demos' `flush`).
+    watcher.register(Hook::new("close-store", || {
+        eprintln!("hook close-store running");
+        Ok::<(), std::io::Error>(())
+    }));
+    let shutdown = watcher.shutdown;
+    let handle = shutdown.handle();
+    let signals = match TokioSignals::new(handle.config().shutdown_signals()) {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("error: cannot listen for signals: {error}");
+            std::process::exit(1);
+        }
+    };
+    let listener = demo::bind_or_exit(&watcher.options);
+    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio runtime is running");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+
+    let timer = TokioTimer::new();
+    let spawn: lameduck_examples::routes::Spawn = Arc::new(|task| {
+        tokio::spawn(task);
+    });
+    let routes = Routes::new(handle.clone(), timer.clone(), spawn);
+    let graceful = Graceful::new(timer.clone());
+    let builder = auto::Builder::new(TokioExecutor::new());
+
+    output::listening(addr);
+    let phases = tokio::spawn(output::phases(handle.clone()));
+    tokio::spawn(output::progress(handle.clone(), timer.clone()));
+    // The server: accept until the watcher starts draining, then drop the listener.
+    let server_handle = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            let (io, _peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        eprintln!("accept: {error}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                () = server_handle.draining() => return,
+            };
+            let state = ConnState::new(&server_handle);
+            let (graceful, builder, routes) = (graceful.clone(), builder.clone(), routes.clone());
+            tokio::spawn(async move {
+                let _ = io.set_nodelay(true);
+                let _ = graceful
+                    .serve_auto(&builder, TokioIo::new(io), routes, state)
+                    .await;
+            });
+        }
+    });
+
+    // Wait for the stop signal, drain with the watcher's timeout, run the hooks.
+    let report = shutdown.run(timer, signals).await;
+    let _ = phases.await;
+    output::finish(&report)
+}

@@ -1,0 +1,63 @@
+//! What every demo does before serving: parse the command line (exit 64 on error), make
+//! the shutdown, register the hooks.
+
+use crate::cli::Options;
+use lameduck::{Hook, Shutdown};
+use std::io::Write;
+
+/// A demo's shutdown, made from its command line.
+#[derive(Debug)]
+pub struct Demo {
+    /// The parsed command line.
+    pub options: Options,
+    /// The shutdown to run.
+    pub shutdown: Shutdown,
+}
+
+impl Demo {
+    /// Parses the process's arguments (one-line error and exit 64 if bad) and makes the
+    /// shutdown with the `flush` hook registered.
+    pub fn from_env_or_exit() -> Demo {
+        Demo::with_options(Options::from_env_or_exit())
+    }
+
+    /// The shutdown for `options`, with the `flush` hook registered.
+    pub fn with_options(options: Options) -> Demo {
+        let shutdown = match Shutdown::new(options.config()) {
+            Ok(shutdown) => shutdown,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(crate::cli::EXIT_USAGE);
+            }
+        };
+        let demo = Demo { options, shutdown };
+        demo.register(flush());
+        demo
+    }
+
+    /// Registers one more hook.
+    pub fn register(&self, hook: Hook) {
+        // The shutdown has not started: registering cannot fail.
+        let _ = self.shutdown.hooks().register(hook);
+    }
+}
+
+/// The `flush` hook: flushes stdout and says so on stderr (`hook flush running`, which the
+/// tests count to prove it ran once).
+pub fn flush() -> Hook {
+    Hook::new("flush", || {
+        eprintln!("hook flush running");
+        std::io::stdout().flush()
+    })
+}
+
+/// Binds the demo's listener with a backlog for bursts, or prints the error and exits 1.
+pub fn bind_or_exit(options: &Options) -> std::net::TcpListener {
+    match lameduck_hyper::bind(options.addr) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {}: {error}", options.addr);
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
+
+use core::time::Duration;
+use futures_util::future::{select, Either};
+use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
+use std::{io::Write, net::SocketAddr};
+
+/// Prints one stdout line and flushes it.
+pub fn line(text: impl core::fmt::Display) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout must not stop a shutdown: the lines are for watchers only.
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
+}
+
+/// `listening on http://IP:PORT`, then `phase: running`.
+pub fn listening(addr: SocketAddr) {
+    line(format_args!("listening on http://{addr}"));
+    line(format_args!("phase: {}", Phase::Running));
+}
+
+/// Prints `phase: lame-duck`, `phase: draining`, `phase: hooks` as the shutdown reaches
+/// them; completes once the hooks phase (or the end) is reached. `phase: stopped` is
+/// printed by [`finish`], after the hook lines.
+pub async fn phases(handle: Handle) {
+    for phase in [Phase::LameDuck, Phase::Draining, Phase::Hooks] {
+        handle.reached(phase).await;
+        line(format_args!("phase: {phase}"));
+    }
+}
+
+/// While draining, about once a second: connections left and time to the deadline, on
+/// stderr. Completes when the drain is over.
+pub async fn progress<T: Timer>(handle: Handle, timer: T) {
+    handle.draining().await;
+    let deadline = timer.now() + handle.config().drain_timeout_duration();
+    loop {
+        let snapshot = handle.snapshot();
+        let left = deadline.saturating_sub(timer.now());
+        eprintln!(
+            "draining: {} connection(s) left ({} idle), {} ms to the deadline",
+            snapshot.open,
+            snapshot.idle,
+            left.as_millis()
+        );
+        let tick = timer.sleep(Duration::from_secs(1));
+        let over = handle.reached(Phase::Hooks);
+        match select(core::pin::pin!(tick), over).await {
+            Either::Left(_) => {}
+            Either::Right(_) => return,
+        }
+    }
+}
+
+/// Prints each hook's line, `phase: stopped` and the `shutdown: ...` line, then exits
+/// with the report's code.
+pub fn finish(report: &Report) -> ! {
+    for hook in report.hooks() {
+        // Hooks a third signal cut off never finished: they have no line.
+        if matches!(
+            hook.outcome(),
+            HookOutcome::Skipped | HookOutcome::Interrupted
+        ) {
+            continue;
+        }
+        line(hook);
+    }
+    line(format_args!("phase: {}", Phase::Stopped));
+    line(report);
+    std::process::exit(report.exit_code().into())
+}

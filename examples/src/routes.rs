@@ -1,0 +1,189 @@
+//! The contract's routes as one hyper service, runtime-agnostic: time comes through a
+//! [`lameduck::Timer`], spawning (for upgraded `/echo` connections) through a [`Spawn`].
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `GET /` | 200 `ok` |
+//! | `GET /sleep?ms=N` | 200 `slept N` after N ms |
+//! | `GET /healthz` | 200 `ok` while running, 503 `draining` from the first signal on |
+//! | `GET /stream?chunks=N&interval_ms=M` | 200, N lines `chunk i` (i from 0), one every M ms |
+//! | `GET /echo` + `Connection: upgrade`, `Upgrade: echo` | 101, then a raw echo stream |
+//! | anything else | 404 |
+//!
+//! A malformed query answers 400 with a one-line reason.
+
+use crate::{
+    body::{full, Body, Chunks},
+    echo,
+};
+use core::{convert::Infallible, future::Future, pin::Pin, time::Duration};
+use hyper::{Method, Request, Response, StatusCode};
+use lameduck::{Handle, Timer};
+use std::sync::Arc;
+
+/// Runs a future to completion in the background, on the demo's runtime.
+pub type Spawn = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
+
+/// The routes, as a [`hyper::service::Service`]. Cheap to clone.
+///
+/// ```
+/// # fn f<T: lameduck::Timer + Clone + Send + Sync + 'static>(handle: lameduck::Handle, timer: T, spawn: lameduck_examples::routes::Spawn)
+/// # where T::Sleep: Send + 'static {
+/// let routes = lameduck_examples::routes::Routes::new(handle, timer, spawn);
+/// # }
+/// ```
+pub struct Routes<T> {
+    handle: Handle,
+    timer: T,
+    spawn: Spawn,
+}
+
+impl<T: Clone> Clone for Routes<T> {
+    fn clone(&self) -> Self {
+        Routes {
+            handle: self.handle.clone(),
+            timer: self.timer.clone(),
+            spawn: self.spawn.clone(),
+        }
+    }
+}
+
+impl<T> core::fmt::Debug for Routes<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Routes").finish_non_exhaustive()
+    }
+}
+
+impl<T> Routes<T>
+where
+    T: Timer + Clone + Send + Sync + 'static,
+    T::Sleep: Send + 'static,
+{
+    /// Routes answering for the shutdown `handle`, sleeping with `timer`.
+    pub fn new(handle: Handle, timer: T, spawn: Spawn) -> Routes<T> {
+        Routes {
+            handle,
+            timer,
+            spawn,
+        }
+    }
+
+    /// Answers one request.
+    pub async fn answer<B>(&self, mut request: Request<B>) -> Response<Body> {
+        if request.method() != Method::GET {
+            return not_found();
+        }
+        let query = request.uri().query().unwrap_or("").to_owned();
+        let path = request.uri().path().to_owned();
+        match path.as_str() {
+            "/" => text(StatusCode::OK, "ok"),
+            "/healthz" => healthz(&self.handle),
+            "/sleep" => sleep(&self.timer, &query).await,
+            "/stream" => stream(&self.timer, &query),
+            "/echo" => echo::answer(&mut request, &self.spawn),
+            _ => not_found(),
+        }
+    }
+}
+
+impl<T, B> hyper::service::Service<Request<B>> for Routes<T>
+where
+    T: Timer + Clone + Send + Sync + 'static,
+    T::Sleep: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        let routes = self.clone();
+        Box::pin(async move { Ok(routes.answer(request).await) })
+    }
+}
+
+/// A plain-text answer.
+pub fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut response = Response::new(full(body.to_owned()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+    response
+}
+
+/// 404 `not found`.
+pub fn not_found() -> Response<Body> {
+    text(StatusCode::NOT_FOUND, "not found")
+}
+
+/// `/healthz`: 200 `ok` while running, 503 `draining` from the first signal on.
+pub fn healthz(handle: &Handle) -> Response<Body> {
+    let ready = lameduck_hyper::readiness(handle);
+    let status = ready.status();
+    text(
+        status,
+        if status.is_success() {
+            "ok"
+        } else {
+            "draining"
+        },
+    )
+}
+
+/// `/sleep?ms=N`: 200 `slept N` after N ms.
+pub async fn sleep<T: Timer>(timer: &T, query: &str) -> Response<Body> {
+    match param(query, "ms") {
+        Ok(ms) => {
+            timer.sleep(Duration::from_millis(ms)).await;
+            text(StatusCode::OK, &format!("slept {ms}"))
+        }
+        Err(reason) => text(StatusCode::BAD_REQUEST, &reason),
+    }
+}
+
+/// `/stream?chunks=N&interval_ms=M`: N lines `chunk i`, one every M ms.
+pub fn stream<T>(timer: &T, query: &str) -> Response<Body>
+where
+    T: Timer + Clone + Send + 'static,
+    T::Sleep: Send + 'static,
+{
+    let parsed = param(query, "chunks").and_then(|chunks| {
+        param(query, "interval_ms").map(|ms| (chunks, Duration::from_millis(ms)))
+    });
+    match parsed {
+        Ok((chunks, interval)) => {
+            let mut response = Response::new(Chunks::new(timer.clone(), chunks, interval).boxed());
+            response
+                .headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+            response
+        }
+        Err(reason) => text(StatusCode::BAD_REQUEST, &reason),
+    }
+}
+
+/// The whole-number query parameter `name`, or a one-line reason it is not there.
+///
+/// ```
+/// use lameduck_examples::routes::param;
+/// assert_eq!(param("ms=20", "ms"), Ok(20));
+/// assert_eq!(param("ms=abc", "ms").unwrap_err(), "invalid query parameter ms: abc (expected a whole number)");
+/// assert_eq!(param("", "ms").unwrap_err(), "missing query parameter ms");
+/// ```
+pub fn param(query: &str, name: &str) -> Result<u64, String> {
+    let value = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+        .ok_or_else(|| format!("missing query parameter {name}"))?;
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "invalid query parameter {name}: {} (expected a whole number)",
+            value.escape_debug()
+        ));
+    }
+    value
+        .parse()
+        .map_err(|_| format!("invalid query parameter {name}: {value} (too large)"))
+}
