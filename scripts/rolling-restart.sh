@@ -110,6 +110,8 @@ server_status() { # name -> UP, DOWN, ...
         | awk -F, -v s="$1" '$1 == "demo" && $2 == s { print $18 }'
 }
 
+is_up() { [ "$(server_status "$1")" = UP ]; }
+
 wait_for() { # seconds, description, command...
     local until=$(( $(date +%s%N) + $1 * 1000000000 )) what=$2; shift 2
     until "$@"; do
@@ -123,8 +125,8 @@ start_instance() { # name
     "$demo_bin" --addr "127.0.0.1:${port[$name]}" --lame-duck-ms "$lame_duck_ms" \
         --drain-timeout-ms "$drain_timeout_ms" >"$out" 2>&1 &
     pid[$name]=$!
-    wait_for 10 "$name to listen" grep -q '^listening on ' "$out" || { cat "$out" >&2; return 1; }
-    wait_for 10 "haproxy to see $name up" [ "$(server_status "$name")" = UP ]
+    wait_for 10 "$name to listen" grep -qs '^listening on ' "$out" || { cat "$out" >&2; return 1; }
+    wait_for 10 "haproxy to see $name up" is_up "$name"
 }
 
 stop_instance() { # name; sets last_exit (in this shell: `wait` needs the parent)
@@ -137,7 +139,7 @@ stop_instance() { # name; sets last_exit (in this shell: `wait` needs the parent
 # --- run ---------------------------------------------------------------------------------
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 haproxy_pid=$!
-wait_for 10 "haproxy stats" curl -fsS -o /dev/null "http://127.0.0.1:$stats_port/stats;csv"
+wait_for 10 "haproxy stats" curl -fs -o /dev/null "http://127.0.0.1:$stats_port/stats;csv"
 start_instance a
 start_instance b
 log "demo=$demo lame_duck_ms=$lame_duck_ms check_inter_ms=$check_inter_ms haproxy=127.0.0.1:$front_port backends=$port_a,$port_b"

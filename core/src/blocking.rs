@@ -13,7 +13,7 @@ use core::{
     cell::RefCell,
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
-use std::thread::{self, Thread};
+use std::thread::Thread;
 
 /// The count of blocking work one executor waits for, and the thread to wake when it drops.
 #[derive(Debug)]
@@ -24,14 +24,16 @@ pub(crate) struct InFlight {
 
 impl InFlight {
     /// Counts work started under a scope of this, waking the current thread when it ends.
+    #[cfg(feature = "test-util")]
     pub(crate) fn for_current_thread() -> Arc<InFlight> {
         Arc::new(InFlight {
             count: AtomicUsize::new(0),
-            waiter: thread::current(),
+            waiter: std::thread::current(),
         })
     }
 
     /// Whether some counted work is still under way.
+    #[cfg(feature = "test-util")]
     pub(crate) fn busy(&self) -> bool {
         // SeqCst, as the release below: a waiter that reads zero here and then re-checks its
         // wake flag sees a wake sent before the release.
@@ -44,6 +46,7 @@ std::thread_local! {
 }
 
 /// Runs `f` with blocking work started inside it counted in `in_flight`.
+#[cfg(feature = "test-util")]
 pub(crate) fn scope<R>(in_flight: &Arc<InFlight>, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<Arc<InFlight>>);
     impl Drop for Restore {

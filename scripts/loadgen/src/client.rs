@@ -43,7 +43,7 @@ impl Worker {
         let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
         let mut turn = self.id;
         while !self.stop.load(Ordering::SeqCst) {
-            let path = if turn % 2 == 0 {
+            let path = if turn.is_multiple_of(2) {
                 "/".to_owned()
             } else {
                 format!("/sleep?ms={}", self.sleep_ms)
@@ -100,10 +100,16 @@ impl Worker {
             .map_err(|e| Failure::new("body", e))?
             .to_bytes();
         if !status.is_success() {
+            // The body's first text line, without markup: enough to tell who answered.
             let body = String::from_utf8_lossy(&body);
+            let line = body
+                .lines()
+                .map(|l| l.trim())
+                .find(|l| !l.is_empty() && !l.starts_with('<'))
+                .unwrap_or("");
             return Err(Failure::new(
                 &format!("status-{}", status.as_u16()),
-                format!("{status} {}", body.trim()),
+                format!("{status}: {line}"),
             ));
         }
         Ok(())
