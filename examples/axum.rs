@@ -109,15 +109,15 @@ async fn main() {
     });
     let router = router(App {
         handle: handle.clone(),
-        timer: timer.clone(),
+        timer,
         spawn,
     });
-    let graceful = Graceful::new(timer.clone());
+    let graceful = Graceful::new(timer);
     let builder = auto::Builder::new(TokioExecutor::new());
 
     output::listening(addr);
     let phases = tokio::spawn(output::phases(handle.clone()));
-    tokio::spawn(output::progress(handle.clone(), timer.clone()));
+    tokio::spawn(output::progress(handle.clone(), timer));
     tokio::spawn(lameduck_tokio::serve(
         listener,
         handle,

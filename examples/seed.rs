@@ -93,13 +93,13 @@ async fn main() {
     let spawn: lameduck_examples::routes::Spawn = Arc::new(|task| {
         tokio::spawn(task);
     });
-    let routes = Routes::new(handle.clone(), timer.clone(), spawn);
-    let graceful = Graceful::new(timer.clone());
+    let routes = Routes::new(handle.clone(), timer, spawn);
+    let graceful = Graceful::new(timer);
     let builder = auto::Builder::new(TokioExecutor::new());
 
     output::listening(addr);
     let phases = tokio::spawn(output::phases(handle.clone()));
-    tokio::spawn(output::progress(handle.clone(), timer.clone()));
+    tokio::spawn(output::progress(handle.clone(), timer));
     // The server: accept until the watcher starts draining, then drop the listener.
     let server_handle = handle.clone();
     tokio::spawn(async move {

@@ -3,6 +3,7 @@
 //! dropped after a short grace if it sits idle meanwhile.
 
 use crate::counted::ConnState;
+use core::error::Error as StdError;
 use core::{future::Future, pin::Pin, time::Duration};
 use futures_util::future::{select, Either};
 use hyper::{
@@ -13,7 +14,7 @@ use hyper::{
 };
 use hyper_util::server::conn::auto;
 use lameduck::{Phase, Timer};
-use std::{error::Error as StdError, sync::Arc};
+use std::sync::Arc;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -32,6 +33,13 @@ pub trait GracefulConnection: Future<Output = Result<(), Self::Error>> {
     type Error;
 
     /// Starts the graceful shutdown; the future must still be polled to its end.
+    ///
+    /// ```
+    /// use lameduck_hyper::GracefulConnection;
+    /// fn finish_soon<C: GracefulConnection>(conn: core::pin::Pin<&mut C>) {
+    ///     conn.graceful_shutdown();
+    /// }
+    /// ```
     fn graceful_shutdown(self: Pin<&mut Self>);
 }
 

@@ -20,9 +20,24 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// ```
 pub trait Counted: Send + 'static {
     /// Marks the connection idle (nothing in flight) or active.
+    ///
+    /// ```
+    /// use lameduck_hyper::Counted;
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let mut events = lameduck_hyper::Events::new(&shutdown.handle());
+    /// events.set_idle(false);
+    /// assert_eq!(shutdown.handle().snapshot().idle, 0);
+    /// ```
     fn set_idle(&mut self, idle: bool);
 
     /// The shutdown the connection belongs to.
+    ///
+    /// ```
+    /// use lameduck_hyper::Counted;
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let guard = shutdown.handle().track().unwrap();
+    /// assert!(Counted::handle(&guard).is_ready());
+    /// ```
     fn handle(&self) -> Handle;
 }
 

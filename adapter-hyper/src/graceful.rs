@@ -4,6 +4,7 @@ use crate::{
     connection::drive, counted::ConnState, Closed, Counted, GracefulConnection, Tracked,
     TrackedBody,
 };
+use core::error::Error as StdError;
 use core::time::Duration;
 use hyper::{
     body::{Body, Incoming},
@@ -14,7 +15,6 @@ use hyper::{
 };
 use hyper_util::server::conn::auto;
 use lameduck::Timer;
-use std::error::Error as StdError;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -31,18 +31,12 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 ///
 /// The [`Timer`] is used only for the grace, so this works on any runtime.
 ///
-/// ```no_run
-/// # async fn f<T: lameduck::Timer>(timer: T, io: impl hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
-/// #     service: impl hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<String>, Error = std::convert::Infallible, Future: Send + 'static>,
-/// #     handle: lameduck::Handle, executor: impl Clone + hyper::rt::Executor<std::pin::Pin<Box<dyn core::future::Future<Output = ()> + Send>>>) {
+/// See the crate's example for a whole server.
+///
+/// ```
 /// use lameduck_hyper::Graceful;
-/// use hyper_util::server::conn::auto;
-/// let graceful = Graceful::new(timer);
-/// let builder = auto::Builder::new(executor);
-/// if let Some(guard) = handle.track() {
-///     let closed = graceful.serve_auto(&builder, io, service, guard).await;
-/// }
-/// # }
+/// let graceful = Graceful::new(lameduck_tokio::TokioTimer::new())
+///     .grace(core::time::Duration::from_millis(500));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Graceful<T> {
@@ -52,6 +46,12 @@ pub struct Graceful<T> {
 
 impl<T: Timer> Graceful<T> {
     /// The idle grace [`Graceful::new`] starts with: 1 s.
+    ///
+    /// ```
+    /// use lameduck_hyper::Graceful;
+    /// use lameduck_tokio::TokioTimer;
+    /// assert_eq!(Graceful::<TokioTimer>::DEFAULT_GRACE.as_secs(), 1);
+    /// ```
     pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
     /// Serves with `timer` for the idle grace ([`DEFAULT_GRACE`](Self::DEFAULT_GRACE)).
@@ -120,11 +120,16 @@ impl<T: Timer> Graceful<T> {
     /// Dropping the future drops the connection (and uncounts it, once hyper has dropped
     /// the responses in flight).
     ///
-    /// ```
-    /// # async fn f<T: lameduck::Timer, S: Clone, I>(graceful: lameduck_hyper::Graceful<T>, service: S, io: I, handle: lameduck::Handle)
-    /// # where hyper::server::conn::http1::Connection<I, lameduck_hyper::Tracked<S>>: lameduck_hyper::GracefulConnection {
+    /// ```no_run
+    /// use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
+    /// use hyper_util::rt::TokioIo;
+    /// # async fn f(io: tokio::net::TcpStream, handle: lameduck::Handle) {
+    /// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
+    /// let service = service_fn(|_: Request<Incoming>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("ok")))
+    /// });
     /// let tracked = graceful.track(service, handle.track().unwrap());
-    /// let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, tracked.clone());
+    /// let conn = http1::Builder::new().serve_connection(TokioIo::new(io), tracked.clone());
     /// let closed = graceful.serve(&tracked, conn).await;
     /// # }
     /// ```
@@ -148,7 +153,17 @@ impl<T: Timer> Graceful<T> {
     /// As [`serve`](Self::serve).
     ///
     /// ```no_run
-    /// # async fn f<T: lameduck::Timer, E>(graceful: lameduck_hyper::Graceful<T>, builder: hyper_util::server::conn::auto::Builder<E>) {}
+    /// use hyper::{body::Incoming, service::service_fn, Request, Response};
+    /// use hyper_util::rt::{TokioExecutor, TokioIo};
+    /// # async fn f(io: tokio::net::TcpStream, handle: lameduck::Handle) {
+    /// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
+    /// let service = service_fn(|_: Request<Incoming>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("ok")))
+    /// });
+    /// let Some(guard) = handle.track() else { return };
+    /// let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    /// let closed = graceful.serve_auto(&builder, TokioIo::new(io), service, guard).await;
+    /// # }
     /// ```
     pub async fn serve_auto<I, S, B, E>(
         &self,
@@ -189,7 +204,17 @@ impl<T: Timer> Graceful<T> {
     /// As [`serve`](Self::serve).
     ///
     /// ```no_run
-    /// # async fn f<T: lameduck::Timer>(graceful: lameduck_hyper::Graceful<T>, builder: hyper::server::conn::http1::Builder) {}
+    /// use hyper::{body::Incoming, service::service_fn, Request, Response};
+    /// use hyper_util::rt::{TokioExecutor, TokioIo};
+    /// # async fn f(io: tokio::net::TcpStream, handle: lameduck::Handle) {
+    /// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
+    /// let service = service_fn(|_: Request<Incoming>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("ok")))
+    /// });
+    /// let Some(guard) = handle.track() else { return };
+    /// let builder = hyper::server::conn::http1::Builder::new();
+    /// let closed = graceful.serve_http1(&builder, TokioIo::new(io), service, guard).await;
+    /// # }
     /// ```
     pub async fn serve_http1<I, S, B>(
         &self,
@@ -224,7 +249,17 @@ impl<T: Timer> Graceful<T> {
     /// As [`serve`](Self::serve).
     ///
     /// ```no_run
-    /// # async fn f<T: lameduck::Timer, E>(graceful: lameduck_hyper::Graceful<T>, builder: hyper::server::conn::http2::Builder<E>) {}
+    /// use hyper::{body::Incoming, service::service_fn, Request, Response};
+    /// use hyper_util::rt::{TokioExecutor, TokioIo};
+    /// # async fn f(io: tokio::net::TcpStream, handle: lameduck::Handle) {
+    /// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
+    /// let service = service_fn(|_: Request<Incoming>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("ok")))
+    /// });
+    /// let Some(guard) = handle.track() else { return };
+    /// let builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    /// let closed = graceful.serve_http2(&builder, TokioIo::new(io), service, guard).await;
+    /// # }
     /// ```
     pub async fn serve_http2<I, S, B, E>(
         &self,

@@ -1,10 +1,15 @@
 //! Binding a listener with a backlog large enough for bursts of connections.
 
+use core::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::{io, net::SocketAddr};
+use std::io;
 
 /// The listen backlog [`bind`] asks for at least (the system may allow more: see
 /// [`backlog`]).
+///
+/// ```
+/// assert_eq!(lameduck_hyper::MIN_BACKLOG, 1024);
+/// ```
 pub const MIN_BACKLOG: i32 = 1024;
 
 /// The backlog [`bind`] uses: [`MIN_BACKLOG`], or the system's maximum if that is larger

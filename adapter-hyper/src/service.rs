@@ -23,8 +23,11 @@ use std::sync::Arc;
 /// [`TowerToHyperService`](crate::TowerToHyperService) first.
 ///
 /// ```
-/// # use lameduck_hyper::{Graceful, Tracked};
-/// # fn f<S>(tracked: Tracked<S>) -> &S { tracked.inner() }
+/// # fn f(handle: lameduck::Handle) {
+/// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
+/// let tracked = graceful.track("a service", handle.track().unwrap());
+/// assert_eq!(*tracked.inner(), "a service");
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Tracked<S> {
@@ -44,7 +47,11 @@ impl<S> Tracked<S> {
     /// The wrapped service.
     ///
     /// ```
-    /// # fn f<S>(tracked: lameduck_hyper::Tracked<S>) -> &S { tracked.inner() }
+    /// # fn f(handle: lameduck::Handle) {
+    /// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
+    /// let tracked = graceful.track(42, handle.track().unwrap());
+    /// assert_eq!(*tracked.inner(), 42);
+    /// # }
     /// ```
     pub fn inner(&self) -> &S {
         &self.inner

@@ -2,9 +2,9 @@
 //! `--lame-duck-ms`, `--hook-timeout-ms`. A bad option or value is a one-line error naming
 //! it and exit code 64 (EX_USAGE), before anything is bound.
 
+use core::net::SocketAddr;
 use core::{fmt, time::Duration};
 use lameduck::Config;
-use std::net::SocketAddr;
 
 /// EX_USAGE: the command line was wrong.
 pub const EXIT_USAGE: i32 = 64;
@@ -81,7 +81,7 @@ impl fmt::Display for UsageError {
     }
 }
 
-impl std::error::Error for UsageError {}
+impl core::error::Error for UsageError {}
 
 const MILLIS: &str = "expected milliseconds, a whole number";
 

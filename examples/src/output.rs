@@ -1,9 +1,10 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
+use core::net::SocketAddr;
 use core::time::Duration;
 use futures_util::future::{select, Either};
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
-use std::{io::Write, net::SocketAddr};
+use std::io::Write;
 
 /// Prints one stdout line and flushes it.
 pub fn line(text: impl core::fmt::Display) {

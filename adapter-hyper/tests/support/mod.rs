@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
+use core::{convert::Infallible, net::SocketAddr};
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::future::{select, Either};
 use http_body_util::Full;
@@ -15,7 +16,7 @@ use hyper_util::{
 };
 use lameduck::{Config, Handle, Report, Shutdown, Trigger};
 use lameduck_hyper::{Closed, Graceful, Upgrade};
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     sync::{mpsc, Notify},
