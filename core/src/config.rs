@@ -80,6 +80,7 @@ impl Config {
     }
 
     /// How long draining may take before the connections left are cut (default 30 s).
+    /// [`Duration::MAX`] (as for every duration here) means no deadline at all.
     ///
     /// ```
     /// let c = lameduck::Config::new().drain_timeout(core::time::Duration::ZERO);

@@ -26,8 +26,6 @@ pub struct ConnectionGuard {
 
 impl ConnectionGuard {
     pub(crate) fn new(shared: Arc<Shared>) -> Option<ConnectionGuard> {
-        // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
-        // uncount a connection that was never counted (the count would wrap).
         shared.tracker.acquire().then(|| ConnectionGuard {
             shared,
             idle: false,

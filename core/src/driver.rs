@@ -142,7 +142,8 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
             match action {
                 Action::Enter(phase) => self.enter(phase),
                 Action::StopAccepting => {
-                    if self.shared.tracker.start_drain() {
+                    // The tracker started draining as the phase was entered.
+                    if self.shared.tracker.is_drained() {
                         self.machine.drained(self.timer.now());
                     }
                 }
@@ -176,6 +177,10 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                 }));
             let summary = self.machine.summary();
             self.shared.summary.call_once(|| summary);
+        }
+        if phase == Phase::Draining {
+            // Before the phase is published: whoever sees Draining finds the tracker draining.
+            self.shared.tracker.start_drain();
         }
         self.shared.set_phase(phase);
         trace::phase(phase, &self.shared.tracker);

@@ -60,7 +60,12 @@ pub enum HookResult {
     Failed,
 }
 
-/// The shutdown phase machine. See the [module docs](self) for the protocol.
+/// The shutdown phase machine: pure, allocation-free, clock-free.
+///
+/// Inputs are method calls that carry `now` (a [`Duration`] since an arbitrary start the
+/// caller chooses); outputs are [`Action`]s drained with [`poll_action`](Self::poll_action)
+/// and the next deadline from [`next_deadline`](Self::next_deadline). A tick before the
+/// deadline is a no-op, so a spurious wake-up never moves the machine.
 ///
 /// ```
 /// use lameduck::{Action, Config, Machine, Phase, Reason, Signal};
@@ -196,7 +201,7 @@ impl Machine {
             self.requests = 1;
             self.reason = Some(reason);
             self.enter(Phase::LameDuck, now);
-            self.deadline = Some(now.saturating_add(self.config.lame_duck_duration()));
+            self.deadline = deadline(now, self.config.lame_duck_duration());
             self.expire(now);
             return true;
         }
@@ -309,7 +314,7 @@ impl Machine {
             self.hook = Some(index);
             self.next_hook = index.saturating_add(1);
             let timeout = timeout.unwrap_or(self.config.hook_timeout_duration());
-            self.deadline = Some(now.saturating_add(timeout));
+            self.deadline = deadline(now, timeout);
         }
     }
 
@@ -386,7 +391,7 @@ impl Machine {
     fn begin_drain(&mut self, now: Duration) {
         self.enter(Phase::Draining, now);
         self.queue.push(Action::StopAccepting);
-        self.deadline = Some(now.saturating_add(self.config.drain_timeout_duration()));
+        self.deadline = deadline(now, self.config.drain_timeout_duration());
     }
 
     fn cut_and_run_hooks(&mut self, now: Duration) {
@@ -443,4 +448,10 @@ impl Machine {
             Phase::Running | Phase::Stopped => self.deadline = None,
         }
     }
+}
+
+/// `now + after`, saturating; a deadline that saturates to [`Duration::MAX`] is no deadline
+/// (it could never be reached anyway), so "forever" configurations never fire.
+fn deadline(now: Duration, after: Duration) -> Option<Duration> {
+    Some(now.saturating_add(after)).filter(|at| *at != Duration::MAX)
 }

@@ -1,8 +1,8 @@
 //! The one place that names atomics, so `--cfg loom` can swap in loom's models.
 
-#[cfg(not(loom))]
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", not(loom)))]
 pub(crate) use core::sync::atomic::AtomicU8;
+#[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]

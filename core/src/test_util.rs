@@ -5,5 +5,5 @@
 mod clock;
 mod signals;
 
-pub use clock::{ManualClock, ManualSleep};
+pub use clock::{ManualClock, ManualSleep, REAL_WORK_GRACE};
 pub use signals::ScriptedSignals;

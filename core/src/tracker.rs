@@ -8,6 +8,8 @@ use crate::{
 
 #[cfg(feature = "alloc")]
 mod drained;
+#[cfg(all(test, loom, feature = "alloc"))]
+mod loom_models;
 #[cfg(feature = "alloc")]
 pub use drained::Drained;
 
@@ -41,6 +43,9 @@ pub struct Tracker {
     anomalies: AtomicUsize,
     #[cfg(feature = "alloc")]
     pub(crate) drained: event_listener::Event,
+    /// How many times the drained transition fired; the loom models prove it is once.
+    #[cfg(loom)]
+    transitions: AtomicUsize,
 }
 
 impl Tracker {
@@ -69,6 +74,7 @@ impl Tracker {
             anomalies: AtomicUsize::new(0),
             #[cfg(feature = "alloc")]
             drained: event_listener::Event::new(),
+            transitions: AtomicUsize::new(0),
         }
     }
 
@@ -84,8 +90,6 @@ impl Tracker {
     /// assert!(tracker.guard().is_none());
     /// ```
     pub fn guard(&self) -> Option<Guard<'_>> {
-        // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
-        // uncount a connection that was never counted (the count would wrap).
         self.acquire().then(|| Guard {
             tracker: self,
             idle: false,
@@ -264,6 +268,10 @@ impl Tracker {
                 Ordering::Relaxed,
             )
             .is_ok();
+        #[cfg(loom)]
+        if won {
+            self.transitions.fetch_add(1, Ordering::Relaxed);
+        }
         #[cfg(feature = "alloc")]
         if won {
             self.drained.notify(usize::MAX);

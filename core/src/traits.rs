@@ -9,7 +9,7 @@ use futures_core::Stream;
 /// # Contract
 ///
 /// Implementors must keep all of these; the conformance suite
-/// ([`conformance::run`](crate::conformance::run), feature `test-util`) checks them:
+/// (`lameduck::conformance::run`, feature `test-util`) checks them:
 ///
 /// - [`now`](Self::now) is monotonic: it never goes backwards. Its zero is arbitrary (the
 ///   timer's creation, the boot) but fixed for the timer's life, and clones share it.

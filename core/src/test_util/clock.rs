@@ -11,6 +11,10 @@ use core::{
     time::Duration,
 };
 
+/// How long [`ManualClock::block_on`] waits for a real wake-up (a hook thread finishing,
+/// another thread dropping a guard) before it lets time jump.
+pub const REAL_WORK_GRACE: Duration = Duration::from_millis(5);
+
 #[derive(Default)]
 struct State {
     now: Duration,
@@ -109,11 +113,15 @@ impl ManualClock {
     /// the clock jumps to the earliest pending sleep (as a paused runtime clock does), so
     /// timeouts happen at once and in order.
     ///
-    /// With `std`, a sync [`Hook`](crate::Hook) running on its own thread counts as work
-    /// under way: while one runs, time stands still and this waits for a real wake-up (the
-    /// hook's result, or another thread calling [`advance`](Self::advance)) instead of
-    /// jumping to the hook's deadline. A paused tokio runtime treats `spawn_blocking` the
-    /// same way. A hook abandoned at its timeout no longer counts.
+    /// A sync [`Hook`](crate::Hook) runs on a thread of its own and counts as work under
+    /// way: while one runs, time stands still and this waits for a real wake-up (the hook's
+    /// result, or another thread calling [`advance`](Self::advance)) however long it takes,
+    /// instead of jumping to the hook's deadline. A paused tokio runtime treats
+    /// `spawn_blocking` the same way. A hook abandoned at its timeout no longer counts, so
+    /// a test of a sync hook that never returns moves time itself with `advance`.
+    ///
+    /// Otherwise, before jumping it gives other real work a short grace
+    /// ([`REAL_WORK_GRACE`]) to wake the future (another thread dropping a guard, say).
     ///
     /// # Panics
     ///
@@ -128,32 +136,35 @@ impl ManualClock {
     /// assert_eq!(clock.now(), Duration::from_secs(3600));
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let flag = StdArc::new(Flag::new());
+        struct Flag(AtomicBool, std::thread::Thread);
+        impl Wake for Flag {
+            fn wake(self: StdArc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+                self.1.unpark();
+            }
+        }
+        let flag = StdArc::new(Flag(AtomicBool::new(true), std::thread::current()));
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
-        #[cfg(feature = "std")]
         let in_flight = crate::blocking::InFlight::for_current_thread();
         loop {
-            if flag.woken.swap(false, Ordering::SeqCst) {
-                #[cfg(feature = "std")]
+            if flag.0.swap(false, Ordering::SeqCst) {
                 let poll = crate::blocking::scope(&in_flight, || future.as_mut().poll(&mut cx));
-                #[cfg(not(feature = "std"))]
-                let poll = future.as_mut().poll(&mut cx);
                 if let Poll::Ready(out) = poll {
                     return out;
                 }
                 continue;
             }
-            #[cfg(feature = "std")]
             if in_flight.busy() {
                 // Unparked by a wake (the flag) or by the work's release.
                 std::thread::park();
                 continue;
             }
-            #[cfg(feature = "std")]
-            if flag.woken.load(Ordering::SeqCst) {
-                // A wake sent just before the last release: poll before moving time.
+            // SeqCst loads here and in `busy` pair with the hook thread's wake-then-release:
+            // a wake sent before the last release is seen below, before time moves.
+            std::thread::park_timeout(REAL_WORK_GRACE);
+            if flag.0.load(Ordering::SeqCst) {
                 continue;
             }
             match self.next_deadline() {
@@ -163,32 +174,6 @@ impl ManualClock {
                 ),
             }
         }
-    }
-}
-
-/// `block_on`'s waker: a flag, and (with `std`) the thread to unpark.
-struct Flag {
-    woken: AtomicBool,
-    #[cfg(feature = "std")]
-    thread: std::thread::Thread,
-}
-
-impl Flag {
-    fn new() -> Flag {
-        Flag {
-            woken: AtomicBool::new(true),
-            #[cfg(feature = "std")]
-            thread: std::thread::current(),
-        }
-    }
-}
-
-impl Wake for Flag {
-    fn wake(self: StdArc<Self>) {
-        // SeqCst: pairs with the loads in `block_on` and the release of blocking work.
-        self.woken.store(true, Ordering::SeqCst);
-        #[cfg(feature = "std")]
-        self.thread.unpark();
     }
 }
 
