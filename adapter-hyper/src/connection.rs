@@ -167,6 +167,9 @@ where
         Either::Left((result, _)) => return result.map(|()| Closed::Finished),
         Either::Right(((), _)) => {}
     }
+    // hyper-util's auto builder only sets a flag when it is still detecting the protocol
+    // (nothing read yet) and wakes no one: the `select` below polls the connection again at
+    // once, which is what makes a silent connection close now rather than at the deadline.
     shutdown(conn.as_mut());
     let idle_past_grace = async {
         loop {

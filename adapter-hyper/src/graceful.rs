@@ -110,6 +110,11 @@ impl<T: Timer> Graceful<T> {
     /// The low-level half: drives `conn`, built with `tracked`, to its end under the
     /// shutdown (see the type's docs).
     ///
+    /// With hyper-util's auto connections, which borrow their builder, call `into_owned()`
+    /// first if the compiler cannot prove the spawned future `Send` ("implementation of
+    /// `GracefulConnection` is not general enough", rust-lang/rust#110338) — or use
+    /// [`serve_auto`](Self::serve_auto), which does.
+    ///
     /// # Errors
     ///
     /// The connection's error, if it failed before draining started. Errors after that are

@@ -81,7 +81,16 @@ async fn in_flight_http1_response_completes_with_connection_close() {
 
 #[tokio::test]
 async fn http2_gets_goaway_and_finishes_the_open_stream() {
-    let mut server = start(Protocol::Auto, Duration::from_secs(30)).await;
+    http2_goaway(Protocol::Auto).await;
+}
+
+#[tokio::test]
+async fn http2_builder_gets_goaway_and_finishes_the_open_stream() {
+    http2_goaway(Protocol::Http2).await;
+}
+
+async fn http2_goaway(protocol: Protocol) {
+    let mut server = start(protocol, Duration::from_secs(30)).await;
     let io = TokioIo::new(TcpStream::connect(server.addr).await.unwrap());
     let (mut sender, conn) = hyper::client::conn::http2::handshake::<_, _, Empty<bytes::Bytes>>(
         TokioExecutor::new(),

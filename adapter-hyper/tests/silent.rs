@@ -82,3 +82,22 @@ async fn half_an_http2_preface_closes_at_once() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn http2_builder_closes_a_silent_connection() {
+    // hyper's HTTP/2 handshake is abandoned by graceful_shutdown, or the grace drops it.
+    let grace = Duration::from_millis(300);
+    let mut server = start(Protocol::Http2, grace).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    bounded(server.accepted.recv()).await.unwrap();
+    server.trigger.shutdown();
+    let mut rest = Vec::new();
+    let _ = bounded(socket.read_to_end(&mut rest)).await;
+    let report = bounded(server.report).await.unwrap();
+    assert!(report.drained(), "{report}");
+    let closed = bounded(server.closed.recv()).await.unwrap();
+    assert!(
+        matches!(closed, Closed::Drained | Closed::Idle),
+        "{closed:?}"
+    );
+}

@@ -103,6 +103,10 @@ impl Future for Sleep {
 ///
 /// Works from `smol::block_on`, `async_io::block_on` or `async_std::task::block_on`.
 ///
+/// The signal handlers are installed when `run` is called, not when the future is first
+/// polled: call it before announcing that the server listens, so that a signal sent right
+/// after the announcement is caught rather than killing the process.
+///
 /// # Errors
 ///
 /// Installing a signal handler failed (see [`SmolSignals::new`]); nothing was run then.
@@ -121,8 +125,8 @@ impl Future for Sleep {
 ///     assert_eq!(report.exit_code(), 0);
 /// });
 /// ```
-pub async fn run(shutdown: Shutdown) -> std::io::Result<Report> {
-    let set = shutdown.handle().config().shutdown_signals();
-    let signals = SmolSignals::new(set)?;
-    Ok(shutdown.run(SmolTimer::new(), signals).await)
+pub fn run(shutdown: Shutdown) -> impl Future<Output = std::io::Result<Report>> {
+    // Installed now, not at the first poll: a signal sent after this call is never lost.
+    let signals = SmolSignals::new(shutdown.handle().config().shutdown_signals());
+    async move { Ok(shutdown.run(SmolTimer::new(), signals?).await) }
 }

@@ -110,6 +110,10 @@ impl Future for Sleep {
 /// Call it from within a runtime with the time and signal drivers enabled (as
 /// `#[tokio::main]` makes), after spawning the servers.
 ///
+/// The signal handlers are installed when `run` is called, not when the future is first
+/// polled: call it before announcing that the server listens, so that a signal sent right
+/// after the announcement is caught rather than killing the process.
+///
 /// # Errors
 ///
 /// Installing a signal handler failed (see [`TokioSignals::new`]); nothing was run then.
@@ -128,8 +132,8 @@ impl Future for Sleep {
 /// assert_eq!(report.exit_code(), 0);
 /// # });
 /// ```
-pub async fn run(shutdown: Shutdown) -> std::io::Result<Report> {
-    let set = shutdown.handle().config().shutdown_signals();
-    let signals = TokioSignals::new(set)?;
-    Ok(shutdown.run(TokioTimer::new(), signals).await)
+pub fn run(shutdown: Shutdown) -> impl Future<Output = std::io::Result<Report>> {
+    // Installed now, not at the first poll: a signal sent after this call is never lost.
+    let signals = TokioSignals::new(shutdown.handle().config().shutdown_signals());
+    async move { Ok(shutdown.run(TokioTimer::new(), signals?).await) }
 }

@@ -1,7 +1,7 @@
 //! [`serve`]: an accept loop that stops at the drain, and the [`Listener`]s it accepts from.
 
-use core::{future::Future, pin::pin, task::Poll, time::Duration};
-use lameduck::{ConnectionGuard, Handle, Trigger};
+use core::future::Future;
+use lameduck::{accept, ConnectionGuard, Handle, Trigger};
 use std::io;
 
 /// A listener [`serve`] accepts from: tokio's TCP and Unix listeners, or your own.
@@ -50,14 +50,10 @@ impl Listener for tokio::net::UnixListener {
 /// connection should select on [`ConnectionGuard::going_away`] (finish what is in flight,
 /// then close) and [`ConnectionGuard::cut`] (close now), and drop the guard when it closes.
 ///
-/// Accept errors:
-/// - a connection that failed before it was accepted (aborted, reset, or a network error
-///   accept(2) passes on) is skipped, and the loop accepts the next one at once;
-/// - running out of resources (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) backs off, from
-///   10 ms doubling up to 1 s, reset by the next success, and keeps serving: no busy loop
-///   while the pending connection waits for a file descriptor, no crash;
-/// - anything else means the listener is broken: the shutdown starts with
-///   [`Trigger::fail`] (the report's reason carries `accept: <error>`) and this returns.
+/// Accept errors are sorted as [`lameduck::accept::serve`] (the loop this runs) describes:
+/// a failed pending connection is skipped; running out of file descriptors or memory backs
+/// off (10 ms doubling to 1 s, on [`TokioTimer`](crate::TokioTimer)) and serving goes on; a broken
+/// listener starts the shutdown with [`Trigger::fail`] (`accept: <error>`) and this returns.
 ///
 /// # Cancel safety
 ///
@@ -90,145 +86,20 @@ where
     F: FnMut(L::Io, L::Addr, ConnectionGuard) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let mut listener = listener;
-    let mut draining = handle.draining();
-    let mut backoff = Backoff::default();
-    while handle.phase().accepts() {
-        let accepted = {
-            let mut accept = pin!(listener.accept());
-            let next = core::future::poll_fn(|cx| {
-                if let Poll::Ready(accepted) = accept.as_mut().poll(cx) {
-                    return Poll::Ready(Some(accepted));
-                }
-                core::pin::Pin::new(&mut draining).poll(cx).map(|()| None)
-            });
-            match next.await {
-                Some(accepted) => accepted,
-                None => break,
-            }
-        };
-        match accepted {
-            Ok((io, addr)) => {
-                backoff.reset();
-                // `None` once the drain completed: the connection is dropped unserved.
-                if let Some(guard) = handle.track() {
-                    tokio::spawn(serve_conn(io, addr, guard));
-                }
-            }
-            Err(error) => match classify(&error) {
-                AcceptError::Connection => {}
-                AcceptError::Resources => {
-                    let pause = pin!(tokio::time::sleep(backoff.next()));
-                    let mut pause = pause;
-                    let drained = core::future::poll_fn(|cx| {
-                        if pause.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(false);
-                        }
-                        core::pin::Pin::new(&mut draining).poll(cx).map(|()| true)
-                    });
-                    if drained.await {
-                        break;
-                    }
-                }
-                AcceptError::Fatal => {
-                    trigger.fail(format_args!("accept: {error}"));
-                    break;
-                }
-            },
-        }
-    }
-    drop(listener);
+    let spawn = |(io, addr), guard| {
+        tokio::spawn(serve_conn(io, addr, guard));
+    };
+    let timer = crate::TokioTimer::new();
+    accept::serve(Accepting(listener), handle, trigger, timer, spawn).await;
 }
 
-/// What an accept error means for the loop.
-#[derive(Debug, PartialEq, Eq)]
-enum AcceptError {
-    /// One pending connection failed; the next may succeed at once.
-    Connection,
-    /// Out of file descriptors or memory: wait, then retry.
-    Resources,
-    /// The listener itself is broken.
-    Fatal,
-}
+/// A [`Listener`] as the core's [`accept::Accept`] (a wrapper: both are foreign to the other).
+struct Accepting<L>(L);
 
-fn classify(error: &io::Error) -> AcceptError {
-    use io::ErrorKind as K;
-    match error.kind() {
-        K::ConnectionAborted | K::ConnectionReset | K::Interrupted | K::WouldBlock => {
-            return AcceptError::Connection
-        }
-        K::OutOfMemory => return AcceptError::Resources,
-        _ => {}
-    }
-    #[cfg(unix)]
-    if let Some(code) = error.raw_os_error() {
-        // accept(2): errors of the pending connection are passed on and should be
-        // treated like EAGAIN.
-        let connection = [
-            libc::EPROTO,
-            libc::ENOPROTOOPT,
-            libc::ENETDOWN,
-            libc::ENETUNREACH,
-            libc::EHOSTDOWN,
-            libc::EHOSTUNREACH,
-            libc::EPERM,
-            libc::ETIMEDOUT,
-        ];
-        if connection.contains(&code) {
-            return AcceptError::Connection;
-        }
-        if [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM].contains(&code) {
-            return AcceptError::Resources;
-        }
-    }
-    AcceptError::Fatal
-}
+impl<L: Listener> accept::Accept for Accepting<L> {
+    type Conn = (L::Io, L::Addr);
 
-/// The pause after running out of resources: 10 ms, doubling, at most 1 s.
-#[derive(Debug, Default)]
-struct Backoff {
-    failures: u32,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(10);
-    const MAX: Duration = Duration::from_secs(1);
-
-    fn next(&mut self) -> Duration {
-        let pause = Backoff::FIRST
-            .saturating_mul(1 << self.failures.min(10))
-            .min(Backoff::MAX);
-        self.failures = self.failures.saturating_add(1);
-        pause
-    }
-
-    fn reset(&mut self) {
-        self.failures = 0;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_a_second_and_resets() {
-        let mut backoff = Backoff::default();
-        let pauses: Vec<_> = (0..9).map(|_| backoff.next().as_millis()).collect();
-        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
-        backoff.reset();
-        assert_eq!(backoff.next(), Duration::from_millis(10));
-    }
-
-    #[test]
-    fn accept_errors_are_sorted() {
-        let os = io::Error::from_raw_os_error;
-        assert_eq!(classify(&os(libc::EMFILE)), AcceptError::Resources);
-        assert_eq!(classify(&os(libc::ENFILE)), AcceptError::Resources);
-        assert_eq!(classify(&os(libc::ENOBUFS)), AcceptError::Resources);
-        assert_eq!(classify(&os(libc::ECONNABORTED)), AcceptError::Connection);
-        assert_eq!(classify(&os(libc::EPROTO)), AcceptError::Connection);
-        assert_eq!(classify(&os(libc::EBADF)), AcceptError::Fatal);
-        assert_eq!(classify(&os(libc::EINVAL)), AcceptError::Fatal);
+    fn accept(&mut self) -> impl Future<Output = io::Result<Self::Conn>> + '_ {
+        self.0.accept()
     }
 }

@@ -1,6 +1,7 @@
 //! The core's conformance suite on `TokioTimer` and `TokioSignals`, with real signals.
 //!
 //! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
+#![cfg(unix)]
 
 use core::future::Future;
 use lameduck::{conformance, Signal, SignalSet};

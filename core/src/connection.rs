@@ -26,6 +26,8 @@ pub struct ConnectionGuard {
 
 impl ConnectionGuard {
     pub(crate) fn new(shared: Arc<Shared>) -> Option<ConnectionGuard> {
+        // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
+        // release a count it never acquired.
         shared.tracker.acquire().then(|| ConnectionGuard {
             shared,
             idle: false,

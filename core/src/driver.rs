@@ -44,7 +44,7 @@ impl Shutdown {
     /// let signals = ScriptedSignals::new();
     /// signals.send(Signal::TERM);
     /// let shutdown = Shutdown::new(Config::new()).unwrap();
-    /// shutdown.hooks().register(Hook::new("bye", || Ok::<(), &str>(()))).unwrap();
+    /// shutdown.hooks().register(Hook::new_async("bye", || async { Ok::<(), &str>(()) })).unwrap();
     /// let report = clock.block_on(shutdown.run(clock.clone(), signals));
     /// assert_eq!(report.exit_code(), 0);
     /// assert_eq!(report.to_string(), "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=SIGTERM");

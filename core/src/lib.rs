@@ -37,6 +37,8 @@ mod report;
 #[cfg(feature = "alloc")]
 mod shared;
 
+#[cfg(feature = "std")]
+pub mod accept;
 #[cfg(feature = "test-util")]
 pub mod conformance;
 #[cfg(feature = "test-util")]

@@ -90,6 +90,8 @@ impl Tracker {
     /// assert!(tracker.guard().is_none());
     /// ```
     pub fn guard(&self) -> Option<Guard<'_>> {
+        // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
+        // release a count it never acquired.
         self.acquire().then(|| Guard {
             tracker: self,
             idle: false,

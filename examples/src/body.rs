@@ -13,6 +13,11 @@ use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use lameduck::Timer;
 
 /// The body every route answers with.
+///
+/// ```
+/// let body: lameduck_examples::body::Body = Default::default();
+/// assert!(http_body::Body::is_end_stream(&body));
+/// ```
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// A body of one piece.
@@ -56,6 +61,12 @@ where
     T::Sleep: Send + 'static,
 {
     /// `total` chunks, `interval` apart.
+    ///
+    /// ```
+    /// # use lameduck_examples::body::Chunks;
+    /// let body = Chunks::new(lameduck_tokio::TokioTimer::new(), 0, core::time::Duration::ZERO);
+    /// assert!(http_body::Body::is_end_stream(&body));
+    /// ```
     pub fn new(timer: T, total: u64, interval: Duration) -> Chunks<T> {
         Chunks {
             timer,
@@ -67,6 +78,12 @@ where
     }
 
     /// Boxed, as routes answer.
+    ///
+    /// ```
+    /// # use lameduck_examples::body::Chunks;
+    /// let body = Chunks::new(lameduck_tokio::TokioTimer::new(), 2, core::time::Duration::ZERO).boxed();
+    /// assert!(!http_body::Body::is_end_stream(&body));
+    /// ```
     pub fn boxed(self) -> Body {
         BodyExt::boxed_unsync(self)
     }

@@ -7,6 +7,10 @@ use core::{fmt, time::Duration};
 use lameduck::Config;
 
 /// EX_USAGE: the command line was wrong.
+///
+/// ```
+/// assert_eq!(lameduck_examples::cli::EXIT_USAGE, 64);
+/// ```
 pub const EXIT_USAGE: i32 = 64;
 
 /// The parsed command line.
@@ -168,11 +172,22 @@ impl Options {
     }
 
     /// Parses the process's arguments, or prints the one-line error and exits with 64.
+    ///
+    /// ```no_run
+    /// let options = lameduck_examples::cli::Options::from_env_or_exit();
+    /// println!("listening on {}", options.addr);
+    /// ```
     pub fn from_env_or_exit() -> Options {
         Options::from_env_or_exit_over(Options::default())
     }
 
     /// As [`from_env_or_exit`](Self::from_env_or_exit), with other defaults.
+    ///
+    /// ```no_run
+    /// use lameduck_examples::cli::Options;
+    /// let defaults = Options { drain_timeout: core::time::Duration::from_secs(2), ..Options::default() };
+    /// let options = Options::from_env_or_exit_over(defaults);
+    /// ```
     pub fn from_env_or_exit_over(defaults: Options) -> Options {
         match Options::parse_over(defaults, std::env::args().skip(1)) {
             Ok(options) => options,

@@ -17,11 +17,22 @@ pub struct Demo {
 impl Demo {
     /// Parses the process's arguments (one-line error and exit 64 if bad) and makes the
     /// shutdown with the `flush` hook registered.
+    ///
+    /// ```no_run
+    /// let demo = lameduck_examples::demo::Demo::from_env_or_exit();
+    /// assert_eq!(demo.shutdown.hooks().len(), 1);
+    /// ```
     pub fn from_env_or_exit() -> Demo {
         Demo::with_options(Options::from_env_or_exit())
     }
 
     /// The shutdown for `options`, with the `flush` hook registered.
+    ///
+    /// ```
+    /// use lameduck_examples::{cli::Options, demo::Demo};
+    /// let demo = Demo::with_options(Options::default());
+    /// assert_eq!(demo.shutdown.hooks().len(), 1);
+    /// ```
     pub fn with_options(options: Options) -> Demo {
         let shutdown = match Shutdown::new(options.config()) {
             Ok(shutdown) => shutdown,
@@ -36,6 +47,13 @@ impl Demo {
     }
 
     /// Registers one more hook.
+    ///
+    /// ```
+    /// use lameduck_examples::{cli::Options, demo::Demo};
+    /// let demo = Demo::with_options(Options::default());
+    /// demo.register(lameduck::Hook::new("close-store", || Ok::<(), &str>(())));
+    /// assert_eq!(demo.shutdown.hooks().len(), 2);
+    /// ```
     pub fn register(&self, hook: Hook) {
         // The shutdown has not started: registering cannot fail.
         let _ = self.shutdown.hooks().register(hook);
@@ -44,6 +62,10 @@ impl Demo {
 
 /// The `flush` hook: flushes stdout and says so on stderr (`hook flush running`, which the
 /// tests count to prove it ran once).
+///
+/// ```
+/// assert_eq!(lameduck_examples::demo::flush().name(), "flush");
+/// ```
 pub fn flush() -> Hook {
     Hook::new("flush", || {
         eprintln!("hook flush running");
@@ -52,6 +74,13 @@ pub fn flush() -> Hook {
 }
 
 /// Binds the demo's listener with a backlog for bursts, or prints the error and exits 1.
+///
+/// ```
+/// use lameduck_examples::{cli::Options, demo::bind_or_exit};
+/// let options = Options { addr: "127.0.0.1:0".parse().unwrap(), ..Options::default() };
+/// let listener = bind_or_exit(&options);
+/// assert_ne!(listener.local_addr().unwrap().port(), 0);
+/// ```
 pub fn bind_or_exit(options: &Options) -> std::net::TcpListener {
     match lameduck_hyper::bind(options.addr) {
         Ok(listener) => listener,

@@ -17,11 +17,23 @@ use lameduck_hyper::{Upgrade, UpgradeGuard};
 use std::io;
 
 /// What the server writes to an upgraded connection when draining starts.
+///
+/// ```
+/// assert_eq!(lameduck_examples::echo::GOING_AWAY, b"going away\n");
+/// ```
 pub const GOING_AWAY: &[u8] = b"going away\n";
 
 /// Answers `GET /echo` with `Connection: upgrade` and `Upgrade: echo`: takes the request's
 /// [`Upgrade`] guard, spawns the echo session (which waits for hyper to hand over the
 /// connection), and returns `101`. Anything else is a 404.
+///
+/// ```
+/// use std::sync::Arc;
+/// let spawn: lameduck_examples::routes::Spawn = Arc::new(|_task| {});
+/// let mut request = hyper::Request::get("/echo").body(()).unwrap();
+/// // No upgrade headers: not an echo request.
+/// assert_eq!(lameduck_examples::echo::answer(&mut request, &spawn).status(), 404);
+/// ```
 pub fn answer<B>(request: &mut Request<B>, spawn: &Spawn) -> Response<Body> {
     if !wants_echo(request) {
         return not_found();

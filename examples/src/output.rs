@@ -7,6 +7,10 @@ use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
 use std::io::Write;
 
 /// Prints one stdout line and flushes it.
+///
+/// ```
+/// lameduck_examples::output::line("phase: running");
+/// ```
 pub fn line(text: impl core::fmt::Display) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout must not stop a shutdown: the lines are for watchers only.
@@ -15,6 +19,10 @@ pub fn line(text: impl core::fmt::Display) {
 }
 
 /// `listening on http://IP:PORT`, then `phase: running`.
+///
+/// ```
+/// lameduck_examples::output::listening("127.0.0.1:8080".parse().unwrap());
+/// ```
 pub fn listening(addr: SocketAddr) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
@@ -23,6 +31,18 @@ pub fn listening(addr: SocketAddr) {
 /// Prints `phase: lame-duck`, `phase: draining`, `phase: hooks` as the shutdown reaches
 /// them; completes once the hooks phase (or the end) is reached. `phase: stopped` is
 /// printed by [`finish`], after the hook lines.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the printing.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let phases = tokio::spawn(lameduck_examples::output::phases(shutdown.handle()));
+/// # drop(phases);
+/// # });
+/// ```
 pub async fn phases(handle: Handle) {
     for phase in [Phase::LameDuck, Phase::Draining, Phase::Hooks] {
         handle.reached(phase).await;
@@ -32,6 +52,18 @@ pub async fn phases(handle: Handle) {
 
 /// While draining, about once a second: connections left and time to the deadline, on
 /// stderr. Completes when the drain is over.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the progress lines.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let timer = lameduck_tokio::TokioTimer::new();
+/// tokio::spawn(lameduck_examples::output::progress(shutdown.handle(), timer));
+/// # });
+/// ```
 pub async fn progress<T: Timer>(handle: Handle, timer: T) {
     handle.draining().await;
     let deadline = timer.now() + handle.config().drain_timeout_duration();
@@ -55,6 +87,13 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
 
 /// Prints each hook's line, `phase: stopped` and the `shutdown: ...` line, then exits
 /// with the report's code.
+///
+/// ```no_run
+/// # async fn run(shutdown: lameduck::Shutdown) {
+/// let report = lameduck_tokio::run(shutdown).await.unwrap();
+/// lameduck_examples::output::finish(&report)
+/// # }
+/// ```
 pub fn finish(report: &Report) -> ! {
     for hook in report.hooks() {
         // Hooks a third signal cut off never finished: they have no line.

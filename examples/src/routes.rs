@@ -22,6 +22,12 @@ use lameduck::{Handle, Timer};
 use std::sync::Arc;
 
 /// Runs a future to completion in the background, on the demo's runtime.
+///
+/// ```
+/// let spawn: lameduck_examples::routes::Spawn = std::sync::Arc::new(|task| {
+///     tokio::spawn(task);
+/// });
+/// ```
 pub type Spawn = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
 
 /// The routes, as a [`hyper::service::Service`]. Cheap to clone.
@@ -60,6 +66,13 @@ where
     T::Sleep: Send + 'static,
 {
     /// Routes answering for the shutdown `handle`, sleeping with `timer`.
+    ///
+    /// ```
+    /// # use lameduck_examples::routes::{Routes, Spawn};
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let spawn: Spawn = std::sync::Arc::new(|_| {});
+    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::TokioTimer::new(), spawn);
+    /// ```
     pub fn new(handle: Handle, timer: T, spawn: Spawn) -> Routes<T> {
         Routes {
             handle,
@@ -69,6 +82,21 @@ where
     }
 
     /// Answers one request.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping it drops the answer (a `/sleep` stops sleeping).
+    ///
+    /// ```
+    /// # use lameduck_examples::routes::{Routes, Spawn};
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let spawn: Spawn = std::sync::Arc::new(|_| {});
+    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::TokioTimer::new(), spawn);
+    /// let request = hyper::Request::get("/sleep?ms=abc").body(()).unwrap();
+    /// assert_eq!(routes.answer(request).await.status(), 400);
+    /// # });
+    /// ```
     pub async fn answer<B>(&self, mut request: Request<B>) -> Response<Body> {
         if request.method() != Method::GET {
             return not_found();
@@ -103,6 +131,11 @@ where
 }
 
 /// A plain-text answer.
+///
+/// ```
+/// let response = lameduck_examples::routes::text(hyper::StatusCode::OK, "ok");
+/// assert_eq!(response.status(), 200);
+/// ```
 pub fn text(status: StatusCode, body: &str) -> Response<Body> {
     let mut response = Response::new(full(body.to_owned()));
     *response.status_mut() = status;
@@ -113,11 +146,20 @@ pub fn text(status: StatusCode, body: &str) -> Response<Body> {
 }
 
 /// 404 `not found`.
+///
+/// ```
+/// assert_eq!(lameduck_examples::routes::not_found().status(), 404);
+/// ```
 pub fn not_found() -> Response<Body> {
     text(StatusCode::NOT_FOUND, "not found")
 }
 
 /// `/healthz`: 200 `ok` while running, 503 `draining` from the first signal on.
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// assert_eq!(lameduck_examples::routes::healthz(&shutdown.handle()).status(), 200);
+/// ```
 pub fn healthz(handle: &Handle) -> Response<Body> {
     let ready = lameduck_hyper::readiness(handle);
     let status = ready.status();
@@ -132,6 +174,17 @@ pub fn healthz(handle: &Handle) -> Response<Body> {
 }
 
 /// `/sleep?ms=N`: 200 `slept N` after N ms.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it stops the sleep.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let timer = lameduck_tokio::TokioTimer::new();
+/// assert_eq!(lameduck_examples::routes::sleep(&timer, "ms=1").await.status(), 200);
+/// # });
+/// ```
 pub async fn sleep<T: Timer>(timer: &T, query: &str) -> Response<Body> {
     match param(query, "ms") {
         Ok(ms) => {
@@ -143,6 +196,12 @@ pub async fn sleep<T: Timer>(timer: &T, query: &str) -> Response<Body> {
 }
 
 /// `/stream?chunks=N&interval_ms=M`: N lines `chunk i`, one every M ms.
+///
+/// ```
+/// let timer = lameduck_tokio::TokioTimer::new();
+/// let response = lameduck_examples::routes::stream(&timer, "chunks=2&interval_ms=oops");
+/// assert_eq!(response.status(), 400);
+/// ```
 pub fn stream<T>(timer: &T, query: &str) -> Response<Body>
 where
     T: Timer + Clone + Send + 'static,

@@ -42,6 +42,7 @@ impl lameduck::Timer for TestTimer {
 pub enum Protocol {
     Auto,
     Http1,
+    Http2,
 }
 
 pub struct Server {
@@ -104,6 +105,13 @@ pub async fn start(protocol: Protocol, grace: Duration) -> Server {
                         let http1 = hyper::server::conn::http1::Builder::new();
                         graceful
                             .serve_http1(&http1, io, service, guard)
+                            .await
+                            .map_err(Into::into)
+                    }
+                    Protocol::Http2 => {
+                        let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                        graceful
+                            .serve_http2(&http2, io, service, guard)
                             .await
                             .map_err(Into::into)
                     }

@@ -1,0 +1,47 @@
+//! The core's conformance harness on `SmolTimer` and `SmolSignals`, for every executor the
+//! crate supports; each executor's test is alone in its own binary, since the suite raises
+//! SIGTERM, SIGINT and SIGHUP to the process.
+
+use core::future::Future;
+use lameduck::{conformance, Signal, SignalSet};
+use lameduck_smol::{SmolSignals, SmolTimer};
+
+/// The executor that runs the suite's futures.
+#[allow(dead_code)]
+pub enum Executor {
+    /// `smol::block_on`.
+    Smol,
+    /// `async_std::task::block_on`.
+    AsyncStd,
+}
+
+impl conformance::Harness for Executor {
+    type Timer = SmolTimer;
+    type Signals = SmolSignals;
+
+    fn timer(&self) -> SmolTimer {
+        SmolTimer::new()
+    }
+
+    fn signals(&self, set: SignalSet) -> SmolSignals {
+        SmolSignals::new(set).expect("install signal handlers")
+    }
+
+    fn raise(&self, signal: Signal) {
+        let signal = rustix::process::Signal::from_named_raw(signal.number().into())
+            .expect("a named signal");
+        rustix::process::kill_process(rustix::process::getpid(), signal).expect("kill own process");
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self {
+            Executor::Smol => smol::block_on(future),
+            Executor::AsyncStd => async_std::task::block_on(future),
+        }
+    }
+}
+
+/// Runs the suite on `executor`, panicking with the first broken rule.
+pub fn check(executor: Executor) {
+    conformance::run(&executor).unwrap_or_else(|failure| panic!("{failure}"));
+}

@@ -1,0 +1,106 @@
+//! `serve` against a scripted listener: accept errors sorted, back-off timed on tokio's
+//! paused clock, a broken listener ending the shutdown with its error, the listener dropped.
+#![cfg(unix)]
+
+#[path = "support/scripted.rs"]
+mod scripted;
+
+use core::{future::Future, time::Duration};
+use lameduck::{Config, Shutdown};
+use lameduck_tokio::{serve, Listener, TokioTimer};
+use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
+use std::{
+    io,
+    sync::{Arc, Mutex},
+};
+use tokio::time::Instant;
+
+impl Listener for Scripted {
+    type Io = u32;
+    type Addr = ();
+
+    fn accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send + '_ {
+        self.next_accept()
+    }
+}
+
+/// A scripted listener on tokio's (paused) clock.
+fn scripted(script: &[Result<u32, i32>]) -> (Scripted, Watch) {
+    let start = Instant::now();
+    Scripted::new(script, move || start.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
+    let (listener, watch) = scripted(&TRANSIENT_THEN_BROKEN);
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let served = Arc::new(Mutex::new(Vec::new()));
+    let serving = tokio::spawn(serve(listener, shutdown.handle(), shutdown.trigger(), {
+        let served = Arc::clone(&served);
+        move |id, (), guard| {
+            served.lock().unwrap().push(id);
+            async move { drop(guard) }
+        }
+    }));
+    let report = shutdown
+        .run(TokioTimer::new(), futures::stream::pending())
+        .await;
+    serving.await.unwrap();
+
+    assert_eq!(*served.lock().unwrap(), [1, 2]);
+    // Out of resources: 10, 20, 40 ms; a success resets; an aborted connection waits not.
+    assert_eq!(watch.call_ms(), [0, 10, 30, 70, 70, 80, 80, 80]);
+    assert!(watch.dropped(), "the listener is dropped");
+    assert_failed_by_accept(&report);
+}
+
+#[tokio::test]
+async fn draining_stops_a_pending_accept_and_drops_the_listener() {
+    let (listener, watch) = scripted(&[Ok(7)]);
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+    let (conn_send, conn_open) = tokio::sync::oneshot::channel();
+    let serving = tokio::spawn(serve(listener, handle.clone(), trigger.clone(), {
+        let mut conn_send = Some(conn_send);
+        move |_, (), guard| {
+            let _ = conn_send.take().unwrap().send(());
+            async move { guard.going_away().await }
+        }
+    }));
+    conn_open.await.unwrap();
+    assert!(!watch.dropped(), "still accepting while running");
+    trigger.shutdown();
+    let report = shutdown
+        .run(TokioTimer::new(), futures::stream::pending())
+        .await;
+    serving.await.unwrap();
+    assert!(watch.dropped(), "the listener is dropped at the drain");
+    assert_eq!(
+        watch.calls.lock().unwrap().len(),
+        2,
+        "one accept served, one pending"
+    );
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn draining_ends_a_back_off_at_once() {
+    let (listener, watch) = scripted(&[Err(libc::EMFILE); 20]);
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let serving = tokio::spawn(serve(
+        listener,
+        shutdown.handle(),
+        shutdown.trigger(),
+        |_, (), guard| async move { drop(guard) },
+    ));
+    // Let the back-off reach its ceiling, then shut down in the middle of a pause.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let start = Instant::now();
+    shutdown.trigger().shutdown();
+    shutdown
+        .run(TokioTimer::new(), futures::stream::pending())
+        .await;
+    serving.await.unwrap();
+    assert!(watch.dropped());
+    assert_eq!(start.elapsed(), Duration::ZERO, "no waiting out the pause");
+}

@@ -1,0 +1,100 @@
+//! What the child server reads from its environment, and the runtime-free parts of what it
+//! prints (phases, hooks, report), the same for every runtime.
+
+use core::time::Duration;
+use lameduck::{Config, Handle, Hook, Phase, Report, Shutdown};
+
+/// `LAME_DUCK_MS`, `DRAIN_MS`, `HANG_HOOK` (a hook that never returns, between the two
+/// others) and `NOFILE` (a file-descriptor limit set after binding).
+pub struct Settings {
+    lame_duck_ms: u64,
+    drain_ms: u64,
+    hang_hook: bool,
+    nofile: Option<u64>,
+}
+
+fn var(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.parse().expect("a number"))
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings {
+            lame_duck_ms: var("LAME_DUCK_MS").unwrap_or(0),
+            drain_ms: var("DRAIN_MS").unwrap_or(60_000),
+            hang_hook: var("HANG_HOOK").is_some(),
+            nofile: var("NOFILE"),
+        }
+    }
+
+    /// The shutdown of the configured timings, with the configured hooks registered.
+    pub fn shutdown(&self) -> Shutdown {
+        let shutdown = Shutdown::new(self.config()).expect("valid config");
+        for hook in self.hooks() {
+            shutdown.hooks().register(hook).expect("register a hook");
+        }
+        shutdown
+    }
+
+    fn config(&self) -> Config {
+        Config::new()
+            .lame_duck(Duration::from_millis(self.lame_duck_ms))
+            .drain_timeout(Duration::from_millis(self.drain_ms))
+            .hook_timeout(Duration::from_secs(3600))
+    }
+
+    /// `first`, then (with `HANG_HOOK`) `hangs`, then `last`; each prints `ran <name>`
+    /// when it starts, so the test sees every run.
+    fn hooks(&self) -> Vec<Hook> {
+        let mut hooks = vec![Hook::new("first", || {
+            println!("ran first");
+            Ok::<(), String>(())
+        })];
+        if self.hang_hook {
+            hooks.push(Hook::new_async("hangs", || async {
+                println!("ran hangs");
+                core::future::pending::<Result<(), String>>().await
+            }));
+        }
+        hooks.push(Hook::new_async("last", || async {
+            println!("ran last");
+            Ok::<(), String>(())
+        }));
+        hooks
+    }
+
+    /// Lowers the soft limit on open files, so that accepting runs out of them.
+    pub fn limit_files(&self) {
+        if let Some(limit) = self.nofile {
+            use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+            let hard = getrlimit(Resource::Nofile).maximum;
+            setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(limit),
+                    maximum: hard,
+                },
+            )
+            .expect("lower RLIMIT_NOFILE");
+        }
+    }
+}
+
+/// Prints `phase: <name>` as each phase is reached.
+pub async fn print_phases(handle: Handle) {
+    for phase in Phase::ALL {
+        handle.reached(phase).await;
+        println!("phase: {}", phase.name());
+    }
+}
+
+/// Prints each hook's outcome, then the report's line; returns the exit code.
+pub fn print_report(report: &Report) -> u8 {
+    for hook in report.hooks() {
+        println!("{hook}");
+    }
+    println!("{report}");
+    report.exit_code()
+}

@@ -1,0 +1,275 @@
+//! lameduck on an executor of your own: a [`Timer`] backed by one timer thread and a
+//! [`SignalSource`](lameduck::SignalSource) backed by a signal-hook thread, with no async
+//! runtime underneath: they wake whatever task polled them, on any executor (the
+//! `custom_executor` example runs them on `futures::executor::block_on`).
+//!
+//! This is the file to copy when your executor is not tokio or smol; check your copy with
+//! `lameduck::conformance::run` (feature `test-util`), as `tests/custom_conformance.rs`
+//! does for this one.
+
+use core::{
+    cmp::Reverse,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+use futures::{channel::mpsc, Stream};
+use lameduck::{Signal, SignalSet, Timer};
+use std::{
+    collections::BinaryHeap,
+    io,
+    sync::{Arc, Condvar, Mutex, OnceLock, Weak},
+    time::Instant,
+};
+
+/// A [`Timer`] whose sleeps are woken by one process-wide timer thread.
+///
+/// ```
+/// use lameduck::Timer;
+/// use lameduck_examples::custom_rt::ThreadTimer;
+/// let timer = ThreadTimer::new();
+/// futures::executor::block_on(timer.sleep(std::time::Duration::from_millis(5)));
+/// assert!(timer.now() >= std::time::Duration::from_millis(5));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadTimer {
+    origin: Instant,
+}
+
+impl ThreadTimer {
+    /// A timer whose zero is now (the thread starts with the first sleep of the process).
+    ///
+    /// ```
+    /// let _timer = lameduck_examples::custom_rt::ThreadTimer::new();
+    /// ```
+    pub fn new() -> ThreadTimer {
+        ThreadTimer {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for ThreadTimer {
+    fn default() -> Self {
+        ThreadTimer::new()
+    }
+}
+
+impl Timer for ThreadTimer {
+    type Sleep = Sleep;
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Sleep {
+            // `None`: past what `Instant` can hold, so it never completes.
+            deadline: Instant::now().checked_add(duration),
+            slot: None,
+        }
+    }
+}
+
+/// One sleep's share with the timer thread: the waker to call at the deadline.
+#[derive(Debug, Default)]
+struct Slot {
+    waker: Mutex<Option<Waker>>,
+}
+
+/// The future of [`ThreadTimer::sleep`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it drops its slot; the timer thread then skips it.
+///
+/// ```
+/// use lameduck::Timer;
+/// let sleep: lameduck_examples::custom_rt::Sleep =
+///     lameduck_examples::custom_rt::ThreadTimer::new().sleep(std::time::Duration::ZERO);
+/// futures::executor::block_on(sleep);
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Sleep {
+    deadline: Option<Instant>,
+    slot: Option<Arc<Slot>>,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(deadline) = this.deadline else {
+            return Poll::Pending; // never completes, and no waker is ever needed
+        };
+        if Instant::now() >= deadline {
+            this.slot = None;
+            return Poll::Ready(());
+        }
+        match &this.slot {
+            Some(slot) => {
+                let mut waker = slot.waker.lock().unwrap_or_else(|e| e.into_inner());
+                *waker = Some(cx.waker().clone());
+            }
+            None => {
+                let slot = Arc::new(Slot {
+                    waker: Mutex::new(Some(cx.waker().clone())),
+                });
+                timer_thread().add(deadline, &slot);
+                this.slot = Some(slot);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// The deadlines the timer thread waits for, earliest first.
+#[derive(Debug, Default)]
+struct Deadlines {
+    queue: Mutex<BinaryHeap<Reverse<Entry>>>,
+    changed: Condvar,
+}
+
+#[derive(Debug)]
+struct Entry {
+    at: Instant,
+    slot: Weak<Slot>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
+
+impl Deadlines {
+    fn add(&self, at: Instant, slot: &Arc<Slot>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.push(Reverse(Entry {
+            at,
+            slot: Arc::downgrade(slot),
+        }));
+        self.changed.notify_one();
+    }
+
+    /// The timer thread: wake every sleep whose deadline passed, then wait for the next.
+    fn run(&self) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let now = Instant::now();
+            while queue.peek().is_some_and(|Reverse(e)| e.at <= now) {
+                let Some(Reverse(entry)) = queue.pop() else {
+                    break;
+                };
+                // A dropped sleep has no slot left: nothing to wake.
+                if let Some(slot) = entry.slot.upgrade() {
+                    let waker = slot.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                }
+            }
+            let wait = queue
+                .peek()
+                .map(|Reverse(e)| e.at.saturating_duration_since(now));
+            queue = match wait {
+                Some(wait) => match self.changed.wait_timeout(queue, wait) {
+                    Ok((queue, _)) => queue,
+                    Err(poisoned) => poisoned.into_inner().0,
+                },
+                None => self.changed.wait(queue).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+    }
+}
+
+fn timer_thread() -> &'static Deadlines {
+    static DEADLINES: OnceLock<&'static Deadlines> = OnceLock::new();
+    DEADLINES.get_or_init(|| {
+        let deadlines: &'static Deadlines = Box::leak(Box::default());
+        std::thread::Builder::new()
+            .name("lameduck-timer".into())
+            .spawn(|| deadlines.run())
+            .expect("spawn the timer thread");
+        deadlines
+    })
+}
+
+/// A [`SignalSource`](lameduck::SignalSource) fed by a signal-hook thread: the handlers are
+/// installed by [`new`](Self::new), the thread forwards every signal into a channel, and
+/// the stream is that channel. Unix only (signal-hook's iterator).
+///
+/// # Cancel safety
+///
+/// Polling `next()` is cancel-safe: a signal not yet taken stays in the channel.
+///
+/// ```no_run
+/// use futures::StreamExt;
+/// let mut signals = lameduck_examples::custom_rt::ThreadSignals::new(lameduck::SignalSet::DEFAULT).unwrap();
+/// futures::executor::block_on(async { println!("{:?}", signals.next().await) });
+/// ```
+#[derive(Debug)]
+pub struct ThreadSignals {
+    received: mpsc::UnboundedReceiver<Signal>,
+    handle: signal_hook::iterator::Handle,
+}
+
+impl ThreadSignals {
+    /// Installs handlers for every signal in `set` and starts the forwarding thread.
+    ///
+    /// # Errors
+    ///
+    /// signal-hook refused a signal (`SIGKILL`, `SIGSTOP`, the fault signals), or the
+    /// thread could not start.
+    ///
+    /// ```
+    /// let signals = lameduck_examples::custom_rt::ThreadSignals::new(lameduck::SignalSet::DEFAULT);
+    /// assert!(signals.is_ok());
+    /// ```
+    pub fn new(set: SignalSet) -> io::Result<ThreadSignals> {
+        let numbers: Vec<i32> = set.iter().map(|s| s.number().into()).collect();
+        let mut os = signal_hook::iterator::Signals::new(&numbers)?;
+        let handle = os.handle();
+        let (send, received) = mpsc::unbounded();
+        std::thread::Builder::new()
+            .name("lameduck-signals".into())
+            .spawn(move || {
+                // Ends when the handle is closed (the source dropped).
+                for number in os.forever() {
+                    let signal = Signal::new(u8::try_from(number).unwrap_or(u8::MAX));
+                    if send.unbounded_send(signal).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(ThreadSignals { received, handle })
+    }
+}
+
+impl Stream for ThreadSignals {
+    type Item = Signal;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Signal>> {
+        Pin::new(&mut self.get_mut().received).poll_next(cx)
+    }
+}
+
+impl Drop for ThreadSignals {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
