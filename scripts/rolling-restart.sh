@@ -19,7 +19,7 @@ duration=40
 concurrency=32
 keep=0
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --demo) demo=$2; shift 2 ;;
