@@ -34,14 +34,24 @@ pub(super) fn start(run: HookFn) -> HookFuture {
         }),
         HookFn::Sync(f) => {
             let (tx, rx) = futures_channel::oneshot::channel();
+            // Counted as blocking work while it runs, for executors that move time when
+            // idle (the manual clock): see `crate::blocking`.
+            let work = crate::blocking::Work::begin();
+            let worker = work.clone();
             let spawned = std::thread::Builder::new()
                 .name(String::from("lameduck-hook"))
                 .spawn(move || {
                     // AssertUnwindSafe: the closure is consumed; nothing of it survives.
                     let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+                    // After the send: the result's wake-up comes before the count drops.
+                    if let Some(work) = worker {
+                        work.release();
+                    }
                 });
+            let held = crate::blocking::ReleaseOnDrop(work);
             match spawned {
                 Ok(_) => Box::pin(async move {
+                    let _held = held;
                     match rx.await {
                         Ok(Ok(result)) => outcome(result),
                         Ok(Err(panic)) => HookOutcome::Panicked(panic_message(&*panic)),

@@ -113,14 +113,21 @@ impl ManualClock {
     /// the clock jumps to the earliest pending sleep (as a paused runtime clock does), so
     /// timeouts happen at once and in order.
     ///
-    /// Before jumping it gives real work a short grace ([`REAL_WORK_GRACE`]) to wake the
-    /// future: a sync hook runs on a thread of its own, and time must not jump past its
-    /// deadline while it is still finishing quick real work.
+    /// A sync [`Hook`](crate::Hook) runs on a thread of its own and counts as work under
+    /// way: while one runs, time stands still and this waits for a real wake-up (the hook's
+    /// result, or another thread calling [`advance`](Self::advance)) however long it takes,
+    /// instead of jumping to the hook's deadline. A paused tokio runtime treats
+    /// `spawn_blocking` the same way. A hook abandoned at its timeout no longer counts, so
+    /// a test of a sync hook that never returns moves time itself with `advance`.
+    ///
+    /// Otherwise, before jumping it gives other real work a short grace
+    /// ([`REAL_WORK_GRACE`]) to wake the future (another thread dropping a guard, say).
     ///
     /// # Panics
     ///
     /// If the future waits on something other than this clock's sleeps and nothing wakes
-    /// it: it could never finish, and a test should say so rather than hang.
+    /// it for 5 s of real time: it could never finish, and a test should say so rather
+    /// than hang.
     ///
     /// ```
     /// use core::time::Duration;
@@ -141,25 +148,54 @@ impl ManualClock {
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        let in_flight = crate::blocking::InFlight::for_current_thread();
         loop {
             if flag.0.swap(false, Ordering::SeqCst) {
-                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                let poll = crate::blocking::scope(&in_flight, || future.as_mut().poll(&mut cx));
+                if let Poll::Ready(out) = poll {
                     return out;
                 }
                 continue;
             }
+            if in_flight.busy() {
+                // Unparked by a wake (the flag) or by the work's release.
+                std::thread::park();
+                continue;
+            }
+            // SeqCst loads here and in `busy` pair with the hook thread's wake-then-release:
+            // a wake sent before the last release is seen below, before time moves.
             std::thread::park_timeout(REAL_WORK_GRACE);
             if flag.0.load(Ordering::SeqCst) {
                 continue;
             }
             match self.next_deadline() {
                 Some(at) => self.advance_to(at),
+                // Nothing to jump to: only another thread can wake the future now. Give it
+                // a generous while (a loaded machine may take long to schedule it) before
+                // calling it a hang.
+                None if woken_within(&flag.0, HANG_BOUND) => {}
                 None => panic!(
                     "ManualClock::block_on: the future waits on something that never wakes it"
                 ),
             }
         }
     }
+}
+
+/// How long `block_on` waits for another thread's wake-up, with no sleep to jump to, before
+/// it panics: far above any scheduling delay, and only ever spent by a test that hangs.
+const HANG_BOUND: Duration = Duration::from_secs(5);
+
+/// Parks until `woken` is set (true) or `bound` of real time passed (false).
+fn woken_within(woken: &AtomicBool, bound: Duration) -> bool {
+    let start = std::time::Instant::now();
+    while !woken.load(Ordering::SeqCst) {
+        match bound.checked_sub(start.elapsed()) {
+            Some(left) if !left.is_zero() => std::thread::park_timeout(left),
+            _ => return false,
+        }
+    }
+    true
 }
 
 impl fmt::Debug for ManualClock {
