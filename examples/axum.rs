@@ -28,7 +28,7 @@ use lameduck_examples::{
     routes::{self, Spawn},
 };
 use lameduck_hyper::{Graceful, TowerToHyperService};
-use lameduck_tokio::{TokioSignals, TokioTimer};
+use lameduck_tokio::TokioTimer;
 use std::sync::Arc;
 
 /// What the handlers share.
@@ -87,21 +87,9 @@ fn router(app: App) -> Router {
 #[tokio::main]
 async fn main() {
     let demo = demo::Demo::from_env_or_exit();
+    let (signals, listener, addr) = demo.listen_tokio();
     let shutdown = demo.shutdown;
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
-    // Signal handlers first, so a signal sent as soon as we say "listening" is ours.
-    let signals = match TokioSignals::new(handle.config().shutdown_signals()) {
-        Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("error: cannot listen for signals: {error}");
-            std::process::exit(1);
-        }
-    };
-    let listener = demo::bind_or_exit(&demo.options);
-    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio runtime is running");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
 
     let timer = TokioTimer::new();
     let spawn: Spawn = Arc::new(|task| {

@@ -17,7 +17,7 @@ use hyper_util::{
 use lameduck::{ConnEvent, Handle, Hook};
 use lameduck_examples::{cli::Options, demo, output, routes::Routes};
 use lameduck_hyper::{Counted, Graceful};
-use lameduck_tokio::{TokioSignals, TokioTimer};
+use lameduck_tokio::TokioTimer;
 use std::sync::Arc;
 
 /// The seed's watcher timeout.
@@ -74,20 +74,9 @@ async fn main() {
         eprintln!("hook close-store running");
         Ok::<(), std::io::Error>(())
     }));
+    let (signals, listener, addr) = watcher.listen_tokio();
     let shutdown = watcher.shutdown;
     let handle = shutdown.handle();
-    let signals = match TokioSignals::new(handle.config().shutdown_signals()) {
-        Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("error: cannot listen for signals: {error}");
-            std::process::exit(1);
-        }
-    };
-    let listener = demo::bind_or_exit(&watcher.options);
-    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio runtime is running");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
 
     let timer = TokioTimer::new();
     let spawn: lameduck_examples::routes::Spawn = Arc::new(|task| {

@@ -3,7 +3,8 @@
 
 use crate::cli::Options;
 use lameduck::{Hook, Shutdown};
-use std::io::Write;
+use lameduck_tokio::TokioSignals;
+use std::{io::Write, net::SocketAddr};
 
 /// A demo's shutdown, made from its command line.
 #[derive(Debug)]
@@ -57,6 +58,35 @@ impl Demo {
     pub fn register(&self, hook: Hook) {
         // The shutdown has not started: registering cannot fail.
         let _ = self.shutdown.hooks().register(hook);
+    }
+
+    /// The tokio demos' start: the signal handlers first, so that a signal sent as soon as
+    /// we say "listening" is ours, then the listener (exit 1 if either fails). Call it on
+    /// a tokio runtime.
+    ///
+    /// ```
+    /// use lameduck_examples::{cli::Options, demo::Demo};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let options = Options { addr: "127.0.0.1:0".parse().unwrap(), ..Options::default() };
+    /// let (_signals, _listener, addr) = Demo::with_options(options).listen_tokio();
+    /// assert_ne!(addr.port(), 0);
+    /// # });
+    /// ```
+    pub fn listen_tokio(&self) -> (TokioSignals, tokio::net::TcpListener, SocketAddr) {
+        let signals = match TokioSignals::new(self.shutdown.handle().config().shutdown_signals()) {
+            Ok(signals) => signals,
+            Err(error) => {
+                eprintln!("error: cannot listen for signals: {error}");
+                std::process::exit(1);
+            }
+        };
+        let listener = bind_or_exit(&self.options);
+        let listener =
+            tokio::net::TcpListener::from_std(listener).expect("a tokio runtime is running");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        (signals, listener, addr)
     }
 }
 
