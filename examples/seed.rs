@@ -14,53 +14,14 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto,
 };
-use lameduck::{ConnEvent, Handle, Hook};
+use lameduck::Hook;
 use lameduck_examples::{cli::Options, demo, output, routes::Routes};
-use lameduck_hyper::{Counted, Graceful};
+use lameduck_hyper::Graceful;
 use lameduck_tokio::TokioTimer;
 use std::sync::Arc;
 
 /// The seed's watcher timeout.
 const WATCHER_TIMEOUT: Duration = Duration::from_millis(2000);
-
-/// One connection's state changes, reported as Go's `ConnState` hook reported them:
-/// `New` when accepted, `Active`/`Idle` as requests come and go, `Closed` at the end.
-struct ConnState {
-    connection: lameduck::Connection,
-    handle: Handle,
-}
-
-impl ConnState {
-    fn new(handle: &Handle) -> ConnState {
-        let mut connection = handle.connection();
-        connection.event(ConnEvent::New);
-        ConnState {
-            connection,
-            handle: handle.clone(),
-        }
-    }
-}
-
-impl Counted for ConnState {
-    fn set_idle(&mut self, idle: bool) {
-        let event = if idle {
-            ConnEvent::Idle
-        } else {
-            ConnEvent::Active
-        };
-        self.connection.event(event);
-    }
-
-    fn handle(&self) -> Handle {
-        self.handle.clone()
-    }
-}
-
-impl Drop for ConnState {
-    fn drop(&mut self) {
-        self.connection.event(ConnEvent::Closed);
-    }
-}
 
 #[tokio::main]
 async fn main() {
@@ -104,7 +65,9 @@ async fn main() {
                 },
                 () = server_handle.draining() => return,
             };
-            let state = ConnState::new(&server_handle);
+            // Go's ConnState hook, in lameduck's event API: `New` now, `Active`/`Idle` as
+            // requests come and go, `Closed` when the connection ends.
+            let state = lameduck_hyper::Events::new(&server_handle);
             let (graceful, builder, routes) = (graceful.clone(), builder.clone(), routes.clone());
             tokio::spawn(async move {
                 let _ = io.set_nodelay(true);
