@@ -7,15 +7,17 @@
 #
 # HTTP/1.1 keep-alive with wrk at 64 and 4096 connections; HTTP/2 (h2c, prior knowledge)
 # with h2load at 64 connections x 10 streams. Needs wrk and h2load (Debian: wrk,
-# nghttp2-client). Loopback only; every run is bounded by SECONDS.
+# nghttp2-client), installed if missing. Loopback only; every run is bounded by SECONDS.
 set -euo pipefail
 ROUNDS=${1:-3}
 SECS=${2:-8}
 cd "$(git rev-parse --show-toplevel)"
 TARGET=${CARGO_TARGET_DIR:-target}
-for tool in wrk h2load; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install wrk nghttp2-client)" >&2; exit 1; }
-done
+if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null; then
+  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
+  echo "installing wrk and h2load (Debian: wrk, nghttp2-client)" >&2
+  $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq wrk nghttp2-client >/dev/null
+fi
 cargo build --release -q -p lameduck-benches --bins -p lameduck-examples --example hyper_tokio --example axum
 ulimit -n "$(ulimit -Hn)"
 
