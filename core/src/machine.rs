@@ -13,9 +13,11 @@ mod queue;
 mod summary;
 #[cfg(test)]
 mod tests;
+mod transitions;
 
 use queue::ActionQueue;
 pub use summary::Summary;
+use transitions::deadline;
 
 /// What the machine asks its driver to do, in order.
 ///
@@ -379,79 +381,4 @@ impl Machine {
             entered: self.entered,
         }
     }
-
-    fn enter(&mut self, phase: Phase, now: Duration) {
-        debug_assert!(phase > self.phase, "phases only move forward");
-        self.phase = phase;
-        self.entered[phase.index()] = Some(now);
-        self.deadline = None;
-        self.queue.push(Action::Enter(phase));
-    }
-
-    fn begin_drain(&mut self, now: Duration) {
-        self.enter(Phase::Draining, now);
-        self.queue.push(Action::StopAccepting);
-        self.deadline = deadline(now, self.config.drain_timeout_duration());
-    }
-
-    fn cut_and_run_hooks(&mut self, now: Duration) {
-        self.cut = true;
-        self.queue.push(Action::CutConnections);
-        self.run_hooks(now);
-    }
-
-    fn run_hooks(&mut self, now: Duration) {
-        self.enter(Phase::Hooks, now);
-        self.queue.push(Action::RunHook(self.next_hook));
-    }
-
-    fn stop(&mut self, now: Duration) {
-        self.enter(Phase::Stopped, now);
-        self.queue.push(Action::Finish);
-    }
-
-    fn exit(&mut self, signal: crate::Signal, now: Duration) {
-        self.exit = Some(signal);
-        if matches!(self.phase, Phase::LameDuck | Phase::Draining) {
-            self.cut = true;
-            self.queue.push(Action::CutConnections);
-        }
-        if let Some(index) = self.hook.take() {
-            self.queue.push(Action::AbandonHook(index));
-        }
-        self.stop(now);
-    }
-
-    /// Fires every deadline that `now` has reached; lame duck may expire at once.
-    fn expire(&mut self, now: Duration) {
-        // Each round moves the phase forward or clears the deadline, so this ends.
-        while let Some(deadline) = self.deadline {
-            if now < deadline {
-                return;
-            }
-            self.fire(now);
-        }
-    }
-
-    fn fire(&mut self, now: Duration) {
-        match self.phase {
-            Phase::LameDuck => self.begin_drain(now),
-            Phase::Draining => self.cut_and_run_hooks(now),
-            Phase::Hooks => {
-                if let Some(index) = self.hook.take() {
-                    self.hooks_timed_out += 1;
-                    self.deadline = None;
-                    self.queue.push(Action::AbandonHook(index));
-                    self.queue.push(Action::RunHook(self.next_hook));
-                }
-            }
-            Phase::Running | Phase::Stopped => self.deadline = None,
-        }
-    }
-}
-
-/// `now + after`, saturating; a deadline that saturates to [`Duration::MAX`] is no deadline
-/// (it could never be reached anyway), so "forever" configurations never fire.
-fn deadline(now: Duration, after: Duration) -> Option<Duration> {
-    Some(now.saturating_add(after)).filter(|at| *at != Duration::MAX)
 }
