@@ -69,7 +69,11 @@ work=$(mktemp -d /tmp/rolling-restart.XXXXXX)
 declare -A pid=() port=([a]=$port_a [b]=$port_b)
 haproxy_pid=""; loadgen_pid=""
 cleanup() {
-    for p in "${pid[@]}" $haproxy_pid $loadgen_pid; do kill -KILL "$p" 2>/dev/null || true; done
+    # Reaped here with stderr closed, so bash prints no "Killed" notice for each of them.
+    {
+        for p in "${pid[@]}" $haproxy_pid $loadgen_pid; do kill -KILL "$p" || true; done
+        wait || true
+    } 2>/dev/null
     if [ "$keep" -eq 1 ]; then log "logs kept in $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
