@@ -3,29 +3,7 @@
 
 mod support;
 
-use core::future::Future;
-use support::{refused, Demo, Raw, DEMOS};
-
-/// Runs `check` on every demo at once; a failure names the demo.
-async fn each_demo<F, Fut>(check: F)
-where
-    F: Fn(&'static str) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let mut set = tokio::task::JoinSet::new();
-    for name in DEMOS {
-        let check = check(name);
-        set.spawn(async move {
-            check.await;
-            name
-        });
-    }
-    while let Some(done) = set.join_next().await {
-        if let Err(error) = done {
-            std::panic::resume_unwind(error.into_panic());
-        }
-    }
-}
+use support::{each_demo, refused, Demo, Raw};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_option_value_exits_64_before_binding() {

@@ -4,31 +4,10 @@
 
 mod support;
 
-use core::{future::Future, time::Duration};
+use core::time::Duration;
 use rustix::process::Signal;
 use std::time::Instant;
-use support::{Demo, Exit, Raw, DEMOS};
-
-/// Runs `check` on every demo at once; a failure names the demo.
-async fn each_demo<F, Fut>(check: F)
-where
-    F: Fn(&'static str) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let mut set = tokio::task::JoinSet::new();
-    for name in DEMOS {
-        let check = check(name);
-        set.spawn(async move {
-            check.await;
-            name
-        });
-    }
-    while let Some(done) = set.join_next().await {
-        if let Err(error) = done {
-            std::panic::resume_unwind(error.into_panic());
-        }
-    }
-}
+use support::{each_demo, Demo, Exit, Raw};
 
 /// Connections are accepted in the order they arrived: once a connection opened now is
 /// answered (and closed), every connection opened before it has been accepted and counted.

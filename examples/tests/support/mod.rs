@@ -8,7 +8,7 @@
 
 #![allow(dead_code)]
 
-use core::{net::SocketAddr, time::Duration};
+use core::{future::Future, net::SocketAddr, time::Duration};
 use std::{
     io::{BufRead, BufReader},
     os::unix::process::ExitStatusExt,
@@ -24,6 +24,27 @@ use tokio::{
 
 /// Every demo keeping the contract.
 pub const DEMOS: [&str; 4] = ["hyper_tokio", "hyper_smol", "axum", "seed"];
+
+/// Runs `check` on every demo at once; a failure names the demo.
+pub async fn each_demo<F, Fut>(check: F)
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for name in DEMOS {
+        let check = check(name);
+        set.spawn(async move {
+            check.await;
+            name
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        if let Err(error) = done {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
 
 /// Generous bound on anything a test waits for.
 pub const BOUND: Duration = Duration::from_secs(15);
