@@ -128,45 +128,39 @@ fn wakeup(c: &mut Criterion) {
         });
     }
 
-    let mut group = c.benchmark_group("wakeup_tokio_current_thread");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(100))
-        .measurement_time(Duration::from_millis(100))
-        .sample_size(10);
-    for (name, setup) in CASES {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| tokio_current_thread(*setup, &current))
-                    .sum()
-            });
-        });
-    }
-    group.finish();
+    let ms = Duration::from_millis;
+    bench_setting(
+        c,
+        "wakeup_tokio_current_thread",
+        ms(100),
+        ms(100),
+        |setup| tokio_current_thread(setup, &current),
+    );
+    bench_setting(c, "wakeup_smol_local", ms(100), ms(100), |setup| {
+        smol_local(setup, &local)
+    });
+    bench_setting(c, "wakeup_tokio_cross_thread", ms(200), ms(500), |setup| {
+        tokio_cross_thread(setup, &multi)
+    });
+}
 
-    let mut group = c.benchmark_group("wakeup_smol_local");
+/// One criterion group: every case in one setting, each iteration timed by `measure`.
+fn bench_setting(
+    c: &mut Criterion,
+    group: &str,
+    warm_up: Duration,
+    measurement: Duration,
+    measure: impl Fn(fn() -> Case) -> Duration,
+) {
+    let mut group = c.benchmark_group(group);
     group
         .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(100))
-        .measurement_time(Duration::from_millis(100))
+        .warm_up_time(warm_up)
+        .measurement_time(measurement)
         .sample_size(10);
     for (name, setup) in CASES {
         group.bench_function(*name, |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| smol_local(*setup, &local)).sum());
-        });
-    }
-    group.finish();
-
-    let mut group = c.benchmark_group("wakeup_tokio_cross_thread");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(500))
-        .sample_size(10);
-    for (name, setup) in CASES {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| tokio_cross_thread(*setup, &multi)).sum());
+            b.iter_custom(|iters| (0..iters).map(|_| measure(*setup)).sum());
         });
     }
     group.finish();
