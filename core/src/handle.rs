@@ -230,11 +230,7 @@ impl Handle {
     /// futures::executor::block_on(reached);
     /// ```
     pub fn reached(&self, phase: Phase) -> Reached {
-        Reached {
-            shared: self.shared.clone(),
-            phase,
-            listener: None,
-        }
+        Reached::new(self.shared.clone(), phase)
     }
 
     /// Completes when draining starts: stop accepting, close idle connections.
@@ -342,17 +338,9 @@ impl Future for Stopped {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Summary> {
         let this = self.get_mut();
-        loop {
-            if let Some(summary) = this.reached.shared.summary.get() {
-                return Poll::Ready(*summary);
-            }
-            // The summary is published before Stopped is entered, so once the phase is
-            // reached it is there; until then, wait for the phase.
-            core::task::ready!(Pin::new(&mut this.reached).poll(cx));
-            this.reached.listener = None;
-            if this.reached.shared.summary.get().is_none() {
-                return Poll::Pending;
-            }
-        }
+        core::task::ready!(Pin::new(&mut this.reached).poll(cx));
+        // The driver publishes the summary before it enters Stopped.
+        let summary = this.reached.shared.summary.get();
+        Poll::Ready(*summary.expect("the summary is published before Stopped"))
     }
 }
