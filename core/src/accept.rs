@@ -11,7 +11,7 @@ mod error;
 pub use backoff::Backoff;
 pub use error::AcceptError;
 
-use crate::{ConnectionGuard, Handle, Timer, Trigger};
+use crate::{ConnectionGuard, Handle, Reached, Timer, Trigger};
 use core::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
@@ -111,18 +111,8 @@ where
     let mut draining = handle.draining();
     let mut backoff = Backoff::default();
     while handle.phase().accepts() {
-        let accepted = {
-            let mut accept = pin!(listener.accept());
-            let next = poll_fn(|cx| {
-                if let Poll::Ready(accepted) = accept.as_mut().poll(cx) {
-                    return Poll::Ready(Some(accepted));
-                }
-                Pin::new(&mut draining).poll(cx).map(|()| None)
-            });
-            match next.await {
-                Some(accepted) => accepted,
-                None => break,
-            }
+        let Some(accepted) = before_draining(listener.accept(), &mut draining).await else {
+            break;
         };
         match accepted {
             Ok(conn) => {
@@ -135,14 +125,8 @@ where
             Err(error) => match AcceptError::classify(&error) {
                 AcceptError::Connection => {}
                 AcceptError::Resources => {
-                    let mut pause = pin!(timer.sleep(backoff.next()));
-                    let drained = poll_fn(|cx| {
-                        if pause.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(false);
-                        }
-                        Pin::new(&mut draining).poll(cx).map(|()| true)
-                    });
-                    if drained.await {
+                    let pause = timer.sleep(backoff.next());
+                    if before_draining(pause, &mut draining).await.is_none() {
                         break;
                     }
                 }
@@ -154,6 +138,18 @@ where
         }
     }
     drop(listener);
+}
+
+/// `future`'s output, or `None` if draining starts first.
+async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option<F::Output> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        Pin::new(&mut *draining).poll(cx).map(|()| None)
+    })
+    .await
 }
 
 #[cfg(all(test, unix))]
