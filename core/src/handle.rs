@@ -285,6 +285,10 @@ pub struct Reached {
     shared: Arc<Shared>,
     phase: Phase,
     listener: Option<EventListener>,
+    /// The waker `listener` was registered with: a re-poll with the same one needs only the
+    /// phase check, not the event's lock (a phase, once reached, stays reached, so a
+    /// notification is never spent on a phase not yet reached).
+    registered: Option<core::task::Waker>,
 }
 
 impl Reached {
@@ -293,6 +297,7 @@ impl Reached {
             shared,
             phase,
             listener: None,
+            registered: None,
         }
     }
 }
@@ -311,8 +316,21 @@ impl Future for Reached {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let (shared, phase) = (&this.shared, this.phase);
+        if this.listener.is_some()
+            && this
+                .registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            && shared.phase() < phase
+        {
+            return Poll::Pending;
+        }
         let event = &shared.reached[phase.index()];
-        crate::listen::poll_until(&mut this.listener, event, cx, || shared.phase() >= phase)
+        let poll = crate::listen::poll_until(&mut this.listener, event, cx, || {
+            shared.phase() >= phase
+        });
+        this.registered = poll.is_pending().then(|| cx.waker().clone());
+        poll
     }
 }
 

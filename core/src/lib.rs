@@ -39,6 +39,8 @@ mod shared;
 
 #[cfg(feature = "std")]
 pub mod accept;
+#[cfg(feature = "std")]
+mod net;
 #[cfg(feature = "test-util")]
 pub mod conformance;
 #[cfg(feature = "test-util")]
@@ -63,3 +65,5 @@ pub use report::{HookOutcome, HookReport, Report};
 pub use runtime::{BoxError, Runtime};
 #[cfg(feature = "alloc")]
 pub use tracker::Drained;
+#[cfg(feature = "std")]
+pub use net::{Listener, Network};

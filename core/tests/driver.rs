@@ -218,6 +218,8 @@ fn trigger_requests_work_without_signals() {
     let (report, ()) = clock.block_on(join(shutdown.run(clock.clone(), signals), program));
     assert_eq!(report.reason(), Reason::Failed);
     assert_eq!(report.detail(), Some("accept: too many open files"));
+    // Drained and every hook fine, but serving failed: not a clean stop.
+    assert_eq!((report.drained(), report.exit_code()), (true, 1));
     assert!(report
         .to_string()
         .ends_with("reason=failed: accept: too many open files"));
