@@ -139,7 +139,9 @@ mod unix {
                     continue;
                 }
             };
-            let Some(connection) = handle.connection() else { break };
+            let Some(connection) = handle.connection() else {
+                break;
+            };
             let Ok(clone) = stream.try_clone() else {
                 continue;
             };

@@ -100,10 +100,7 @@ pub fn serve_connection<R, I, S, B>(
 where
     R: Runtime,
     I: Read + Write + Send + Unpin + 'static,
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: Body + Send + 'static,

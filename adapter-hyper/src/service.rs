@@ -43,8 +43,7 @@ where
         }
         // Only a request that may turn into an upgraded connection gets the connection (its
         // handler may want `going_away`): most requests pay nothing for it.
-        if request.headers().contains_key(header::UPGRADE) || request.method() == Method::CONNECT
-        {
+        if request.headers().contains_key(header::UPGRADE) || request.method() == Method::CONNECT {
             request
                 .extensions_mut()
                 .insert(self.conn.connection.clone());

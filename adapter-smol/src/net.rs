@@ -81,7 +81,11 @@ impl Network for crate::Smol {
         }))
     }
 
-    fn poll_accept(&self, acceptor: &mut Acceptor, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
+    fn poll_accept(
+        &self,
+        acceptor: &mut Acceptor,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Stream>> {
         match &acceptor.0 {
             Listening::Tcp(listener) => {
                 poll_accept(listener, |l| l.accept(), cx).map(|accepted| {
@@ -92,10 +96,12 @@ impl Network for crate::Smol {
                 })
             }
             #[cfg(unix)]
-            Listening::Unix(listener) => poll_accept(listener, |l| l.accept(), cx).map(|accepted| {
-                let (stream, _) = accepted?;
-                Ok(Stream(Connected::Unix(FuturesIo::new(Async::new(stream)?))))
-            }),
+            Listening::Unix(listener) => {
+                poll_accept(listener, |l| l.accept(), cx).map(|accepted| {
+                    let (stream, _) = accepted?;
+                    Ok(Stream(Connected::Unix(FuturesIo::new(Async::new(stream)?))))
+                })
+            }
         }
     }
 }

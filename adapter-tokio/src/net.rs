@@ -68,7 +68,11 @@ impl Network for crate::Tokio {
         }))
     }
 
-    fn poll_accept(&self, acceptor: &mut Acceptor, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
+    fn poll_accept(
+        &self,
+        acceptor: &mut Acceptor,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Stream>> {
         match &mut acceptor.0 {
             Listening::Tcp(listener) => listener.poll_accept(cx).map_ok(|(stream, _)| {
                 // Responses go out as written, not held back by Nagle's algorithm.

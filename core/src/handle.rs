@@ -326,9 +326,8 @@ impl Future for Reached {
             return Poll::Pending;
         }
         let event = &shared.reached[phase.index()];
-        let poll = crate::listen::poll_until(&mut this.listener, event, cx, || {
-            shared.phase() >= phase
-        });
+        let poll =
+            crate::listen::poll_until(&mut this.listener, event, cx, || shared.phase() >= phase);
         this.registered = poll.is_pending().then(|| cx.waker().clone());
         poll
     }

@@ -39,10 +39,10 @@ mod shared;
 
 #[cfg(feature = "std")]
 pub mod accept;
-#[cfg(feature = "std")]
-mod net;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "std")]
+mod net;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
@@ -59,11 +59,11 @@ pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "std")]
+pub use net::{Listener, Network};
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]
 pub use runtime::{BoxError, Runtime};
 #[cfg(feature = "alloc")]
 pub use tracker::Drained;
-#[cfg(feature = "std")]
-pub use net::{Listener, Network};

@@ -2,8 +2,8 @@
 //! and the [`Listener`]s it takes.
 
 use crate::Runtime;
-use core::task::{Context, Poll};
 use alloc::string::{String, ToString};
+use core::task::{Context, Poll};
 use std::{fmt, io};
 
 /// A listening socket, bound by the caller (or passed by a supervisor, or inherited from a

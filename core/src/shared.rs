@@ -15,7 +15,7 @@ pub(crate) const REQUEST_FAILED: u8 = 4;
 
 /// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
 /// as the `Arc`'s reference counts right before it: taking and dropping a
-/// [`ConnectionGuard`](crate::ConnectionGuard) touches both, and in Rust's own layout the
+/// [`Connection`](crate::Connection) touches both, and in Rust's own layout the
 /// 16-byte-aligned `Config` came first and pushed the word into the next line (two lines
 /// bouncing between cores per connection instead of one).
 #[derive(Debug)]

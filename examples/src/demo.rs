@@ -102,9 +102,8 @@ impl Demo {
     {
         let listener = bind_or_exit(&self.options);
         let handle = self.shutdown.handle();
-        let (phases_done, phases_printed) = futures_util::future::FutureExt::remote_handle(
-            output::phases(handle.clone()),
-        );
+        let (phases_done, phases_printed) =
+            futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
         runtime.spawn(phases_done);
         runtime.spawn(output::progress(handle, runtime.clone()));
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);

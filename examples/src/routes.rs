@@ -155,7 +155,7 @@ pub fn healthz(handle: &Handle) -> Response<Body> {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// assert_eq!(lameduck_examples::routes::sleep(&timer, "ms=1").await.status(), 200);
 /// # });
 /// ```
@@ -172,7 +172,7 @@ pub async fn sleep<T: Timer>(timer: &T, query: &str) -> Response<Body> {
 /// `/stream?chunks=N&interval_ms=M`: N lines `chunk i`, one every M ms.
 ///
 /// ```
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// let response = lameduck_examples::routes::stream(&timer, "chunks=2&interval_ms=oops");
 /// assert_eq!(response.status(), 400);
 /// ```
