@@ -5,8 +5,11 @@ use core::{fmt, time::Duration};
 
 /// What repeated shutdown signals do while a shutdown is under way.
 ///
-/// Only signals count; a programmatic [`Trigger::shutdown`](crate::Trigger::shutdown) is
-/// idempotent and [`Trigger::force`](crate::Trigger::force) always forces.
+/// Only signals count, whoever started the shutdown: after a programmatic
+/// [`Trigger::shutdown`](crate::Trigger::shutdown) (itself idempotent) the first signal
+/// changes nothing, the second forces, the third exits (see
+/// [`Machine::request`](crate::Machine::request) for why). [`Trigger::force`](crate::Trigger::force)
+/// always forces.
 ///
 /// ```
 /// use lameduck::{Config, Escalation};
