@@ -10,8 +10,6 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-#[cfg(feature = "std")]
-mod blocking;
 mod config;
 mod machine;
 mod phase;
@@ -35,10 +33,14 @@ mod listen;
 #[cfg(feature = "alloc")]
 mod report;
 #[cfg(feature = "alloc")]
+mod runtime;
+#[cfg(feature = "alloc")]
 mod shared;
 
 #[cfg(feature = "std")]
 pub mod accept;
+#[cfg(feature = "std")]
+mod net;
 #[cfg(feature = "test-util")]
 pub mod conformance;
 #[cfg(feature = "test-util")]
@@ -52,7 +54,7 @@ pub use tracker::{Guard, Snapshot, Tracker};
 pub use traits::{SignalSource, Timer};
 
 #[cfg(feature = "alloc")]
-pub use connection::{ConnEvent, Connection, ConnectionGuard};
+pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
@@ -60,4 +62,8 @@ pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]
+pub use runtime::{BoxError, Runtime};
+#[cfg(feature = "alloc")]
 pub use tracker::Drained;
+#[cfg(feature = "std")]
+pub use net::{Listener, Network};
