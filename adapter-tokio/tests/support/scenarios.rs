@@ -34,7 +34,7 @@ pub fn run_all() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let chosen: Vec<_> = ALL
         .iter()
-        .filter(|(name, _)| filter.as_deref().map_or(true, |f| name.contains(f)))
+        .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))
         .collect();
     println!("running {} child-process tests", chosen.len());
     let failed = std::thread::scope(|scope| {
