@@ -33,6 +33,10 @@ mod hooks;
 #[cfg(feature = "alloc")]
 mod listen;
 #[cfg(feature = "alloc")]
+mod observe;
+#[cfg(feature = "alloc")]
+mod reload;
+#[cfg(feature = "alloc")]
 mod report;
 #[cfg(feature = "alloc")]
 mod shared;
@@ -41,6 +45,10 @@ mod shared;
 pub mod accept;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
@@ -57,6 +65,8 @@ pub use connection::{ConnEvent, Connection, ConnectionGuard};
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "alloc")]
+pub use reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]
