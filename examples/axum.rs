@@ -68,6 +68,10 @@ async fn echo(State(app): State<App>, mut request: Request) -> Response {
     axum_response(echo::answer(&mut request, &app.spawn))
 }
 
+async fn metrics(State(app): State<App>) -> Response {
+    axum_response(routes::metrics(&app.handle))
+}
+
 async fn not_found() -> Response {
     axum_response(routes::not_found())
 }
@@ -79,6 +83,7 @@ fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/stream", get(stream))
         .route("/echo", get(echo))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(app)
@@ -104,6 +109,9 @@ async fn main() {
     let builder = auto::Builder::new(TokioExecutor::new());
 
     output::listening(addr);
+    lameduck::systemd::ready();
+    tokio::spawn(output::reloads(handle.clone()));
+    tokio::spawn(lameduck::systemd::heartbeat(handle.clone(), timer));
     let phases = tokio::spawn(output::phases(handle.clone()));
     tokio::spawn(output::progress(handle.clone(), timer));
     tokio::spawn(lameduck_tokio::serve(

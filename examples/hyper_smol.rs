@@ -39,7 +39,7 @@ async fn serve(demo: demo::Demo) -> ! {
     let shutdown = demo.shutdown;
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
     // Signal handlers first, so a signal sent as soon as we say "listening" is ours.
-    let signals = match SmolSignals::new(handle.config().shutdown_signals()) {
+    let signals = match SmolSignals::for_config(handle.config()) {
         Ok(signals) => signals,
         Err(error) => {
             eprintln!("error: cannot listen for signals: {error}");
@@ -61,6 +61,9 @@ async fn serve(demo: demo::Demo) -> ! {
     let builder = auto::Builder::new(SmolExecutor);
 
     output::listening(addr);
+    lameduck::systemd::ready();
+    smol::spawn(output::reloads(handle.clone())).detach();
+    smol::spawn(lameduck::systemd::heartbeat(handle.clone(), timer)).detach();
     let phases = smol::spawn(output::phases(handle.clone()));
     smol::spawn(output::progress(handle.clone(), timer)).detach();
     smol::spawn(lameduck_smol::serve(

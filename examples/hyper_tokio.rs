@@ -33,6 +33,9 @@ async fn main() {
     let builder = auto::Builder::new(TokioExecutor::new());
 
     output::listening(addr);
+    lameduck::systemd::ready();
+    tokio::spawn(output::reloads(handle.clone()));
+    tokio::spawn(lameduck::systemd::heartbeat(handle.clone(), timer));
     let phases = tokio::spawn(output::phases(handle.clone()));
     tokio::spawn(output::progress(handle.clone(), timer));
     tokio::spawn(lameduck_tokio::serve(

@@ -48,6 +48,9 @@ async fn main() {
     let builder = auto::Builder::new(TokioExecutor::new());
 
     output::listening(addr);
+    lameduck::systemd::ready();
+    tokio::spawn(output::reloads(handle.clone()));
+    tokio::spawn(lameduck::systemd::heartbeat(handle.clone(), timer));
     let phases = tokio::spawn(output::phases(handle.clone()));
     tokio::spawn(output::progress(handle.clone(), timer));
     // The server: accept until the watcher starts draining, then drop the listener.

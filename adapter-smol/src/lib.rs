@@ -98,7 +98,7 @@ impl Future for Sleep {
     }
 }
 
-/// Runs `shutdown` on async-io: listens for the config's shutdown signals with
+/// Runs `shutdown` on async-io: listens for the config's shutdown and reload signals with
 /// [`SmolSignals`], times it with [`SmolTimer`], and returns the report once stopped.
 ///
 /// Works from `smol::block_on`, `async_io::block_on` or `async_std::task::block_on`.
@@ -127,6 +127,6 @@ impl Future for Sleep {
 /// ```
 pub fn run(shutdown: Shutdown) -> impl Future<Output = std::io::Result<Report>> {
     // Installed now, not at the first poll: a signal sent after this call is never lost.
-    let signals = SmolSignals::new(shutdown.handle().config().shutdown_signals());
+    let signals = SmolSignals::for_config(shutdown.handle().config());
     async move { Ok(shutdown.run(SmolTimer::new(), signals?).await) }
 }

@@ -104,8 +104,9 @@ impl Future for Sleep {
     }
 }
 
-/// Runs `shutdown` on the current tokio runtime: listens for the config's shutdown signals
-/// with [`TokioSignals`], times it with [`TokioTimer`], and returns the report once stopped.
+/// Runs `shutdown` on the current tokio runtime: listens for the config's shutdown and
+/// reload signals with [`TokioSignals`], times it with [`TokioTimer`], and returns the
+/// report once stopped.
 ///
 /// Call it from within a runtime with the time and signal drivers enabled (as
 /// `#[tokio::main]` makes), after spawning the servers.
@@ -134,6 +135,6 @@ impl Future for Sleep {
 /// ```
 pub fn run(shutdown: Shutdown) -> impl Future<Output = std::io::Result<Report>> {
     // Installed now, not at the first poll: a signal sent after this call is never lost.
-    let signals = TokioSignals::new(shutdown.handle().config().shutdown_signals());
+    let signals = TokioSignals::for_config(shutdown.handle().config());
     async move { Ok(shutdown.run(TokioTimer::new(), signals?).await) }
 }

@@ -27,7 +27,8 @@ impl Demo {
         Demo::with_options(Options::from_env_or_exit())
     }
 
-    /// The shutdown for `options`, with the `flush` hook registered.
+    /// The shutdown for `options`, with the `flush` hook registered; installs the
+    /// Prometheus recorder behind `/metrics` first.
     ///
     /// ```
     /// use lameduck_examples::{cli::Options, demo::Demo};
@@ -35,6 +36,7 @@ impl Demo {
     /// assert_eq!(demo.shutdown.hooks().len(), 1);
     /// ```
     pub fn with_options(options: Options) -> Demo {
+        crate::routes::prometheus();
         let shutdown = match Shutdown::new(options.config()) {
             Ok(shutdown) => shutdown,
             Err(error) => {
@@ -73,7 +75,7 @@ impl Demo {
     /// # });
     /// ```
     pub fn listen_tokio(&self) -> (TokioSignals, tokio::net::TcpListener, SocketAddr) {
-        let signals = match TokioSignals::new(self.shutdown.handle().config().shutdown_signals()) {
+        let signals = match TokioSignals::for_config(self.shutdown.handle().config()) {
             Ok(signals) => signals,
             Err(error) => {
                 eprintln!("error: cannot listen for signals: {error}");

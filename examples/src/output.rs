@@ -2,7 +2,10 @@
 
 use core::net::SocketAddr;
 use core::time::Duration;
-use futures_util::future::{select, Either};
+use futures_util::{
+    future::{select, Either},
+    StreamExt,
+};
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
 use std::io::Write;
 
@@ -47,6 +50,27 @@ pub async fn phases(handle: Handle) {
     for phase in [Phase::LameDuck, Phase::Draining, Phase::Hooks] {
         handle.reached(phase).await;
         line(format_args!("phase: {phase}"));
+    }
+}
+
+/// Prints `reload: <signal>` (`reload: SIGHUP`) for each reload request, until the
+/// shutdown has stopped. The demos have nothing to reload: the line shows the signal was
+/// taken as a reload and did not end the process.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the printing.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// tokio::spawn(lameduck_examples::output::reloads(shutdown.handle()));
+/// # });
+/// ```
+pub async fn reloads(handle: Handle) {
+    let mut reloads = handle.reloads();
+    while let Some(signal) = reloads.next().await {
+        line(format_args!("reload: {signal}"));
     }
 }
 
