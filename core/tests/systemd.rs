@@ -109,10 +109,18 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let clock = ManualClock::new();
     lameduck::systemd::ready();
-    clock.block_on(lameduck::systemd::heartbeat(shutdown.handle(), clock.clone()));
+    clock.block_on(lameduck::systemd::heartbeat(
+        shutdown.handle(),
+        clock.clone(),
+    ));
     let signals = ScriptedSignals::new();
     signals.send(Signal::TERM);
-    assert_eq!(clock.block_on(shutdown.run(clock.clone(), signals)).exit_code(), 0);
+    assert_eq!(
+        clock
+            .block_on(shutdown.run(clock.clone(), signals))
+            .exit_code(),
+        0
+    );
     assert_eq!(clock.now(), Duration::ZERO);
     assert_eq!(received(&socket), Vec::<String>::new());
     let _ = std::fs::remove_file(&path);
