@@ -53,8 +53,11 @@ impl ReloadState {
 impl Handle {
     /// The reload requests from now on: each signal of the config's reload set
     /// ([`Config::reload_on`](crate::Config::reload_on), default `SIGHUP`) that the driver
-    /// receives after this call, as a stream of that signal. It ends once the shutdown has
+    /// takes after this call, as a stream of that signal. It ends once the shutdown has
     /// stopped. A reload signal never shuts down; with no subscriber it is dropped.
+    ///
+    /// The subscription starts here, not at the first poll: subscribe before running the
+    /// shutdown (a spawned task may first run after the driver took a signal).
     ///
     /// Reloads that arrive between two polls are merged into one (the last signal), as
     /// POSIX merges pending signals: a subscriber reloads at least once after each request.

@@ -1,6 +1,6 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
-use core::net::SocketAddr;
+use core::{future::Future, net::SocketAddr};
 use core::time::Duration;
 use futures_util::{
     future::{select, Either},
@@ -57,6 +57,9 @@ pub async fn phases(handle: Handle) {
 /// shutdown has stopped. The demos have nothing to reload: the line shows the signal was
 /// taken as a reload and did not end the process.
 ///
+/// It subscribes when called, not when first polled: call it before the shutdown runs, so
+/// a reload the driver takes before the printing task first runs is printed too.
+///
 /// # Cancel safety
 ///
 /// Cancel-safe: dropping it only stops the printing.
@@ -67,10 +70,12 @@ pub async fn phases(handle: Handle) {
 /// tokio::spawn(lameduck_examples::output::reloads(shutdown.handle()));
 /// # });
 /// ```
-pub async fn reloads(handle: Handle) {
+pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
     let mut reloads = handle.reloads();
-    while let Some(signal) = reloads.next().await {
-        line(format_args!("reload: {signal}"));
+    async move {
+        while let Some(signal) = reloads.next().await {
+            line(format_args!("reload: {signal}"));
+        }
     }
 }
 
