@@ -89,7 +89,7 @@ fn a_recorder_follows_a_shutdown() {
         .register(Hook::new_async("fails", || async { Err("disk full") }))
         .unwrap();
     hooks
-        .register(Hook::new_async("hangs", || pending::<Result<(), &str>>()).timeout(ms(200)))
+        .register(Hook::new_async("hangs", pending::<Result<(), &str>>).timeout(ms(200)))
         .unwrap();
     // One idle connection and one active, neither closing: both are cut at the deadline.
     let mut idle = handle.track().unwrap();

@@ -1,7 +1,7 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
-use core::{future::Future, net::SocketAddr};
 use core::time::Duration;
+use core::{future::Future, net::SocketAddr};
 use futures_util::{
     future::{select, Either},
     StreamExt,
