@@ -61,9 +61,7 @@ impl SmolSignals {
     /// As [`new`](Self::new).
     ///
     /// ```
-    /// let signals = lameduck_smol::SmolSignals::for_config(&lameduck::Config::new()).unwrap();
-    /// assert!(format!("{signals:?}").contains("SIGHUP"));
-    ///
+    /// let _signals = lameduck_smol::SmolSignals::for_config(&lameduck::Config::new()).unwrap();
     /// ```
     pub fn for_config(config: &Config) -> io::Result<SmolSignals> {
         SmolSignals::new(config.listened_signals())

@@ -52,8 +52,7 @@ impl TokioSignals {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let signals = lameduck_tokio::TokioSignals::for_config(&lameduck::Config::new()).unwrap();
-    /// assert!(format!("{signals:?}").contains("SIGHUP"));
+    /// let _signals = lameduck_tokio::TokioSignals::for_config(&lameduck::Config::new()).unwrap();
     /// # });
     /// ```
     pub fn for_config(config: &Config) -> io::Result<TokioSignals> {
