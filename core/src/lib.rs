@@ -10,8 +10,6 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-#[cfg(feature = "std")]
-mod blocking;
 mod config;
 mod machine;
 mod phase;
@@ -39,6 +37,8 @@ mod reload;
 #[cfg(feature = "alloc")]
 mod report;
 #[cfg(feature = "alloc")]
+mod runtime;
+#[cfg(feature = "alloc")]
 mod shared;
 
 #[cfg(feature = "std")]
@@ -47,6 +47,8 @@ pub mod accept;
 pub mod conformance;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "std")]
+mod net;
 #[cfg(feature = "systemd")]
 pub mod systemd;
 #[cfg(feature = "test-util")]
@@ -60,14 +62,18 @@ pub use tracker::{Guard, Snapshot, Tracker};
 pub use traits::{SignalSource, Timer};
 
 #[cfg(feature = "alloc")]
-pub use connection::{ConnEvent, Connection, ConnectionGuard};
+pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "std")]
+pub use net::{Listener, Network};
 #[cfg(feature = "alloc")]
 pub use reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
+#[cfg(feature = "alloc")]
+pub use runtime::{BoxError, Runtime};
 #[cfg(feature = "alloc")]
 pub use tracker::Drained;

@@ -92,9 +92,9 @@ fn a_recorder_follows_a_shutdown() {
         .register(Hook::new_async("hangs", pending::<Result<(), &str>>).timeout(ms(200)))
         .unwrap();
     // One idle connection and one active, neither closing: both are cut at the deadline.
-    let mut idle = handle.track().unwrap();
-    idle.set_idle(true);
-    let stuck = handle.track().unwrap();
+    let idle = handle.connection().unwrap();
+    let stuck = handle.connection().unwrap();
+    let request = stuck.request();
 
     let clock = ManualClock::new();
     let signals = ScriptedSignals::new();
@@ -149,5 +149,5 @@ fn a_recorder_follows_a_shutdown() {
     assert_eq!(runs("hangs", "timed_out"), 1);
     assert_eq!(seconds(&after, "hooks"), 0.2);
     assert_eq!(seconds(&after, "draining"), 0.5);
-    drop((idle, stuck));
+    drop((idle, request, stuck));
 }

@@ -65,7 +65,7 @@ fn each_reload_reaches_every_subscriber_and_the_stream_ends_when_stopped() {
 fn sighup_during_the_drain_neither_forces_nor_exits() {
     let shutdown = Shutdown::new(Config::new().drain_timeout(ms(500))).unwrap();
     let handle = shutdown.handle();
-    let guard = handle.track().unwrap();
+    let guard = handle.connection().unwrap();
     let mut reloads = handle.reloads();
     let clock = ManualClock::new();
     let signals = ScriptedSignals::new();

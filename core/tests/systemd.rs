@@ -49,7 +49,7 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
         .register(Hook::new_async("b", || async { Ok::<(), &str>(()) }).timeout(ms(200)))
         .unwrap();
     let handle = shutdown.handle();
-    let guard = handle.track().unwrap();
+    let guard = handle.connection().unwrap();
     let clock = ManualClock::new();
     let signals = ScriptedSignals::new();
 

@@ -1,7 +1,7 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
+use core::future::Future;
 use core::time::Duration;
-use core::{future::Future, net::SocketAddr};
 use futures_util::{
     future::{select, Either},
     StreamExt,
@@ -24,9 +24,9 @@ pub fn line(text: impl core::fmt::Display) {
 /// `listening on http://IP:PORT`, then `phase: running`.
 ///
 /// ```
-/// lameduck_examples::output::listening("127.0.0.1:8080".parse().unwrap());
+/// lameduck_examples::output::listening("127.0.0.1:8080");
 /// ```
-pub fn listening(addr: SocketAddr) {
+pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
 }
@@ -89,7 +89,7 @@ pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// tokio::spawn(lameduck_examples::output::progress(shutdown.handle(), timer));
 /// # });
 /// ```
@@ -118,8 +118,8 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
 /// with the report's code.
 ///
 /// ```no_run
-/// # async fn run(shutdown: lameduck::Shutdown) {
-/// let report = lameduck_tokio::run(shutdown).await.unwrap();
+/// # async fn run(server: lameduck_hyper::Serving) {
+/// let report = server.await;
 /// lameduck_examples::output::finish(&report)
 /// # }
 /// ```
