@@ -31,6 +31,10 @@ mod hooks;
 #[cfg(feature = "alloc")]
 mod listen;
 #[cfg(feature = "alloc")]
+mod observe;
+#[cfg(feature = "alloc")]
+mod reload;
+#[cfg(feature = "alloc")]
 mod report;
 #[cfg(feature = "alloc")]
 mod runtime;
@@ -41,8 +45,12 @@ mod shared;
 pub mod accept;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "std")]
 mod net;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
@@ -61,6 +69,8 @@ pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "std")]
 pub use net::{Listener, Network};
+#[cfg(feature = "alloc")]
+pub use reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]
