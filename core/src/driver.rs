@@ -7,7 +7,7 @@
 use crate::{
     listen::poll_until,
     report::{HookOutcome, HookReport},
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
     trace, Action, HookResult, Machine, Phase, Reason, Report, Shutdown, Signal, SignalSource,
     Timer,
@@ -108,6 +108,9 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                     let bits = self.shared.take_requests();
                     if bits & REQUEST_FAILED != 0 {
                         self.machine.request(Reason::Failed, now);
+                    }
+                    if bits & REQUEST_HANDOVER != 0 {
+                        self.machine.request(Reason::Upgrade, now);
                     }
                     if bits & REQUEST_SHUTDOWN != 0 {
                         self.machine.request(Reason::Requested, now);
