@@ -43,6 +43,8 @@ pub mod accept;
 pub mod conformance;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+#[cfg(feature = "std")]
+pub mod upgrade;
 
 pub use config::{Config, ConfigError, Escalation};
 pub use machine::{Action, HookResult, Machine, Summary};
