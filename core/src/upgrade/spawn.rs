@@ -45,6 +45,7 @@ type MakeCommand = dyn Fn() -> Command + Send + Sync;
 /// listeners and the one-at-a-time rule.
 ///
 /// ```
+/// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
 /// use lameduck::upgrade::Upgrader;
 /// use std::time::Duration;
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -53,6 +54,7 @@ type MakeCommand = dyn Fn() -> Command + Send + Sync;
 ///     .unwrap()
 ///     .timeout(Duration::from_secs(5));
 /// assert_eq!(upgrader.handed_over(), None);
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Upgrader {
@@ -94,16 +96,23 @@ impl Upgrader {
     /// listeners yet and a 10 s bound on the wait for readiness.
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let upgrader = lameduck::upgrade::Upgrader::new();
     /// # drop(upgrader);
+    /// # }
     /// ```
     pub fn new() -> Upgrader {
         let program = std::env::current_exe()
             .map(strip_deleted)
             .map_err(|e| e.to_string());
+        Upgrader::starting(program, std::env::args_os().collect())
+    }
+
+    /// An upgrader that starts `program` with `args` (`argv[0]` first).
+    fn starting(program: Result<PathBuf, String>, args: Vec<OsString>) -> Upgrader {
         Upgrader {
             program,
-            args: std::env::args_os().collect(),
+            args,
             command: None,
             #[cfg(unix)]
             sockets: Arc::default(),
@@ -128,10 +137,12 @@ impl Upgrader {
     /// without `:`), or the socket cannot be duplicated (out of fds).
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let upgrader = lameduck::upgrade::Upgrader::new();
     /// assert!(upgrader.clone().listener("a:b", &listener).is_err());
     /// assert!(upgrader.listener("http", &listener).is_ok());
+    /// # }
     /// ```
     #[cfg(unix)]
     pub fn listener(self, name: impl Into<String>, socket: &impl AsFd) -> io::Result<Upgrader> {
@@ -168,8 +179,10 @@ impl Upgrader {
     /// How long to wait for the successor to say it serves (default 10 s).
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let upgrader = lameduck::upgrade::Upgrader::new().timeout(std::time::Duration::from_secs(3));
     /// # drop(upgrader);
+    /// # }
     /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Upgrader {
@@ -185,9 +198,11 @@ impl Upgrader {
     /// hands it a parent the server does not recognise as its predecessor.
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// use std::process::Command;
     /// let upgrader = lameduck::upgrade::Upgrader::new().command(|| Command::new("/usr/local/bin/server"));
     /// # drop(upgrader);
+    /// # }
     /// ```
     #[must_use]
     pub fn command(mut self, make: impl Fn() -> Command + Send + Sync + 'static) -> Upgrader {
@@ -205,9 +220,11 @@ impl Upgrader {
     /// A thread of its own waits for the drain.
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let upgrader = lameduck::upgrade::Upgrader::new().handle(&shutdown.handle());
     /// # drop(upgrader);
+    /// # }
     /// ```
     #[must_use]
     pub fn handle(mut self, handle: &Handle) -> Upgrader {
@@ -231,9 +248,11 @@ impl Upgrader {
     /// Call it when the listeners stop accepting, unless [`handle`](Self::handle) does.
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let upgrader = lameduck::upgrade::Upgrader::new().listener("http", &listener).unwrap();
     /// upgrader.close();
+    /// # }
     /// ```
     pub fn close(&self) {
         #[cfg(unix)]
@@ -243,7 +262,9 @@ impl Upgrader {
     /// The successor's pid, once an upgrade handed over.
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// assert_eq!(lameduck::upgrade::Upgrader::new().handed_over(), None);
+    /// # }
     /// ```
     pub fn handed_over(&self) -> Option<u32> {
         match *lock(&self.state) {
@@ -301,11 +322,13 @@ impl Upgrader {
     /// Why the upgrade failed; this process serves on.
     ///
     /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// use lameduck::upgrade::{Upgrader, UpgradeError};
     /// use std::process::Command;
     /// let upgrader = Upgrader::new().command(|| Command::new("/nonexistent/server"));
     /// # #[cfg(unix)]
     /// assert!(matches!(upgrader.upgrade_blocking(), Err(UpgradeError::Spawn(_))));
+    /// # }
     /// ```
     pub fn upgrade_blocking(&self) -> Result<Handover, UpgradeError> {
         let claim = self.claim()?;
@@ -545,8 +568,10 @@ impl Handover {
 /// and reaped.
 ///
 /// ```
+/// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
 /// use lameduck::upgrade::UpgradeError;
 /// assert_eq!(UpgradeError::AlreadyUpgrading.to_string(), "already upgrading");
+/// # }
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
@@ -729,7 +754,7 @@ mod tests {
 
     #[test]
     fn one_upgrade_at_a_time_and_none_after_a_handover() {
-        let upgrader = Upgrader::new();
+        let upgrader = Upgrader::starting(Err("no executable in this test".into()), Vec::new());
         let claim = upgrader.claim().unwrap();
         assert!(matches!(
             upgrader.clone().claim(),
