@@ -362,6 +362,7 @@ impl Upgrader {
     }
 
     /// The command to start, before the fds and variables are added.
+    #[cfg_attr(not(unix), allow(dead_code))]
     fn command_to_start(&self) -> io::Result<Command> {
         if let Some(make) = &self.command {
             return Ok(make());
