@@ -66,12 +66,18 @@ impl Lines {
 }
 
 impl Drop for Lines {
-    /// Kills whatever server of the case is still alive, so that a failed case leaves no
-    /// process behind.
+    /// Kills the servers of the case that did not print their exit, so that a failed case
+    /// leaves no process behind.
     fn drop(&mut self) {
         while let Ok(line) = self.rx.try_recv() {
             self.seen.push(line);
         }
+        let exited: Vec<&str> = self
+            .seen
+            .iter()
+            .filter(|line| line.starts_with("exit "))
+            .filter_map(|line| line.rsplit(' ').next())
+            .collect();
         for line in &self.seen {
             let pid = if line.starts_with("listening on ") {
                 line.split(' ').nth(4)
@@ -80,6 +86,7 @@ impl Drop for Lines {
             } else {
                 None
             };
+            let pid = pid.filter(|pid| !exited.contains(pid));
             if let Some(pid) = pid
                 .and_then(|p| p.parse::<i32>().ok())
                 .and_then(Pid::from_raw)
