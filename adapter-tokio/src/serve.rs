@@ -1,7 +1,7 @@
 //! [`serve`]: an accept loop that stops at the drain, and the [`Listener`]s it accepts from.
 
 use core::future::Future;
-use lameduck::{accept, ConnectionGuard, Handle, Trigger};
+use lameduck::{accept, Connection, Handle, Trigger};
 use std::io;
 
 /// A listener [`serve`] accepts from: tokio's TCP and Unix listeners, or your own.
@@ -45,14 +45,14 @@ impl Listener for tokio::net::UnixListener {
 /// as draining starts, dropping `listener` so that new connection attempts are refused at
 /// once rather than left waiting in a backlog no one reads.
 ///
-/// Each accepted connection is counted with [`Handle::track`] and handed, with its
-/// [`ConnectionGuard`], to `serve_conn`, whose future is spawned with [`tokio::spawn`]. The
-/// connection should select on [`ConnectionGuard::going_away`] (finish what is in flight,
-/// then close) and [`ConnectionGuard::cut`] (close now), and drop the guard when it closes.
+/// Each accepted connection is counted with [`Handle::connection`] and handed, with its
+/// [`Connection`], to `serve_conn`, whose future is spawned with [`tokio::spawn`]. The
+/// connection should select on [`Connection::going_away`] (finish what is in flight,
+/// then close) and [`Connection::cut`] (close now), and drop the guard when it closes.
 ///
 /// Accept errors are sorted as [`lameduck::accept::serve`] (the loop this runs) describes:
 /// a failed pending connection is skipped; running out of file descriptors or memory backs
-/// off (10 ms doubling to 1 s, on [`TokioTimer`](crate::TokioTimer)) and serving goes on; a broken
+/// off (10 ms doubling to 1 s, on [`Tokio`](crate::Tokio)) and serving goes on; a broken
 /// listener starts the shutdown with [`Trigger::fail`] (`accept: <error>`) and this returns.
 ///
 /// # Cancel safety
@@ -83,13 +83,13 @@ impl Listener for tokio::net::UnixListener {
 pub async fn serve<L, F, Fut>(listener: L, handle: Handle, trigger: Trigger, mut serve_conn: F)
 where
     L: Listener,
-    F: FnMut(L::Io, L::Addr, ConnectionGuard) -> Fut,
+    F: FnMut(L::Io, L::Addr, Connection) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let spawn = |(io, addr), guard| {
         tokio::spawn(serve_conn(io, addr, guard));
     };
-    let timer = crate::TokioTimer::new();
+    let timer = crate::Tokio::new();
     accept::serve(Accepting(listener), handle, trigger, timer, spawn).await;
 }
 

@@ -11,7 +11,7 @@ mod error;
 pub use backoff::Backoff;
 pub use error::AcceptError;
 
-use crate::{ConnectionGuard, Handle, Reached, Timer, Trigger};
+use crate::{Connection, Handle, Reached, Timer, Trigger};
 use core::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
@@ -53,8 +53,8 @@ pub trait Accept {
 /// as draining starts, dropping `listener` so that new connection attempts are refused at
 /// once rather than left waiting in a backlog no one reads.
 ///
-/// Each accepted connection is counted with [`Handle::track`] and handed, with its
-/// [`ConnectionGuard`], to `spawn`, which should start serving it on its own task and
+/// Each accepted connection is counted with [`Handle::connection`] and handed, with its
+/// [`Connection`], to `spawn`, which should start serving it on its own task and
 /// return. A connection accepted after the drain completed is dropped unserved.
 ///
 /// Accept errors, sorted by [`AcceptError::classify`]:
@@ -105,7 +105,7 @@ pub async fn serve<A, T, S>(listener: A, handle: Handle, trigger: Trigger, timer
 where
     A: Accept,
     T: Timer,
-    S: FnMut(A::Conn, ConnectionGuard),
+    S: FnMut(A::Conn, Connection),
 {
     let mut listener = listener;
     let mut draining = handle.draining();
@@ -118,7 +118,7 @@ where
             Ok(conn) => {
                 backoff.reset();
                 // `None` once the drain completed: the connection is dropped unserved.
-                if let Some(guard) = handle.track() {
+                if let Some(guard) = handle.connection() {
                     spawn(conn, guard);
                 }
             }

@@ -1,4 +1,4 @@
-//! The driver: runs the phase machine against a [`Timer`], a [`SignalSource`], the
+//! The driver: runs the phase machine against a [`Runtime`], a [`SignalSource`], the
 //! connection tracker, programmatic triggers and the hooks, and returns the [`Report`].
 //!
 //! It awaits only futures from the traits, from event-listener and the hooks themselves,
@@ -9,8 +9,8 @@ use crate::{
     report::{HookOutcome, HookReport},
     shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
-    trace, Action, HookResult, Machine, Phase, Reason, Report, Shutdown, Signal, SignalSource,
-    Timer,
+    trace, Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal,
+    SignalSource,
 };
 use alloc::{borrow::Cow, boxed::Box, vec::Vec};
 use core::{
@@ -24,7 +24,9 @@ use event_listener::EventListener;
 mod hook_task;
 
 impl Shutdown {
-    /// Runs the shutdown to its end and returns the report.
+    /// Runs the shutdown to its end on `runtime`, taking signals from `signals` (made by
+    /// [`Runtime::signals`] before the server said it listens, so that no signal is lost),
+    /// and returns the report. Sync hooks run on [`Runtime::spawn_blocking`].
     ///
     /// Serving goes on meanwhile; this waits for the first shutdown signal in the config's
     /// set (or a [`Trigger`](crate::Trigger) request), then walks the phases: lame duck,
@@ -49,14 +51,14 @@ impl Shutdown {
     /// assert_eq!(report.exit_code(), 0);
     /// assert_eq!(report.to_string(), "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=SIGTERM");
     /// ```
-    pub async fn run<T: Timer, S: SignalSource>(self, timer: T, signals: S) -> Report {
+    pub async fn run<R: Runtime, S: SignalSource>(self, runtime: R, signals: S) -> Report {
         let machine = match Machine::new(self.shared.config) {
             Ok(machine) => machine,
             Err(_) => unreachable!("the config was validated by Shutdown::new"),
         };
         Driver {
             shared: self.shared,
-            timer,
+            timer: runtime,
             signals: Some(signals),
             machine,
             sleep: None,
@@ -86,7 +88,7 @@ enum Wake {
     Deadline,
 }
 
-struct Driver<T: Timer, S> {
+struct Driver<T: Runtime, S> {
     shared: Arc<Shared>,
     timer: T,
     signals: Option<S>,
@@ -98,7 +100,7 @@ struct Driver<T: Timer, S> {
     hooks: Vec<HookReport>,
 }
 
-impl<T: Timer, S: SignalSource> Driver<T, S> {
+impl<T: Runtime, S: SignalSource> Driver<T, S> {
     async fn run(mut self) -> Report {
         while !self.apply_actions() {
             let wake = poll_fn(|cx| self.poll_wake(cx)).await;
@@ -200,7 +202,7 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                     index,
                     name: hook.name,
                     started: now,
-                    future: hook_task::start(hook.run),
+                    future: hook_task::start(hook.run, &self.timer),
                 });
             }
         }

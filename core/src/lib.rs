@@ -10,8 +10,6 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-#[cfg(feature = "std")]
-mod blocking;
 mod config;
 mod machine;
 mod phase;
@@ -35,12 +33,16 @@ mod listen;
 #[cfg(feature = "alloc")]
 mod report;
 #[cfg(feature = "alloc")]
+mod runtime;
+#[cfg(feature = "alloc")]
 mod shared;
 
 #[cfg(feature = "std")]
 pub mod accept;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "std")]
+mod net;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 #[cfg(feature = "std")]
@@ -54,12 +56,16 @@ pub use tracker::{Guard, Snapshot, Tracker};
 pub use traits::{SignalSource, Timer};
 
 #[cfg(feature = "alloc")]
-pub use connection::{ConnEvent, Connection, ConnectionGuard};
+pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "std")]
+pub use net::{Listener, Network};
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
+#[cfg(feature = "alloc")]
+pub use runtime::{BoxError, Runtime};
 #[cfg(feature = "alloc")]
 pub use tracker::Drained;

@@ -16,7 +16,7 @@ pub(crate) const REQUEST_HANDOVER: u8 = 8;
 
 /// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
 /// as the `Arc`'s reference counts right before it: taking and dropping a
-/// [`ConnectionGuard`](crate::ConnectionGuard) touches both, and in Rust's own layout the
+/// [`Connection`](crate::Connection) touches both, and in Rust's own layout the
 /// 16-byte-aligned `Config` came first and pushed the word into the next line (two lines
 /// bouncing between cores per connection instead of one).
 #[derive(Debug)]
@@ -25,8 +25,9 @@ pub(crate) struct Shared {
     pub(crate) tracker: Tracker,
     pub(crate) config: Config,
     phase: AtomicU8,
-    /// Notified on every phase change.
-    pub(crate) phase_changed: Event,
+    /// One waiter set per phase, notified when that phase is reached: entering the lame
+    /// duck wakes only who waits for it, not every connection waiting for the drain.
+    pub(crate) reached: [Event; 5],
     requests: AtomicU8,
     /// Notified on every programmatic request.
     pub(crate) requested: Event,
@@ -41,7 +42,13 @@ impl Shared {
             tracker: Tracker::new(),
             config,
             phase: AtomicU8::new(Phase::Running as u8),
-            phase_changed: Event::new(),
+            reached: [
+                Event::new(),
+                Event::new(),
+                Event::new(),
+                Event::new(),
+                Event::new(),
+            ],
             requests: AtomicU8::new(0),
             requested: Event::new(),
             failure: spin::Mutex::new(None),
@@ -57,8 +64,14 @@ impl Shared {
     }
 
     pub(crate) fn set_phase(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Release);
-        self.phase_changed.notify(usize::MAX);
+        // Only the driver sets phases, one at a time, forward: the swap gives the phases
+        // passed over (the machine may skip the lame duck), each of whose waiters wake.
+        let before = Phase::from_u8(self.phase.swap(phase as u8, Ordering::AcqRel));
+        if phase > before {
+            for passed in &self.reached[before.index() + 1..=phase.index()] {
+                passed.notify(usize::MAX);
+            }
+        }
     }
 
     pub(crate) fn request(&self, bits: u8) {

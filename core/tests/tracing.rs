@@ -41,8 +41,7 @@ fn phases_hooks_and_signals_are_traced_with_counts() {
         hooks
             .register(Hook::new("close", || Err("pool busy")))
             .unwrap();
-        let mut idle = shutdown.handle().track().unwrap();
-        idle.set_idle(true);
+        let idle = shutdown.handle().connection().unwrap();
         let clock = ManualClock::new();
         let signals = ScriptedSignals::new();
         signals.send(Signal::HUP);

@@ -1,6 +1,5 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
-use core::net::SocketAddr;
 use core::time::Duration;
 use futures_util::future::{select, Either};
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
@@ -21,9 +20,9 @@ pub fn line(text: impl core::fmt::Display) {
 /// `listening on http://IP:PORT`, then `phase: running`.
 ///
 /// ```
-/// lameduck_examples::output::listening("127.0.0.1:8080".parse().unwrap());
+/// lameduck_examples::output::listening("127.0.0.1:8080");
 /// ```
-pub fn listening(addr: SocketAddr) {
+pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
 }
@@ -60,7 +59,7 @@ pub async fn phases(handle: Handle) {
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// tokio::spawn(lameduck_examples::output::progress(shutdown.handle(), timer));
 /// # });
 /// ```
@@ -89,8 +88,8 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
 /// with the report's code.
 ///
 /// ```no_run
-/// # async fn run(shutdown: lameduck::Shutdown) {
-/// let report = lameduck_tokio::run(shutdown).await.unwrap();
+/// # async fn run(server: lameduck_hyper::Serving) {
+/// let report = server.await;
 /// lameduck_examples::output::finish(&report)
 /// # }
 /// ```

@@ -1,5 +1,5 @@
-//! The contract's routes as one hyper service, runtime-agnostic: time comes through a
-//! [`lameduck::Timer`], spawning (for upgraded `/echo` connections) through a [`Spawn`].
+//! The contract's routes as one `tower::Service`, runtime-agnostic: time and spawning (for
+//! upgraded `/echo` connections) come through a [`lameduck::Runtime`].
 //!
 //! | route | answer |
 //! | --- | --- |
@@ -16,42 +16,27 @@ use crate::{
     body::{full, Body, Chunks},
     echo,
 };
-use core::{convert::Infallible, future::Future, pin::Pin, time::Duration};
+use core::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
 use hyper::{Method, Request, Response, StatusCode};
-use lameduck::{Handle, Timer};
-use std::sync::Arc;
+use lameduck::{Handle, Runtime, Timer};
 
-/// Runs a future to completion in the background, on the demo's runtime.
+/// The routes, as a `tower::Service`. Cheap to clone.
 ///
 /// ```
-/// let spawn: lameduck_examples::routes::Spawn = std::sync::Arc::new(|task| {
-///     tokio::spawn(task);
-/// });
-/// ```
-pub type Spawn = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
-
-/// The routes, as a [`hyper::service::Service`]. Cheap to clone.
-///
-/// ```
-/// # fn f<T: lameduck::Timer + Clone + Send + Sync + 'static>(handle: lameduck::Handle, timer: T, spawn: lameduck_examples::routes::Spawn)
-/// # where T::Sleep: Send + 'static {
-/// let routes = lameduck_examples::routes::Routes::new(handle, timer, spawn);
+/// # fn f(handle: lameduck::Handle) {
+/// let routes = lameduck_examples::routes::Routes::new(handle, lameduck_smol::Smol::new());
 /// # }
 /// ```
-pub struct Routes<T> {
+#[derive(Clone)]
+pub struct Routes<R> {
     handle: Handle,
-    timer: T,
-    spawn: Spawn,
-}
-
-impl<T: Clone> Clone for Routes<T> {
-    fn clone(&self) -> Self {
-        Routes {
-            handle: self.handle.clone(),
-            timer: self.timer.clone(),
-            spawn: self.spawn.clone(),
-        }
-    }
+    runtime: R,
 }
 
 impl<T> core::fmt::Debug for Routes<T> {
@@ -60,25 +45,16 @@ impl<T> core::fmt::Debug for Routes<T> {
     }
 }
 
-impl<T> Routes<T>
-where
-    T: Timer + Clone + Send + Sync + 'static,
-    T::Sleep: Send + 'static,
-{
-    /// Routes answering for the shutdown `handle`, sleeping with `timer`.
+impl<R: Runtime> Routes<R> {
+    /// Routes answering for the shutdown `handle`, on `runtime`.
     ///
     /// ```
-    /// # use lameduck_examples::routes::{Routes, Spawn};
+    /// # use lameduck_examples::routes::Routes;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let spawn: Spawn = std::sync::Arc::new(|_| {});
-    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::TokioTimer::new(), spawn);
+    /// let routes = Routes::new(shutdown.handle(), lameduck_smol::Smol::new());
     /// ```
-    pub fn new(handle: Handle, timer: T, spawn: Spawn) -> Routes<T> {
-        Routes {
-            handle,
-            timer,
-            spawn,
-        }
+    pub fn new(handle: Handle, runtime: R) -> Routes<R> {
+        Routes { handle, runtime }
     }
 
     /// Answers one request.
@@ -88,11 +64,10 @@ where
     /// Cancel-safe: dropping it drops the answer (a `/sleep` stops sleeping).
     ///
     /// ```
-    /// # use lameduck_examples::routes::{Routes, Spawn};
+    /// # use lameduck_examples::routes::Routes;
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let spawn: Spawn = std::sync::Arc::new(|_| {});
-    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::TokioTimer::new(), spawn);
+    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::Tokio::new());
     /// let request = hyper::Request::get("/sleep?ms=abc").body(()).unwrap();
     /// assert_eq!(routes.answer(request).await.status(), 400);
     /// # });
@@ -106,25 +81,24 @@ where
         match path.as_str() {
             "/" => text(StatusCode::OK, "ok"),
             "/healthz" => healthz(&self.handle),
-            "/sleep" => sleep(&self.timer, &query).await,
-            "/stream" => stream(&self.timer, &query),
-            "/echo" => echo::answer(&mut request, &self.spawn),
+            "/sleep" => sleep(&self.runtime, &query).await,
+            "/stream" => stream(&self.runtime, &query),
+            "/echo" => echo::answer(&mut request, &self.runtime),
             _ => not_found(),
         }
     }
 }
 
-impl<T, B> hyper::service::Service<Request<B>> for Routes<T>
-where
-    T: Timer + Clone + Send + Sync + 'static,
-    T::Sleep: Send + 'static,
-    B: Send + 'static,
-{
+impl<R: Runtime, B: Send + 'static> tower_service::Service<Request<B>> for Routes<R> {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-    fn call(&self, request: Request<B>) -> Self::Future {
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let routes = self.clone();
         Box::pin(async move { Ok(routes.answer(request).await) })
     }
@@ -181,7 +155,7 @@ pub fn healthz(handle: &Handle) -> Response<Body> {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// assert_eq!(lameduck_examples::routes::sleep(&timer, "ms=1").await.status(), 200);
 /// # });
 /// ```
@@ -198,7 +172,7 @@ pub async fn sleep<T: Timer>(timer: &T, query: &str) -> Response<Body> {
 /// `/stream?chunks=N&interval_ms=M`: N lines `chunk i`, one every M ms.
 ///
 /// ```
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// let response = lameduck_examples::routes::stream(&timer, "chunks=2&interval_ms=oops");
 /// assert_eq!(response.status(), 400);
 /// ```
