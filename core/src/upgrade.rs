@@ -69,27 +69,12 @@ mod spawn;
 pub use inherit::{ready, Inherited};
 pub use spawn::{Handover, UpgradeError, Upgrader, Upgrading};
 
-use std::net::TcpListener;
-#[cfg(unix)]
-use std::os::unix::net::UnixListener;
-
 #[cfg_attr(not(unix), allow(dead_code))]
 /// The name of the readiness channel in `LISTEN_FDNAMES`.
 const READY_NAME: &str = "lameduck-ready";
 #[cfg_attr(not(unix), allow(dead_code))]
 /// The predecessor's pid, set for a successor instead of `LISTEN_PID` (see the module docs).
 const PREDECESSOR_VAR: &str = "LAMEDUCK_PREDECESSOR";
-
-/// An inherited listening socket.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Listener {
-    /// A TCP listener (IPv4 or IPv6).
-    Tcp(TcpListener),
-    /// A Unix stream listener.
-    #[cfg(unix)]
-    Unix(UnixListener),
-}
 
 /// Whether `name` can stand in `LISTEN_FDNAMES`: what systemd accepts in `FileDescriptorName=`
 /// (1 to 255 printable ASCII characters, no colon).

@@ -13,14 +13,14 @@ fn handover_drains_at_once_and_exits_zero() {
     let shutdown = Shutdown::new(Config::new().lame_duck(Duration::from_secs(5))).unwrap();
     let handle = shutdown.handle();
     let trigger = shutdown.trigger();
-    let guard = handle.track().unwrap();
+    let conn = handle.connection().unwrap();
     let clock = ManualClock::new();
     let connection = async {
-        guard.going_away().await;
+        conn.going_away().await;
         assert_eq!(clock.now(), Duration::ZERO, "no lame-duck period");
         assert_eq!(handle.phase(), Phase::Draining);
         clock.sleep(Duration::from_millis(40)).await;
-        drop(guard);
+        drop(conn);
     };
     trigger.handover();
     let (report, ()) = clock.block_on(join(

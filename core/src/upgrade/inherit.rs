@@ -1,7 +1,7 @@
 //! Every process's side: the listening sockets it was started with, and the readiness it
 //! owes a predecessor.
 
-use super::Listener;
+use crate::Listener;
 use std::{io, net::TcpListener, string::String, vec::Vec};
 #[cfg(unix)]
 use std::{
@@ -95,7 +95,8 @@ impl Inherited {
             .map(|(name, _)| name.as_str())
     }
 
-    /// Takes the first listener left with this name.
+    /// Takes the first listener left with this name (serve it with `lameduck-hyper`'s
+    /// `serve`, or turn it back into the standard library's listener by matching).
     ///
     /// ```
     /// assert!(lameduck::upgrade::Inherited::default().take("http").is_none());

@@ -14,7 +14,7 @@ use core::{future::Future, pin::Pin, time::Duration};
 use futures::{channel::mpsc, executor::block_on};
 use lameduck::{
     upgrade::{self, Inherited, Upgrader},
-    Config, Shutdown, Signal, Timer,
+    BoxError, Config, Runtime, Shutdown, Signal, SignalSet, Timer,
 };
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
 use std::{
@@ -29,11 +29,11 @@ use std::{
 /// Set (to anything) in a server's environment.
 pub const ROLE: &str = "LAMEDUCK_TEST_ROLE";
 
-/// Sleeps on threads of their own: enough for the driver's few deadlines.
+/// Sleeps and tasks on threads of their own: enough for the driver's few deadlines.
 #[derive(Clone, Copy)]
-struct ThreadTimer(Instant);
+struct Threads(Instant);
 
-impl Timer for ThreadTimer {
+impl Timer for Threads {
     type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
     fn now(&self) -> Duration {
@@ -49,6 +49,22 @@ impl Timer for ThreadTimer {
         Box::pin(async move {
             let _ = wait.await;
         })
+    }
+}
+
+impl Runtime for Threads {
+    type Signals = futures::stream::Pending<Signal>;
+
+    fn signals(&self, _: SignalSet) -> Result<Self::Signals, BoxError> {
+        Ok(futures::stream::pending()) // the signals come through signal-hook, below
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        thread::spawn(move || block_on(task));
+    }
+
+    fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+        thread::spawn(work);
     }
 }
 
@@ -133,14 +149,15 @@ pub fn main() -> ! {
         // The accept loop counts as a connection while it runs, so that the drain cannot
         // complete between an accept and its `track`: a connection taken from the queue
         // after a hand-over is served, never dropped (the successor serves the rest).
-        let _accepting = accepting.track();
+        let _accepting = accepting.connection();
         while accepting.phase().accepts() {
             match listener.accept() {
-                Ok((stream, _)) => match accepting.track() {
-                    Some(guard) => {
+                Ok((stream, _)) => match accepting.connection() {
+                    Some(conn) => {
                         thread::spawn(move || {
+                            let request = conn.request();
                             answer(stream, pid);
-                            drop(guard);
+                            drop(request);
                         });
                     }
                     None => break,
@@ -157,7 +174,7 @@ pub fn main() -> ! {
     let told = upgrade::ready().expect("readiness");
     println!("ready pid {pid} predecessor-told {told}");
 
-    let report = block_on(shutdown.run(ThreadTimer(Instant::now()), signals_rx));
+    let report = block_on(shutdown.run(Threads(Instant::now()), signals_rx));
     accept.join().unwrap();
     let code = report.exit_code();
     println!("{report} pid {pid}");
