@@ -103,6 +103,8 @@ pub fn on_usr2<R: Runtime>(runtime: &R, listener: &TcpListener, handle: &Handle,
 /// ```
 pub fn serving() {
     if let Err(error) = lameduck::upgrade::ready() {
-        output::line(format_args!("upgrade: cannot tell the predecessor: {error}"));
+        output::line(format_args!(
+            "upgrade: cannot tell the predecessor: {error}"
+        ));
     }
 }

@@ -106,11 +106,7 @@ fn async_shutdown_task() -> f64 {
 
 /// (name, guard alone, guard + notice as a connection task holds them).
 pub const MEMORY: &[(&str, Bytes, Option<Bytes>)] = &[
-    (
-        "lameduck Connection",
-        lameduck_guard,
-        Some(lameduck_task),
-    ),
+    ("lameduck Connection", lameduck_guard, Some(lameduck_task)),
     ("lameduck Tracker::guard (borrowed)", tracker_guard, None),
     (
         "tokio-util TaskTracker token",
@@ -163,7 +159,9 @@ fn always() -> Box<dyn Fn() -> bool + Send> {
 fn lameduck_drain() -> Drain {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
-    let guards: Vec<_> = (0..N).map(|_| handle.connection().expect("running")).collect();
+    let guards: Vec<_> = (0..N)
+        .map(|_| handle.connection().expect("running"))
+        .collect();
     shutdown.trigger().shutdown();
     let waiter = handle.reached(Phase::Hooks);
     let driver = shutdown.run(ManualClock::new(), ScriptedSignals::new());
