@@ -177,7 +177,8 @@ impl Machine {
 
     /// A shutdown request. Returns whether it did anything.
     ///
-    /// The first request starts the shutdown. A signal outside the configured set does
+    /// The first request starts the shutdown; with [`Reason::Upgrade`] it skips the lame-duck
+    /// period (draining starts at once). A signal outside the configured set does
     /// nothing. Later programmatic requests do nothing (they are idempotent); later signals
     /// escalate per the [`Escalation`] policy: the second *signal* forces while lame-duck or
     /// draining, the third ends everything at once with `128 + N`.
@@ -209,7 +210,14 @@ impl Machine {
             self.requests = u8::from(signal.is_some());
             self.reason = Some(reason);
             self.enter(Phase::LameDuck, now);
-            self.deadline = deadline(now, self.config.lame_duck_duration());
+            // A hand-over needs no lame duck: the successor already accepts from the same
+            // sockets, so the period is zero and lame duck ends at once (still entered, so
+            // every shutdown walks the same phases).
+            let lame_duck = match reason {
+                Reason::Upgrade => Duration::ZERO,
+                _ => self.config.lame_duck_duration(),
+            };
+            self.deadline = deadline(now, lame_duck);
             self.expire(now);
             return true;
         }
