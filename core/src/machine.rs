@@ -199,7 +199,7 @@ impl Machine {
     /// ```
     pub fn request(&mut self, reason: Reason, now: Duration) -> bool {
         let signal = match reason {
-            Reason::Signal(s) if !self.config.shutdown_signals().contains(s) => return false,
+            Reason::Signal(s) if !self.config.signals.contains(s) => return false,
             Reason::Signal(s) => Some(s),
             _ => None,
         };
@@ -215,7 +215,7 @@ impl Machine {
             // every shutdown walks the same phases).
             let lame_duck = match reason {
                 Reason::Upgrade => Duration::ZERO,
-                _ => self.config.lame_duck_duration(),
+                _ => self.config.lame_duck,
             };
             self.deadline = deadline(now, lame_duck);
             self.expire(now);
@@ -223,7 +223,7 @@ impl Machine {
         }
         let Some(signal) = signal else { return false };
         self.requests = self.requests.saturating_add(1);
-        match (self.config.escalation_policy(), self.requests) {
+        match (self.config.escalation, self.requests) {
             // The first signal after a programmatic start: the operator's first request,
             // and the shutdown is already as graceful as it gets.
             (_, 1) | (Escalation::Ignore, _) | (Escalation::ForceOnly, 3..) => false,
@@ -331,7 +331,7 @@ impl Machine {
         if self.phase == Phase::Hooks && self.hook.is_none() && index == self.next_hook {
             self.hook = Some(index);
             self.next_hook = index.saturating_add(1);
-            let timeout = timeout.unwrap_or(self.config.hook_timeout_duration());
+            let timeout = timeout.unwrap_or(self.config.hook_timeout);
             self.deadline = deadline(now, timeout);
         }
     }
