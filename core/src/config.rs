@@ -93,6 +93,7 @@ impl Config {
     /// let c = lameduck::Config::new().lame_duck(core::time::Duration::from_millis(1500));
     /// assert_eq!(c.lame_duck.as_millis(), 1500);
     /// ```
+    #[must_use]
     pub const fn lame_duck(mut self, duration: Duration) -> Config {
         self.lame_duck = duration;
         self
@@ -105,6 +106,7 @@ impl Config {
     /// let c = lameduck::Config::new().drain_timeout(core::time::Duration::ZERO);
     /// assert!(c.validate().is_ok());
     /// ```
+    #[must_use]
     pub const fn drain_timeout(mut self, duration: Duration) -> Config {
         self.drain_timeout = duration;
         self
@@ -116,6 +118,7 @@ impl Config {
     /// let c = lameduck::Config::new().hook_timeout(core::time::Duration::ZERO);
     /// assert!(c.validate().is_err());
     /// ```
+    #[must_use]
     pub const fn hook_timeout(mut self, duration: Duration) -> Config {
         self.hook_timeout = duration;
         self
@@ -128,6 +131,7 @@ impl Config {
     /// let c = Config::new().signals(SignalSet::EMPTY.with(Signal::TERM));
     /// assert!(!c.signals.contains(Signal::INT));
     /// ```
+    #[must_use]
     pub const fn signals(mut self, signals: SignalSet) -> Config {
         self.signals = signals;
         self
@@ -139,6 +143,7 @@ impl Config {
     /// use lameduck::{Config, Signal};
     /// assert!(Config::new().signal(Signal::HUP).signals.contains(Signal::HUP));
     /// ```
+    #[must_use]
     pub const fn signal(mut self, signal: Signal) -> Config {
         self.signals = self.signals.with(signal);
         self
@@ -154,6 +159,7 @@ impl Config {
     /// assert!(c.reload_signals().contains(Signal::new(10)));
     /// assert!(!c.reload_signals().contains(Signal::HUP));
     /// ```
+    #[must_use]
     pub const fn reload(mut self, signals: SignalSet) -> Config {
         self.reload = signals;
         self
@@ -166,6 +172,7 @@ impl Config {
     /// let c = Config::new().escalation(Escalation::Ignore);
     /// assert_eq!(c.escalation, Escalation::Ignore);
     /// ```
+    #[must_use]
     pub const fn escalation(mut self, policy: Escalation) -> Config {
         self.escalation = policy;
         self
