@@ -16,7 +16,7 @@ use tokio::{
 
 #[tokio::test]
 async fn idle_keep_alive_connection_closes_when_draining_starts() {
-    let mut server = start().await;
+    let server = start().await;
     let mut socket = BufReader::new(TcpStream::connect(server.addr).await.unwrap());
     socket
         .get_mut()
@@ -101,7 +101,7 @@ async fn http2_gets_goaway_and_finishes_the_open_stream() {
 
 #[tokio::test]
 async fn http2_idle_connection_closes_when_draining_starts() {
-    let mut server = start().await;
+    let server = start().await;
     let io = TokioIo::new(TcpStream::connect(server.addr).await.unwrap());
     let (mut sender, conn) = hyper::client::conn::http2::handshake::<_, _, Empty<bytes::Bytes>>(
         TokioExecutor::new(),

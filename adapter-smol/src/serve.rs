@@ -72,22 +72,24 @@ impl Listener for async_net::unix::UnixListener {
 ///
 /// ```no_run
 /// use futures::{future, AsyncWriteExt};
-/// use lameduck::{Config, Shutdown};
+/// use lameduck::{Config, Runtime, Shutdown};
 /// smol::block_on(async {
+///     let runtime = lameduck_smol::Smol::new();
 ///     let shutdown = Shutdown::new(Config::new()).unwrap();
 ///     let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     smol::spawn(lameduck_smol::serve(
 ///         listener,
 ///         shutdown.handle(),
 ///         shutdown.trigger(),
-///         |mut stream, _peer, guard| async move {
+///         |mut stream, _peer, connection| async move {
 ///             let write = std::pin::pin!(stream.write_all(b"hello\n"));
 ///             // Stop writing if the drain is cut short.
-///             future::select(write, guard.cut()).await;
+///             future::select(write, connection.cut()).await;
 ///         },
 ///     ))
 ///     .detach();
-///     let report = lameduck_smol::run(shutdown).await.unwrap();
+///     let signals = runtime.signals(shutdown.handle().config().shutdown_signals()).unwrap();
+///     let report = shutdown.run(runtime, signals).await;
 /// });
 /// ```
 pub async fn serve<L, F, Fut>(listener: L, handle: Handle, trigger: Trigger, mut serve_conn: F)

@@ -61,23 +61,25 @@ impl Listener for tokio::net::UnixListener {
 /// already spawned go on.
 ///
 /// ```no_run
-/// use lameduck::{Config, Shutdown};
+/// use lameduck::{Config, Runtime, Shutdown};
 /// use tokio::{io::AsyncWriteExt, net::TcpListener};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let runtime = lameduck_tokio::Tokio::new();
 /// let shutdown = Shutdown::new(Config::new()).unwrap();
 /// let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// tokio::spawn(lameduck_tokio::serve(
 ///     listener,
 ///     shutdown.handle(),
 ///     shutdown.trigger(),
-///     |mut stream, _peer, guard| async move {
+///     |mut stream, _peer, connection| async move {
 ///         tokio::select! {
 ///             _ = stream.write_all(b"hello\n") => {}
-///             () = guard.cut() => {}
+///             () = connection.cut() => {}
 ///         }
 ///     },
 /// ));
-/// let report = lameduck_tokio::run(shutdown).await.unwrap();
+/// let signals = runtime.signals(shutdown.handle().config().shutdown_signals()).unwrap();
+/// let report = shutdown.run(runtime, signals).await;
 /// # });
 /// ```
 pub async fn serve<L, F, Fut>(listener: L, handle: Handle, trigger: Trigger, mut serve_conn: F)

@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
@@ -31,6 +31,10 @@ mod hooks;
 #[cfg(feature = "alloc")]
 mod listen;
 #[cfg(feature = "alloc")]
+mod observe;
+#[cfg(feature = "alloc")]
+mod reload;
+#[cfg(feature = "alloc")]
 mod report;
 #[cfg(feature = "alloc")]
 mod runtime;
@@ -41,8 +45,12 @@ mod shared;
 pub mod accept;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "std")]
 mod net;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 #[cfg(feature = "std")]
@@ -63,6 +71,8 @@ pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "std")]
 pub use net::{Listener, Network};
+#[cfg(feature = "alloc")]
+pub use reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]

@@ -2,6 +2,7 @@
 
 use crate::{
     hooks::HookList,
+    reload::ReloadState,
     sync::{AtomicU8, Ordering},
     Config, Phase, Summary, Tracker,
 };
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) failure: spin::Mutex<Option<String>>,
     pub(crate) summary: spin::Once<Summary>,
     pub(crate) hooks: spin::Mutex<HookList>,
+    /// Reload requests, for [`Handle::reloads`](crate::Handle::reloads).
+    pub(crate) reload: ReloadState,
 }
 
 impl Shared {
@@ -54,6 +57,7 @@ impl Shared {
             failure: spin::Mutex::new(None),
             summary: spin::Once::new(),
             hooks: spin::Mutex::new(HookList::default()),
+            reload: ReloadState::default(),
         }
     }
 

@@ -26,7 +26,8 @@ impl Demo {
         Demo::with_options(Options::from_env_or_exit())
     }
 
-    /// The shutdown for `options`, with the `flush` hook registered.
+    /// The shutdown for `options`, with the `flush` hook registered; installs the
+    /// Prometheus recorder behind `/metrics` first.
     ///
     /// ```
     /// use lameduck_examples::{cli::Options, demo::Demo};
@@ -34,6 +35,7 @@ impl Demo {
     /// assert_eq!(demo.shutdown.hooks().len(), 1);
     /// ```
     pub fn with_options(options: Options) -> Demo {
+        crate::routes::prometheus();
         let shutdown = match Shutdown::new(options.config()) {
             Ok(shutdown) => shutdown,
             Err(error) => {
@@ -107,13 +109,18 @@ impl Demo {
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
         runtime.spawn(phases_done);
-        runtime.spawn(output::progress(handle, runtime.clone()));
+        runtime.spawn(output::progress(handle.clone(), runtime.clone()));
+        // Subscribed before the shutdown runs: no reload is missed.
+        runtime.spawn(output::reloads(handle.clone()));
+        runtime.spawn(lameduck::systemd::heartbeat(handle, runtime.clone()));
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         output::listening(server.local_addr().unwrap_or("?"));
-        // The predecessor, if any, stops accepting now; connections queued meanwhile wait
-        // in the shared accept queue for this process's first poll.
+        // systemd first (READY=1 with MAINPID=), then the predecessor, if any, which stops
+        // accepting now: connections queued meanwhile wait in the shared accept queue for
+        // this process's first poll.
+        lameduck::systemd::ready();
         crate::upgrade::serving();
         let report = server.await;
         phases_printed.await;

@@ -1,7 +1,11 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
+use core::future::Future;
 use core::time::Duration;
-use futures_util::future::{select, Either};
+use futures_util::{
+    future::{select, Either},
+    StreamExt,
+};
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
 use std::io::Write;
 
@@ -46,6 +50,32 @@ pub async fn phases(handle: Handle) {
     for phase in [Phase::LameDuck, Phase::Draining, Phase::Hooks] {
         handle.reached(phase).await;
         line(format_args!("phase: {phase}"));
+    }
+}
+
+/// Prints `reload: <signal>` (`reload: SIGHUP`) for each reload request, until the
+/// shutdown has stopped. The demos have nothing to reload: the line shows the signal was
+/// taken as a reload and did not end the process.
+///
+/// It subscribes when called, not when first polled: call it before the shutdown runs, so
+/// a reload the driver takes before the printing task first runs is printed too.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the printing.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// tokio::spawn(lameduck_examples::output::reloads(shutdown.handle()));
+/// # });
+/// ```
+pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
+    let mut reloads = handle.reloads();
+    async move {
+        while let Some(signal) = reloads.next().await {
+            line(format_args!("reload: {signal}"));
+        }
     }
 }
 
