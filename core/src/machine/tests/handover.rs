@@ -48,11 +48,15 @@ fn handover_after_a_shutdown_began_changes_nothing() {
 }
 
 #[test]
-fn signals_after_a_handover_escalate_as_usual() {
+fn signals_after_a_handover_escalate_as_after_any_programmatic_start() {
     let mut m = machine(Config::new().lame_duck(ms(5000)));
     m.request(Reason::Upgrade, ms(0));
     let _ = actions(&mut m);
-    assert!(m.request(TERM, ms(10)));
+    assert!(
+        !m.request(TERM, ms(10)),
+        "the operator's first signal changes nothing"
+    );
+    assert!(m.request(TERM, ms(20)), "the second forces");
     assert_eq!(
         actions(&mut m),
         [
