@@ -249,7 +249,7 @@ fn failed_upgrades_keep_serving() {
     let mut command = server();
     command
         .env("TEST_MODE_FILE", &mode)
-        .env("TEST_READY_TIMEOUT_MS", "1500");
+        .env("TEST_READY_TIMEOUT_MS", "3000");
     let (mut first, mut lines) = start(command);
     let (addr, pid, _) = lines.listening();
 
@@ -283,7 +283,7 @@ fn failed_upgrades_keep_serving() {
     );
     assert_eq!(
         lines.expect_prefix("upgrade: "),
-        "upgrade: failed: the successor was not ready within 1.5s"
+        "upgrade: failed: the successor was not ready within 3s"
     );
     assert!(gone(silent), "the silent successor was killed and reaped");
     assert_eq!(request(addr).unwrap(), pid);
