@@ -25,6 +25,10 @@ const CASES: &[Case] = &[
     ),
     ("upgrades-under-load", upgrades_under_load),
     ("failed-upgrades-keep-serving", failed_upgrades_keep_serving),
+    (
+        "the-upgrader-follows-the-shutdown",
+        the_upgrader_follows_the_shutdown,
+    ),
 ];
 
 /// Run only when named: measurements, not checks.
@@ -302,4 +306,49 @@ fn failed_upgrades_keep_serving() {
     term(next);
     assert_eq!(lines.exit_of(next), 0);
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// With a handle, the upgrader refuses to upgrade once the shutdown began, and drops its
+/// copy of the listener when the drain starts: the port then refuses connects, as in any
+/// drain (the copy alone would keep it open, with connects waiting in a queue nobody reads).
+fn the_upgrader_follows_the_shutdown() {
+    use lameduck::{
+        test_util::{ManualClock, ScriptedSignals},
+        upgrade::{UpgradeError, Upgrader},
+        Config, Shutdown,
+    };
+    use std::{net::TcpStream, thread, time::Duration, time::Instant};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let upgrader = Upgrader::new()
+        .listener("http", &listener)
+        .unwrap()
+        .handle(&shutdown.handle());
+    drop(listener);
+    let queued = TcpStream::connect(addr).expect("the upgrader's copy keeps the port open");
+    drop(queued);
+
+    shutdown.trigger().shutdown();
+    let clock = ManualClock::new();
+    let report = clock.block_on(shutdown.run(clock.clone(), ScriptedSignals::new()));
+    assert_eq!(report.exit_code(), 0);
+    assert!(matches!(
+        upgrader.upgrade_blocking(),
+        Err(UpgradeError::ShuttingDown)
+    ));
+    let deadline = Instant::now() + super::support::WAIT;
+    loop {
+        match TcpStream::connect(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            _ => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the port stayed open after the drain"
+                );
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
 }
