@@ -29,6 +29,10 @@ const CASES: &[Case] = &[
         "the-upgrader-follows-the-shutdown",
         the_upgrader_follows_the_shutdown,
     ),
+    (
+        "a-closed-channel-or-a-dropped-future-ends-it",
+        closed_or_dropped,
+    ),
 ];
 
 /// Run only when named: measurements, not checks.
@@ -351,4 +355,72 @@ fn the_upgrader_follows_the_shutdown() {
             }
         }
     }
+}
+
+/// A successor that closes its readiness channel (fd 3 + the listeners) without a word is
+/// reported as such; dropping the `Upgrading` future kills and reaps the successor, and the
+/// next upgrade may start.
+fn closed_or_dropped() {
+    use lameduck::upgrade::{UpgradeError, Upgrader};
+    use std::{thread, time::Duration, time::Instant};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sh = |script: &'static str, arg: String| {
+        move || {
+            let mut command = Command::new("/bin/sh");
+            command.arg("-c").arg(script).arg(&arg);
+            command
+        }
+    };
+    // One listener: the readiness channel is fd 4.
+    let closing = Upgrader::new()
+        .listener("http", &listener)
+        .unwrap()
+        .command(sh("exec 4>&-; exec sleep 30", String::new()));
+    assert!(matches!(
+        closing.upgrade_blocking(),
+        Err(UpgradeError::Closed)
+    ));
+
+    let dir = env::temp_dir().join(format!("lameduck-upgrade-drop-{}", process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("pid");
+    let upgrader = Upgrader::new()
+        .listener("http", &listener)
+        .unwrap()
+        .command(sh(
+            r#"echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 30"#,
+            pidfile.display().to_string(),
+        ));
+    let upgrading = upgrader.upgrade();
+    let deadline = Instant::now() + super::support::WAIT;
+    let pid: u32 = loop {
+        if let Some(pid) = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the successor never started");
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(matches!(
+        upgrader.upgrade_blocking(),
+        Err(UpgradeError::AlreadyUpgrading)
+    ));
+    drop(upgrading);
+    while !gone(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the successor outlived its cancelled upgrade"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let upgrader = upgrader.command(sh("exit 5", String::new()));
+    let error = upgrader.upgrade_blocking().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the successor exited before it was ready (exit status: 5)"
+    );
+    let _ = fs::remove_dir_all(&dir);
 }
