@@ -117,9 +117,9 @@ impl Demo {
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         output::listening(server.local_addr().unwrap_or("?"));
-        // systemd first (READY=1 with MAINPID=), then the predecessor, if any, which stops
-        // accepting now: connections queued meanwhile wait in the shared accept queue for
-        // this process's first poll.
+        // READY=1 and MAINPID= first (systemd follows the successor), then the predecessor,
+        // if any, stops accepting; connections queued meanwhile wait in the shared accept
+        // queue for this process's first poll.
         lameduck::systemd::ready();
         crate::upgrade::serving();
         let report = server.await;
