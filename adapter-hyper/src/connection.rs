@@ -3,9 +3,10 @@
 
 use crate::{io::Counted, service::Counting};
 use core::{
-    future::Future,
+    future::{poll_fn, Future},
     pin::pin,
     sync::atomic::{AtomicBool, Ordering},
+    task::Poll,
     time::Duration,
 };
 use futures_util::future::{select, Either};
@@ -25,15 +26,27 @@ pub(crate) type BoxError = Box<dyn core::error::Error + Send + Sync>;
 /// never sent a byte, or half a request) before it is dropped.
 const IDLE_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a connection that has sent nothing yet when the drain starts may take to send
+/// its first bytes before it is closed.
+const FIRST_BYTES_GRACE: Duration = Duration::from_millis(250);
+
 /// What the socket, the service and the connection's task share.
 pub(crate) struct Conn {
     pub(crate) connection: Connection,
     /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
     /// peer's flow control may still hold response bytes after the service is done).
     http2: AtomicBool,
+    /// Set once the peer's first bytes were read.
+    heard: AtomicBool,
 }
 
 impl Conn {
+    pub(crate) fn heard(&self) {
+        if !self.heard.load(Ordering::Relaxed) {
+            self.heard.store(true, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn saw_http2(&self) {
         if !self.http2.load(Ordering::Relaxed) {
             self.http2.store(true, Ordering::Relaxed);
@@ -110,6 +123,7 @@ where
     let conn = Arc::new(Conn {
         connection,
         http2: AtomicBool::new(false),
+        heard: AtomicBool::new(false),
     });
     async move {
         let mut builder = auto::Builder::new(Exec(runtime.clone()));
@@ -124,6 +138,26 @@ where
             // Ended on its own (the peer closed, or it was upgraded), or failed.
             Either::Left(_) => return,
             Either::Right(((), _)) => {}
+        }
+        // A connection the drain finds silent may have been accepted a moment ago, its
+        // request on the way or unread in the socket: it gets a short grace for its first
+        // bytes, so that it is answered rather than closed unheard.
+        if !conn.heard.load(Ordering::Relaxed) {
+            let mut grace = pin!(runtime.sleep(FIRST_BYTES_GRACE));
+            let ended = poll_fn(|cx| {
+                if served.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                // Read inside the poll above: checked after it, nothing is missed.
+                if conn.heard.load(Ordering::Relaxed) || grace.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await;
+            if ended {
+                return;
+            }
         }
         // hyper-util's auto builder only sets a flag when it is still detecting the
         // protocol (nothing read yet) and wakes no one: the `select` below polls the
