@@ -3,9 +3,10 @@
 
 use crate::{io::Counted, service::Counting, shared::Conn};
 use core::{
-    future::Future,
+    future::{poll_fn, Future},
     pin::pin,
     sync::atomic::{AtomicBool, Ordering},
+    task::Poll,
     time::Duration,
 };
 use futures_util::future::{select, Either};
@@ -24,6 +25,10 @@ pub(crate) type BoxError = Box<dyn core::error::Error + Send + Sync>;
 /// How long a connection may sit idle, after draining started, without closing (a peer that
 /// never sent a byte, or half a request) before it is dropped.
 const IDLE_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a connection that has sent nothing yet when the drain starts may take to send
+/// its first bytes before it is closed.
+const FIRST_BYTES_GRACE: Duration = Duration::from_millis(250);
 
 /// hyper spawns HTTP/2 streams (and upgrades' work) on the runtime.
 #[derive(Clone)]
@@ -94,6 +99,7 @@ where
     let conn = Arc::new(Conn {
         connection,
         http2: AtomicBool::new(false),
+        heard: AtomicBool::new(false),
     });
     async move {
         let mut builder = auto::Builder::new(Exec(runtime.clone()));
@@ -108,6 +114,26 @@ where
             // Ended on its own (the peer closed, or it was upgraded), or failed.
             Either::Left(_) => return,
             Either::Right(((), _)) => {}
+        }
+        // A connection the drain finds silent may have been accepted a moment ago, its
+        // request on the way or unread in the socket: it gets a short grace for its first
+        // bytes, so that it is answered rather than closed unheard.
+        if !conn.heard.load(Ordering::Relaxed) {
+            let mut grace = pin!(runtime.sleep(FIRST_BYTES_GRACE));
+            let ended = poll_fn(|cx| {
+                if served.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                // Read inside the poll above: checked after it, nothing is missed.
+                if conn.heard.load(Ordering::Relaxed) || grace.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await;
+            if ended {
+                return;
+            }
         }
         // hyper-util's auto builder only sets a flag when it is still detecting the
         // protocol (nothing read yet) and wakes no one: the `select` below polls the

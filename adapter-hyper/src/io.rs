@@ -76,7 +76,10 @@ impl<I: Read + Unpin> Read for Counted<I> {
         let this = self.get_mut();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Pending => this.pending(cx),
-            ready => ready,
+            ready => {
+                this.conn.heard();
+                ready
+            }
         }
     }
 }

@@ -9,13 +9,20 @@ pub(crate) struct Conn {
     /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
     /// peer's flow control may still hold response bytes after the service is done).
     pub(crate) http2: AtomicBool,
+    /// Set once the peer's first bytes were read.
+    pub(crate) heard: AtomicBool,
 }
 
 impl Conn {
+    pub(crate) fn heard(&self) {
+        if !self.heard.load(Ordering::Relaxed) {
+            self.heard.store(true, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn saw_http2(&self) {
         if !self.http2.load(Ordering::Relaxed) {
             self.http2.store(true, Ordering::Relaxed);
         }
     }
 }
-

@@ -37,7 +37,8 @@ const GRACE: Duration = Duration::from_secs(1);
 
 #[tokio::test]
 async fn a_silent_connection_closes_at_once() {
-    // hyper-util's protocol detection is cancelled by graceful_shutdown: no grace needed.
+    // After a short grace for its first bytes, hyper-util's protocol detection is
+    // cancelled by graceful_shutdown: no idle grace.
     assert!(closes_after(b"").await < GRACE);
 }
 
@@ -51,4 +52,35 @@ async fn half_an_http2_preface_closes_at_once() {
 async fn half_a_request_is_dropped_after_the_grace() {
     let closed = closes_after(b"GET / HTTP/1.1\r\nhost:").await;
     assert!(closed >= GRACE, "not before the grace: {closed:?}");
+}
+
+/// A connection accepted a moment before the drain, whose request arrives just after it
+/// began (an in-place upgrade hands over at any moment): answered, not closed unheard.
+#[tokio::test]
+async fn a_request_sent_just_after_the_drain_began_is_answered() {
+    use tokio::io::BufReader;
+    let server = start().await;
+    let mut socket = BufReader::new(TcpStream::connect(server.addr).await.unwrap());
+    bounded(async {
+        while server.handle.snapshot().open != 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    server.trigger.shutdown();
+    bounded(server.handle.draining()).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    socket
+        .get_mut()
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, body) = bounded(support::read_response(&mut socket)).await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, "ok");
+    let mut rest = Vec::new();
+    bounded(socket.read_to_end(&mut rest)).await.unwrap();
+    assert!(rest.is_empty(), "then the connection closes");
+    let report = bounded(server.report).await.unwrap();
+    assert!(report.drained(), "{report}");
 }

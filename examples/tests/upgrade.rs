@@ -29,9 +29,16 @@ async fn sigusr2_hands_over_to_a_successor_on_the_same_socket() {
             .parse()
             .unwrap();
         let successor = Pid::from_raw(successor).unwrap();
-        // (No request while both serve: a connection the predecessor accepts in its last
-        // moment is closed unanswered by the adapter's drain, which closes connections that
-        // have no request in flight yet. The library's own suite sends load throughout.)
+        // Served by either process: the predecessor answers what it accepted before the
+        // drain, the successor the rest of the same queue.
+        let mut raw = Raw::connect(demo.addr).await;
+        raw.get("/").await;
+        assert_eq!(
+            raw.response().await.0,
+            200,
+            "{name}: the port serves throughout"
+        );
+        drop(raw);
         demo.line_starting("phase: stopped").await;
         // The predecessor is gone; the successor serves alone, then stops.
         let mut raw = Raw::connect(demo.addr).await;

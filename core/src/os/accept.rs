@@ -141,13 +141,19 @@ where
 }
 
 /// `future`'s output, or `None` if draining starts first.
+///
+/// Draining is checked before each poll of `future`: once it started, nothing more is
+/// accepted. The other order would accept a connection that arrived after the drain began
+/// (the driver may have completed the drain in between, and the connection would then be
+/// dropped unserved), and in an in-place upgrade that connection belongs to the successor,
+/// which serves the same accept queue.
 async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option<F::Output> {
     let mut future = pin!(future);
     poll_fn(|cx| {
-        if let Poll::Ready(out) = future.as_mut().poll(cx) {
-            return Poll::Ready(Some(out));
+        if Pin::new(&mut *draining).poll(cx).is_ready() {
+            return Poll::Ready(None);
         }
-        Pin::new(&mut *draining).poll(cx).map(|()| None)
+        future.as_mut().poll(cx).map(Some)
     })
     .await
 }
@@ -258,5 +264,58 @@ mod tests {
         );
         assert_eq!(report.exit_code(), 0);
         assert_eq!(script.calls.len(), 10);
+    }
+
+    /// A source whose one connection arrives only when `arrived` is set: it arrives after
+    /// the drain began (and completed), so it stays queued for whoever serves the socket
+    /// next (an upgrade's successor) instead of being taken and dropped unserved.
+    struct Late<'a> {
+        arrived: &'a core::cell::Cell<bool>,
+        taken: &'a core::cell::Cell<u32>,
+    }
+
+    impl Accept for Late<'_> {
+        type Conn = u32;
+
+        fn accept(&mut self) -> impl Future<Output = io::Result<u32>> + '_ {
+            core::future::poll_fn(|_| {
+                if self.arrived.get() {
+                    self.taken.set(self.taken.get() + 1);
+                    core::task::Poll::Ready(Ok(1))
+                } else {
+                    core::task::Poll::Pending
+                }
+            })
+        }
+    }
+
+    #[test]
+    fn nothing_is_accepted_once_draining_started() {
+        use core::{pin::pin, task::Context};
+        let (arrived, taken) = (core::cell::Cell::new(false), core::cell::Cell::new(0));
+        let clock = ManualClock::new();
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        let served = core::cell::Cell::new(0);
+        let mut serving = pin!(serve(
+            Late {
+                arrived: &arrived,
+                taken: &taken,
+            },
+            handle.clone(),
+            trigger.clone(),
+            clock.clone(),
+            |_, _| served.set(served.get() + 1),
+        ));
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(serving.as_mut().poll(&mut cx).is_pending());
+        trigger.shutdown();
+        let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
+        assert!(report.drained());
+        arrived.set(true);
+        assert!(serving.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(taken.get(), 0, "the late connection stays in the queue");
+        assert_eq!(served.get(), 0);
     }
 }

@@ -25,6 +25,14 @@ const CASES: &[Case] = &[
     ),
     ("upgrades-under-load", upgrades_under_load),
     ("failed-upgrades-keep-serving", failed_upgrades_keep_serving),
+    (
+        "the-upgrader-follows-the-shutdown",
+        the_upgrader_follows_the_shutdown,
+    ),
+    (
+        "a-closed-channel-or-a-dropped-future-ends-it",
+        closed_or_dropped,
+    ),
 ];
 
 /// Run only when named: measurements, not checks.
@@ -249,7 +257,7 @@ fn failed_upgrades_keep_serving() {
     let mut command = server();
     command
         .env("TEST_MODE_FILE", &mode)
-        .env("TEST_READY_TIMEOUT_MS", "1500");
+        .env("TEST_READY_TIMEOUT_MS", "3000");
     let (mut first, mut lines) = start(command);
     let (addr, pid, _) = lines.listening();
 
@@ -283,7 +291,7 @@ fn failed_upgrades_keep_serving() {
     );
     assert_eq!(
         lines.expect_prefix("upgrade: "),
-        "upgrade: failed: the successor was not ready within 1.5s"
+        "upgrade: failed: the successor was not ready within 3s"
     );
     assert!(gone(silent), "the silent successor was killed and reaped");
     assert_eq!(request(addr).unwrap(), pid);
@@ -301,5 +309,118 @@ fn failed_upgrades_keep_serving() {
     assert_eq!(request(addr).unwrap(), next);
     term(next);
     assert_eq!(lines.exit_of(next), 0);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// With a handle, the upgrader refuses to upgrade once the shutdown began, and drops its
+/// copy of the listener when the drain starts: the port then refuses connects, as in any
+/// drain (the copy alone would keep it open, with connects waiting in a queue nobody reads).
+fn the_upgrader_follows_the_shutdown() {
+    use lameduck::{
+        test_util::{ManualClock, ScriptedSignals},
+        upgrade::{UpgradeError, Upgrader},
+        Config, Shutdown,
+    };
+    use std::{net::TcpStream, thread, time::Duration, time::Instant};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let upgrader = Upgrader::new()
+        .listener("http", &listener)
+        .unwrap()
+        .handle(&shutdown.handle());
+    drop(listener);
+    let queued = TcpStream::connect(addr).expect("the upgrader's copy keeps the port open");
+    drop(queued);
+
+    shutdown.trigger().shutdown();
+    let clock = ManualClock::new();
+    let report = clock.block_on(shutdown.run(clock.clone(), ScriptedSignals::new()));
+    assert_eq!(report.exit_code(), 0);
+    assert!(matches!(
+        upgrader.upgrade_blocking(),
+        Err(UpgradeError::ShuttingDown)
+    ));
+    let deadline = Instant::now() + super::support::WAIT;
+    loop {
+        match TcpStream::connect(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            _ => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the port stayed open after the drain"
+                );
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// A successor that closes its readiness channel (fd 3 + the listeners) without a word is
+/// reported as such; dropping the `Upgrading` future kills and reaps the successor, and the
+/// next upgrade may start.
+fn closed_or_dropped() {
+    use lameduck::upgrade::{UpgradeError, Upgrader};
+    use std::{thread, time::Duration, time::Instant};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sh = |script: &'static str, arg: String| {
+        move || {
+            let mut command = Command::new("/bin/sh");
+            command.arg("-c").arg(script).arg(&arg);
+            command
+        }
+    };
+    // One listener: the readiness channel is fd 4.
+    let closing = Upgrader::new()
+        .listener("http", &listener)
+        .unwrap()
+        .command(sh("exec 4>&-; exec sleep 30", String::new()));
+    assert!(matches!(
+        closing.upgrade_blocking(),
+        Err(UpgradeError::Closed)
+    ));
+
+    let dir = env::temp_dir().join(format!("lameduck-upgrade-drop-{}", process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("pid");
+    let upgrader = Upgrader::new()
+        .listener("http", &listener)
+        .unwrap()
+        .command(sh(
+            r#"echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 30"#,
+            pidfile.display().to_string(),
+        ));
+    let upgrading = upgrader.upgrade();
+    let deadline = Instant::now() + super::support::WAIT;
+    let pid: u32 = loop {
+        if let Some(pid) = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the successor never started");
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(matches!(
+        upgrader.upgrade_blocking(),
+        Err(UpgradeError::AlreadyUpgrading)
+    ));
+    drop(upgrading);
+    while !gone(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the successor outlived its cancelled upgrade"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let upgrader = upgrader.command(sh("exit 5", String::new()));
+    let error = upgrader.upgrade_blocking().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the successor exited before it was ready (exit status: 5)"
+    );
     let _ = fs::remove_dir_all(&dir);
 }
