@@ -12,6 +12,6 @@ mod service;
 mod shared;
 
 pub use connection::serve_connection;
-pub use listen::{backlog, bind, MIN_BACKLOG};
+pub use listen::bind;
 pub use readiness::readiness;
 pub use serve::{serve, Serving};

@@ -4,21 +4,12 @@ use core::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 
-/// The listen backlog [`bind`] asks for at least (the system may allow more: see
-/// [`backlog`]).
-///
-/// ```
-/// assert_eq!(lameduck_hyper::MIN_BACKLOG, 1024);
-/// ```
-pub const MIN_BACKLOG: i32 = 1024;
+/// The listen backlog [`bind`] asks for at least (the system may allow more).
+const MIN_BACKLOG: i32 = 1024;
 
 /// The backlog [`bind`] uses: [`MIN_BACKLOG`], or the system's maximum if that is larger
 /// (Linux: `/proc/sys/net/core/somaxconn`; the kernel clamps to it anyway).
-///
-/// ```
-/// assert!(lameduck_hyper::backlog() >= lameduck_hyper::MIN_BACKLOG);
-/// ```
-pub fn backlog() -> i32 {
+fn backlog() -> i32 {
     let system = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
@@ -26,7 +17,8 @@ pub fn backlog() -> i32 {
     system.max(MIN_BACKLOG)
 }
 
-/// Binds a non-blocking TCP listener on `addr` with [`backlog`] pending connections and
+/// Binds a non-blocking TCP listener on `addr` with room for at least 1024 pending
+/// connections (the system's maximum if larger: `/proc/sys/net/core/somaxconn`) and
 /// `SO_REUSEADDR` (not on Windows), ready to be turned into a runtime's listener
 /// (`tokio::net::TcpListener::from_std`, `async_net::TcpListener::try_from`).
 ///
