@@ -32,7 +32,7 @@ async fn main() {
     let watcher = demo::Demo::with_options(Options::from_env_or_exit_over(defaults));
     // The seed's second hook (the first is the demos' `flush`).
     watcher.register(Hook::new("close-store", || {
-        eprintln!("hook close-store running");
+        output::diag("hook close-store running");
         Ok::<(), std::io::Error>(())
     }));
     let (signals, listener, addr) = watcher.listen_tokio();
@@ -58,7 +58,7 @@ async fn main() {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        eprintln!("accept: {error}");
+                        output::diag(format_args!("accept: {error}"));
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     }

@@ -189,6 +189,10 @@ impl<T: Timer> Graceful<T> {
             + 'static,
     {
         let tracked = self.track(service, counted);
+        // A client that sends its request and shuts down its write side (`nc -N`, some
+        // HTTP/1.0 clients) is still answered: hyper's default closes at the read EOF.
+        let mut builder = builder.clone();
+        builder.http1().half_close(true);
         // Owned, so the future does not borrow the builder (which also keeps the compiler's
         // `Send` check of the caller's future free of the builder's lifetime).
         let conn = builder

@@ -20,6 +20,14 @@ pub trait Listener: Send + 'static {
 
     /// Accepts the next connection.
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_;
+
+    /// Takes a connection already waiting in the backlog without waiting, `None` if none
+    /// is: [`serve`] takes these when draining starts, before it closes the listener
+    /// (see [`lameduck::accept::Accept::try_accept`]). The default is `None`: queued
+    /// connections are then reset with the listener.
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        None
+    }
 }
 
 impl Listener for tokio::net::TcpListener {
@@ -28,6 +36,15 @@ impl Listener for tokio::net::TcpListener {
 
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_ {
         tokio::net::TcpListener::accept(self)
+    }
+
+    #[cfg(unix)]
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        let accepted = accept_now(self, std::net::TcpListener::accept)?;
+        Some(accepted.and_then(|(stream, addr)| {
+            stream.set_nonblocking(true)?;
+            Ok((tokio::net::TcpStream::from_std(stream)?, addr))
+        }))
     }
 }
 
@@ -38,6 +55,14 @@ impl Listener for tokio::net::UnixListener {
 
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_ {
         tokio::net::UnixListener::accept(self)
+    }
+
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        let accepted = accept_now(self, std::os::unix::net::UnixListener::accept)?;
+        Some(accepted.and_then(|(stream, addr)| {
+            stream.set_nonblocking(true)?;
+            Ok((tokio::net::UnixStream::from_std(stream)?, addr.into()))
+        }))
     }
 }
 
@@ -101,5 +126,30 @@ impl<L: Listener> accept::Accept for Accepting<L> {
 
     fn accept(&mut self) -> impl Future<Output = io::Result<Self::Conn>> + '_ {
         self.0.accept()
+    }
+
+    fn try_accept(&mut self) -> Option<io::Result<Self::Conn>> {
+        self.0.try_accept()
+    }
+}
+
+/// One `accept(2)` on a duplicate of `listener`'s socket, which shares its non-blocking
+/// flag: `None` on `WouldBlock`. It goes around the runtime's readiness, which may not
+/// have seen what was queued since its last event.
+#[cfg(unix)]
+fn accept_now<L, S, A>(
+    listener: &impl std::os::fd::AsFd,
+    accept: impl FnOnce(&L) -> io::Result<(S, A)>,
+) -> Option<io::Result<(S, A)>>
+where
+    L: From<std::os::fd::OwnedFd>,
+{
+    let dup = match listener.as_fd().try_clone_to_owned() {
+        Ok(fd) => L::from(fd),
+        Err(error) => return Some(Err(error)),
+    };
+    match accept(&dup) {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
+        other => Some(other),
     }
 }

@@ -56,6 +56,10 @@ pub async fn bounded<F: core::future::Future>(what: &str, future: F) -> F::Outpu
 }
 
 fn binary(name: &str) -> PathBuf {
+    // Another build's demos (to measure a different version), when asked for.
+    if let Some(dir) = std::env::var_os("LAMEDUCK_DEMO_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
     let profile_dir = exe
@@ -117,11 +121,17 @@ type Spawned = (
 );
 
 fn spawn(name: &str, args: &[&str]) -> Spawned {
+    spawn_with(name, args, None)
+}
+
+/// As [`spawn`], with the child's stderr given (then not read here) instead of piped.
+fn spawn_with(name: &str, args: &[&str], stderr: Option<Stdio>) -> Spawned {
+    let given = stderr.is_some();
     let mut child = Command::new(binary(name))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr.unwrap_or_else(Stdio::piped))
         .spawn()
         .expect("start the demo");
     let (tx, rx) = mpsc::unbounded_channel();
@@ -136,6 +146,17 @@ fn spawn(name: &str, args: &[&str]) -> Spawned {
         }
     });
     let stderr = Arc::new(Mutex::new(String::new()));
+    if given {
+        return (
+            child,
+            rx,
+            stdout,
+            Output {
+                stderr,
+                stderr_done: None,
+            },
+        );
+    }
     let err = BufReader::new(child.stderr.take().unwrap());
     let all = stderr.clone();
     let stderr_done = std::thread::spawn(move || {
@@ -166,9 +187,14 @@ pub struct Output {
 impl Demo {
     /// Starts `name` on a free port with `args`, and waits for `listening on`.
     pub async fn start(name: &'static str, args: &[&str]) -> Demo {
+        Demo::start_with(name, args, None).await
+    }
+
+    /// As [`start`](Self::start), with the demo's stderr given (and not read here).
+    pub async fn start_with(name: &'static str, args: &[&str], stderr: Option<Stdio>) -> Demo {
         let mut all = vec!["--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let (child, lines, stdout, stderr) = spawn(name, &all);
+        let (child, lines, stdout, stderr) = spawn_with(name, &all, stderr);
         let mut demo = Demo {
             name,
             child: Some(child),
