@@ -144,6 +144,10 @@ pub enum Closed {
     Cut,
 }
 
+/// How long a connection that has begun no request when draining starts gets to begin one
+/// (its request may already wait in the socket, unread) before it is shut down.
+const FIRST_REQUEST: Duration = Duration::from_millis(100);
+
 /// Drives `conn` to its end under the shutdown `state` belongs to.
 ///
 /// `shutdown` is `graceful_shutdown` (a function rather than a [`GracefulConnection`] bound:
@@ -166,6 +170,21 @@ where
     match select(conn.as_mut(), going_away).await {
         Either::Left((result, _)) => return result.map(|()| Closed::Finished),
         Either::Right(((), _)) => {}
+    }
+    // A connection with no request begun yet may have one waiting in its socket: one the
+    // accept loop took from the backlog at the drain, or one accepted just before it on a
+    // runtime whose first read waits for the reactor to report the socket (tokio). Shut
+    // down now, hyper-util's auto connection would cancel its protocol detection and close
+    // it unanswered; so it gets a short while (at most the grace) to begin its request.
+    if !state.has_started() {
+        let first = core::pin::pin!(state.wait_started());
+        let wait = core::pin::pin!(timer.sleep(grace.min(FIRST_REQUEST)));
+        let cut = handle.reached(Phase::Hooks);
+        match select(conn.as_mut(), select(cut, select(first, wait))).await {
+            Either::Left((_result, _)) => return Ok(Closed::Drained),
+            Either::Right((Either::Left(..), _)) => return Ok(Closed::Cut),
+            Either::Right((Either::Right(..), _)) => {}
+        }
     }
     // hyper-util's auto builder only sets a flag when it is still detecting the protocol
     // (nothing read yet) and wakes no one: the `select` below polls the connection again at

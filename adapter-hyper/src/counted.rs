@@ -116,12 +116,16 @@ pub(crate) struct ConnState {
     inner: Mutex<Inner>,
     /// Notified each time the last request in flight finishes.
     idle: Event,
+    /// Notified when the connection's first request starts.
+    first: Event,
     handle: Handle,
 }
 
 struct Inner {
     counted: Box<dyn Counted>,
     in_flight: usize,
+    /// Whether a request ever started on the connection.
+    started: bool,
 }
 
 impl ConnState {
@@ -134,8 +138,10 @@ impl ConnState {
             inner: Mutex::new(Inner {
                 counted,
                 in_flight: 0,
+                started: false,
             }),
             idle: Event::new(),
+            first: Event::new(),
             handle,
         })
     }
@@ -149,8 +155,28 @@ impl ConnState {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether a request ever started on the connection.
+    pub(crate) fn has_started(&self) -> bool {
+        self.lock().started
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.lock().in_flight
+    }
+
+    /// Completes once a request has started on the connection.
+    pub(crate) async fn wait_started(&self) {
+        loop {
+            if self.lock().started {
+                return;
+            }
+            // Listen first, then re-check: a request starting in between is not missed.
+            let listener = self.first.listen();
+            if self.lock().started {
+                return;
+            }
+            listener.await;
+        }
     }
 
     /// Completes once no request is in flight.
@@ -181,7 +207,11 @@ impl InFlight {
         if inner.in_flight == 1 {
             inner.counted.set_idle(false);
         }
+        let first = !core::mem::replace(&mut inner.started, true);
         drop(inner);
+        if first {
+            conn.first.notify(usize::MAX);
+        }
         InFlight { conn: conn.clone() }
     }
 }
