@@ -68,7 +68,10 @@ impl Listener for tokio::net::UnixListener {
 
 /// Accepts connections while the phase allows it (running, lame duck), and returns as soon
 /// as draining starts, dropping `listener` so that new connection attempts are refused at
-/// once rather than left waiting in a backlog no one reads.
+/// once rather than left waiting in a backlog no one reads. The connections already in
+/// the backlog then are taken first ([`Listener::try_accept`]) and served like the others,
+/// not reset with the listener; from the call on (not the first poll), the drain cannot
+/// complete before that is done.
 ///
 /// Each accepted connection is counted with [`Handle::track`] and handed, with its
 /// [`ConnectionGuard`], to `serve_conn`, whose future is spawned with [`tokio::spawn`]. The
@@ -105,17 +108,23 @@ impl Listener for tokio::net::UnixListener {
 /// let report = lameduck_tokio::run(shutdown).await.unwrap();
 /// # });
 /// ```
-pub async fn serve<L, F, Fut>(listener: L, handle: Handle, trigger: Trigger, mut serve_conn: F)
+pub fn serve<L, F, Fut>(
+    listener: L,
+    handle: Handle,
+    trigger: Trigger,
+    mut serve_conn: F,
+) -> impl Future<Output = ()>
 where
     L: Listener,
     F: FnMut(L::Io, L::Addr, ConnectionGuard) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let spawn = |(io, addr), guard| {
+    let spawn = move |(io, addr), guard| {
         tokio::spawn(serve_conn(io, addr, guard));
     };
     let timer = crate::TokioTimer::new();
-    accept::serve(Accepting(listener), handle, trigger, timer, spawn).await;
+    // Called now, not at the first poll: the loop holds the drain open from here on.
+    accept::serve(Accepting(listener), handle, trigger, timer, spawn)
 }
 
 /// A [`Listener`] as the core's [`accept::Accept`] (a wrapper: both are foreign to the other).
@@ -151,5 +160,28 @@ where
     match accept(&dup) {
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
         other => Some(other),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::Listener;
+
+    #[tokio::test]
+    async fn try_accept_takes_what_is_queued_then_says_none() {
+        let mut listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        assert!(listener.try_accept().is_none(), "nothing queued yet");
+        let clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        for client in &clients {
+            let (_stream, peer) = listener.try_accept().expect("queued").unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+        }
+        assert!(listener.try_accept().is_none(), "the backlog is empty");
+        // The listener still accepts through the runtime afterwards.
+        let _late = std::net::TcpStream::connect(addr).unwrap();
+        Listener::accept(&mut listener).await.unwrap();
     }
 }

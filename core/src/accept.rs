@@ -143,15 +143,38 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 1 << 16;
 /// let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
 /// assert!(report.detail().unwrap().starts_with("accept: "));
 /// ```
-pub async fn serve<A, T, S>(listener: A, handle: Handle, trigger: Trigger, timer: T, mut spawn: S)
+pub fn serve<A, T, S>(
+    listener: A,
+    handle: Handle,
+    trigger: Trigger,
+    timer: T,
+    spawn: S,
+) -> impl Future<Output = ()>
 where
     A: Accept,
     T: Timer,
     S: FnMut(A::Conn, ConnectionGuard),
 {
-    let mut listener = listener;
     // Keeps the drain open until the backlog was taken; none once the drain completed.
-    let Some(_hold) = Hold::new(&handle) else {
+    // Taken now, not at the first poll: a shutdown that starts before the spawned loop
+    // first runs must still find the listener open and its backlog waiting to be taken.
+    let hold = Hold::new(&handle);
+    accepting(listener, handle, trigger, timer, spawn, hold)
+}
+
+async fn accepting<A, T, S>(
+    mut listener: A,
+    handle: Handle,
+    trigger: Trigger,
+    timer: T,
+    mut spawn: S,
+    hold: Option<Hold>,
+) where
+    A: Accept,
+    T: Timer,
+    S: FnMut(A::Conn, ConnectionGuard),
+{
+    let Some(_hold) = hold else {
         return;
     };
     let mut draining = handle.draining();
@@ -213,17 +236,17 @@ where
 }
 
 /// The accept loop's hold on the drain (see [`serve`]); released when dropped.
-struct Hold<'a>(&'a Handle);
+struct Hold(Handle);
 
-impl<'a> Hold<'a> {
-    fn new(handle: &'a Handle) -> Option<Hold<'a>> {
+impl Hold {
+    fn new(handle: &Handle) -> Option<Hold> {
         // `then`, not `then_some`: a hold built eagerly and dropped on refusal would
         // release what it never took.
-        handle.shared.tracker.hold().then(|| Hold(handle))
+        handle.shared.tracker.hold().then(|| Hold(handle.clone()))
     }
 }
 
-impl Drop for Hold<'_> {
+impl Drop for Hold {
     fn drop(&mut self) {
         self.0.shared.tracker.unhold();
     }

@@ -64,6 +64,12 @@ async fn connections_queued_in_the_backlog_when_draining_starts_are_answered() {
     each(|name| async move {
         const QUEUED: usize = 300;
         let demo = Demo::start(name, &["--drain-timeout-ms", "10000"]).await;
+        // Served once: the accept loop runs.
+        let mut first = Raw::connect(demo.addr).await;
+        first
+            .send("GET / HTTP/1.1\r\nhost: demo\r\nconnection: close\r\n\r\n")
+            .await;
+        assert_eq!(first.response().await.0, 200, "{name}");
         demo.signal(Signal::STOP);
         let mut queued = Vec::new();
         for _ in 0..QUEUED {
