@@ -79,10 +79,11 @@ pub trait Accept {
     }
 }
 
-/// The most connections [`serve`] takes from the backlog once draining started: a bound
-/// on the work done without yielding, should connections keep arriving as fast as they
-/// are taken (the largest backlog Linux allows by default is 4096).
-pub const MAX_TAKEN_AT_DRAIN: usize = 1 << 16;
+/// The most connections [`serve`] takes from the backlog once draining started: one full
+/// backlog of Linux's default maximum (`somaxconn`, 4096). Connections that keep arriving
+/// while the backlog is taken are taken too (and served): this bounds how long a flood of
+/// them keeps the listener open, and the work done without yielding.
+pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 
 /// Accepts connections while the phase allows it (running, lame duck), and returns as soon
 /// as draining starts, dropping `listener` so that new connection attempts are refused at
