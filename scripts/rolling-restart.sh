@@ -121,11 +121,13 @@ EOF
 
 # Caddy: active health checks on the same interval; no retries (`lb_try_duration` 0, the
 # default), so a request sent to a closing instance fails visibly, as with haproxy.
+# `least_conn`, not `round_robin`: Caddy 2.6's round robin advances one counter shared by
+# all requests, so under concurrent load a request can land on the one unhealthy upstream
+# at each of its tries and get "503 no upstreams available" while the other is healthy.
 cat > "$work/Caddyfile" <<EOF
 {
 	admin 127.0.0.1:$stats_port
 	auto_https off
-	persist_config off
 	log {
 		output file $work/caddy.log
 		format json
@@ -133,7 +135,7 @@ cat > "$work/Caddyfile" <<EOF
 }
 http://127.0.0.1:$front_port {
 	reverse_proxy 127.0.0.1:$port_a 127.0.0.1:$port_b {
-		lb_policy round_robin
+		lb_policy least_conn
 		lb_try_duration 0
 		health_uri /healthz
 		health_interval ${check_inter_ms}ms
@@ -150,13 +152,23 @@ server_status() { # name -> UP, DOWN, ...
 
 is_up() { [ "$(server_status "$1")" = UP ]; }
 
-# Until the balancer sends to the instance again. haproxy says so in its stats; Caddy 2.6
-# does not expose an upstream's health (its admin API lists addresses and counts only), so
-# for it: two health-check intervals after the instance listens, time for one check.
-lb_sees_up() { # name
+# Caddy 2.6 does not expose an upstream's health (its admin API lists addresses and
+# counts only), but its active health checker logs "host is up" when a host it had marked
+# down passes a check again.
+caddy_ups() { # host:port -> how many times Caddy logged it up
+    grep -c "\"msg\":\"host is up\",\"host\":\"$1\"" "$work/caddy.log" 2>/dev/null || true
+}
+caddy_up_after() { [ "$(caddy_ups "$1")" -gt "$2" ]; }
+
+# Until the balancer sends to the instance again.
+lb_sees_up() { # name ups_before (Caddy: the count of its "host is up" lines before the start)
     case "$lb" in
         haproxy) wait_for 10 "haproxy to see $1 up" is_up "$1" ;;
-        caddy) sleep "$(awk -v ms="$check_inter_ms" 'BEGIN { print 2 * ms / 1000 }')" ;;
+        caddy)
+            # A restart quicker than a check interval may never be seen down: then there
+            # is no new line, and the host is up as far as Caddy knows.
+            wait_for 3 "caddy to see $1 up" caddy_up_after "127.0.0.1:${port[$1]}" "$2" || true
+            ;;
     esac
 }
 
@@ -170,12 +182,13 @@ wait_for() { # seconds, description, command...
 
 start_instance() { # name
     local name=$1 out=$work/$1.$(date +%s%N).log
+    local ups; ups=$(caddy_ups "127.0.0.1:${port[$1]}")
     "$demo_bin" --addr "127.0.0.1:${port[$name]}" --lame-duck-ms "$lame_duck_ms" \
         --drain-timeout-ms "$drain_timeout_ms" >"$out" 2>&1 &
     pid[$name]=$!
     echo "${pid[$name]}" >"$work/pid.$name"
     wait_for 10 "$name to listen" grep -qs '^listening on ' "$out" || { cat "$out" >&2; return 1; }
-    lb_sees_up "$name"
+    lb_sees_up "$name" "$ups"
 }
 
 stop_instance() { # name [signal]; sets last_exit (in this shell: `wait` needs the parent)
@@ -215,7 +228,9 @@ case "$lb" in
         wait_for 10 "haproxy stats" curl -fs -o /dev/null "http://127.0.0.1:$stats_port/stats;csv"
         ;;
     caddy)
-        caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.out" 2>&1 &
+        # Its autosaved config and storage go to the work directory, not the home.
+        XDG_CONFIG_HOME=$work XDG_DATA_HOME=$work \
+            caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.out" 2>&1 &
         lb_pid=$!
         wait_for 10 "caddy's admin API" curl -fs -o /dev/null "http://127.0.0.1:$stats_port/config/"
         ;;

@@ -25,11 +25,14 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// idle whenever no request is in flight. When draining starts it gets `graceful_shutdown()`
 /// at once: an idle HTTP/1 connection closes, a response in flight carries
 /// `Connection: close` and then the connection closes, HTTP/2 sends GOAWAY and finishes its
-/// open streams. A connection that stays idle for [`grace`](Self::grace) after that without
+/// open streams. (A connection that has begun no request yet first gets up to 100 ms, at
+/// most the grace, to begin one: its request may be waiting in the socket, unread, and
+/// would otherwise be closed unanswered.) A connection that stays idle for
+/// [`grace`](Self::grace) after that without
 /// closing (a peer that never sent a byte, or half a request) is dropped, and every
 /// connection still open when the drain is cut is dropped.
 ///
-/// The [`Timer`] is used only for the grace, so this works on any runtime.
+/// The [`Timer`] is used only for these two waits, so this works on any runtime.
 ///
 /// See the crate's example for a whole server.
 ///
