@@ -252,3 +252,65 @@ pub fn finish(report: &Report) -> ! {
     flush();
     std::process::exit(report.exit_code().into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Writer, STDERR_QUEUE};
+    use std::{
+        io::{self, Write},
+        sync::mpsc,
+        time::{Duration, Instant},
+    };
+
+    /// A stream whose first write never returns (until the test ends), like a full pipe
+    /// nobody reads.
+    struct Stuck(mpsc::Receiver<()>);
+
+    impl Write for Stuck {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            let _ = self.0.recv();
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_stream_blocks_no_caller_and_extra_lines_are_dropped() {
+        let (_release, stuck) = mpsc::channel();
+        let writer = Writer::start("test-stuck", true, Stuck(stuck));
+        let begun = Instant::now();
+        for i in 0..STDERR_QUEUE * 4 {
+            writer.line(format!("progress {i}"));
+        }
+        // The flush is bounded too.
+        writer.flush(Instant::now() + Duration::from_millis(50));
+        assert!(begun.elapsed() < Duration::from_secs(5), "never blocked");
+        let dropped = writer.dropped.load(core::sync::atomic::Ordering::Relaxed);
+        // The writer holds one line in its stuck write, the queue holds the next ones.
+        assert!(dropped >= STDERR_QUEUE * 4 - STDERR_QUEUE - 1, "{dropped}");
+    }
+
+    #[test]
+    fn stdout_lines_are_never_dropped() {
+        let (tx, rx) = mpsc::channel();
+        struct Lines(mpsc::Sender<Vec<u8>>);
+        impl Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let _ = self.0.send(buf.to_vec());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let writer = Writer::start("test-lines", false, Lines(tx));
+        for i in 0..1000 {
+            writer.line(format!("line {i}"));
+        }
+        writer.flush(Instant::now() + Duration::from_secs(10));
+        let written: Vec<u8> = rx.try_iter().flatten().collect();
+        assert_eq!(String::from_utf8(written).unwrap().lines().count(), 1000);
+    }
+}
