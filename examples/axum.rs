@@ -5,10 +5,9 @@
 //! cargo run --release -p lameduck-examples --example axum -- --addr 127.0.0.1:8080
 //! ```
 //!
-//! `axum::serve` cannot count upgraded connections or close silent ones; serving the
-//! router per connection with `lameduck_hyper::Graceful` (through hyper-util's
-//! `TowerToHyperService`) can. The `/echo` handler takes the `Upgrade` extension the
-//! tracked service puts into every request.
+//! The router goes to `lameduck_hyper::serve` as it is (any `tower::Service` does): the
+//! upgraded `/echo` connections are counted with no handler code, and the handler finds the
+//! `lameduck::Connection` in the upgrade request to say goodbye when draining starts.
 
 use axum::{
     body::Body,
@@ -18,25 +17,15 @@ use axum::{
     Router,
 };
 use hyper::Uri;
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
-};
 use lameduck::Handle;
-use lameduck_examples::{
-    demo, echo, output,
-    routes::{self, Spawn},
-};
-use lameduck_hyper::{Graceful, TowerToHyperService};
-use lameduck_tokio::TokioTimer;
-use std::sync::Arc;
+use lameduck_examples::{demo::Demo, echo, routes};
+use lameduck_tokio::Tokio;
 
 /// What the handlers share.
 #[derive(Clone)]
 struct App {
     handle: Handle,
-    timer: TokioTimer,
-    spawn: Spawn,
+    runtime: Tokio,
 }
 
 /// The routes' answers are boxed http bodies; axum wants its own.
@@ -53,7 +42,7 @@ async fn root() -> Response {
 }
 
 async fn sleep(State(app): State<App>, uri: Uri) -> Response {
-    axum_response(routes::sleep(&app.timer, query(&uri)).await)
+    axum_response(routes::sleep(&app.runtime, query(&uri)).await)
 }
 
 async fn healthz(State(app): State<App>) -> Response {
@@ -61,11 +50,15 @@ async fn healthz(State(app): State<App>) -> Response {
 }
 
 async fn stream(State(app): State<App>, uri: Uri) -> Response {
-    axum_response(routes::stream(&app.timer, query(&uri)))
+    axum_response(routes::stream(&app.runtime, query(&uri)))
 }
 
 async fn echo(State(app): State<App>, mut request: Request) -> Response {
-    axum_response(echo::answer(&mut request, &app.spawn))
+    axum_response(echo::answer(&mut request, &app.runtime))
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    axum_response(routes::metrics(&app.handle))
 }
 
 async fn not_found() -> Response {
@@ -79,6 +72,7 @@ fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/stream", get(stream))
         .route("/echo", get(echo))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(app)
@@ -86,43 +80,8 @@ fn router(app: App) -> Router {
 
 #[tokio::main]
 async fn main() {
-    let demo = demo::Demo::from_env_or_exit();
-    let (signals, listener, addr) = demo.listen_tokio();
-    let shutdown = demo.shutdown;
-    let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
-
-    let timer = TokioTimer::new();
-    let spawn: Spawn = Arc::new(|task| {
-        tokio::spawn(task);
-    });
-    let router = router(App {
-        handle: handle.clone(),
-        timer,
-        spawn,
-    });
-    let graceful = Graceful::new(timer);
-    let builder = auto::Builder::new(TokioExecutor::new());
-
-    output::listening(addr);
-    let phases = tokio::spawn(output::phases(handle.clone()));
-    tokio::spawn(output::progress(handle.clone(), timer));
-    tokio::spawn(lameduck_tokio::serve(
-        listener,
-        handle,
-        trigger,
-        move |io, _peer, guard| {
-            let (graceful, builder) = (graceful.clone(), builder.clone());
-            let service = TowerToHyperService::new(router.clone());
-            async move {
-                let _ = io.set_nodelay(true);
-                let _ = graceful
-                    .serve_auto(&builder, TokioIo::new(io), service, guard)
-                    .await;
-            }
-        },
-    ));
-
-    let report = shutdown.run(timer, signals).await;
-    let _ = phases.await;
-    output::finish(&report)
+    let demo = Demo::from_env_or_exit();
+    let runtime = Tokio::new();
+    let handle = demo.shutdown.handle();
+    demo.serve(runtime, router(App { handle, runtime })).await
 }

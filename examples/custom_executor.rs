@@ -31,7 +31,7 @@ pub fn main() {
 mod unix {
     use core::{net::SocketAddr, time::Duration};
     use futures::{channel::oneshot, future::join};
-    use lameduck::{Config, ConnectionGuard, Handle, Hook, Phase, Shutdown};
+    use lameduck::{Config, Connection, Handle, Hook, Phase, Shutdown};
     use lameduck_examples::custom_rt::{ThreadSignals, ThreadTimer};
     use std::{
         collections::HashMap,
@@ -53,7 +53,7 @@ mod unix {
         let goodbye = Hook::new("goodbye", || Ok::<(), String>(()));
         shutdown.hooks().register(goodbye).expect("still running");
         let handle = shutdown.handle();
-        let signals = ThreadSignals::new(handle.config().shutdown_signals()).expect("signals");
+        let signals = ThreadSignals::new(handle.config().listened_signals()).expect("signals");
         let listener = TcpListener::bind(addr).expect("bind");
         let addr = listener.local_addr().expect("local address");
         let open = Arc::new(Open::default());
@@ -139,7 +139,9 @@ mod unix {
                     continue;
                 }
             };
-            let Some(guard) = handle.track() else { break };
+            let Some(connection) = handle.connection() else {
+                break;
+            };
             let Ok(clone) = stream.try_clone() else {
                 continue;
             };
@@ -150,18 +152,19 @@ mod unix {
             }
             let open = open.clone();
             std::thread::spawn(move || {
-                serve(stream, guard);
+                serve(stream, connection);
                 open.0.lock().expect("not poisoned").remove(&id);
             });
         }
     }
 
     /// `ping` → `pong`; `work N` → `started`, then `done N` after N ms of (pretend) work.
-    fn serve(stream: TcpStream, mut guard: ConnectionGuard) {
+    fn serve(stream: TcpStream, connection: Connection) {
         let mut write = &stream;
         for line in BufReader::new(&stream).lines() {
             let Ok(line) = line else { break };
-            guard.set_idle(false);
+            // In flight until the reply is written.
+            let _request = connection.request();
             let reply = match line.strip_prefix("work ").map(str::parse::<u64>) {
                 Some(Ok(ms)) => {
                     if write.write_all(b"started\n").is_err() {
@@ -175,7 +178,6 @@ mod unix {
             if write.write_all(reply.as_bytes()).is_err() {
                 break;
             }
-            guard.set_idle(true);
         }
     }
 }

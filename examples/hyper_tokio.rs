@@ -4,53 +4,18 @@
 //! cargo run --release -p lameduck-examples --example hyper_tokio -- --addr 127.0.0.1:8080
 //! ```
 //!
-//! Accepts with `lameduck_tokio::serve` (stops and drops the listener when draining
-//! starts), serves each connection with `lameduck_hyper::Graceful` (HTTP/1.1 and HTTP/2 on
-//! one port), and runs the shutdown on tokio's signals and timer.
+//! The whole server is one call, `lameduck_hyper::serve(runtime, listener, service,
+//! shutdown)`, made by `Demo::serve` (which also prints the contract's lines). Everything
+//! about the shutdown comes from the command line: `Demo::from_env_or_exit` turns it into a
+//! `lameduck::Shutdown` with the demos' `flush` hook.
 
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
-};
-use lameduck_examples::{demo, output, routes::Routes};
-use lameduck_hyper::Graceful;
-use lameduck_tokio::TokioTimer;
-use std::sync::Arc;
+use lameduck_examples::demo::Demo;
+use lameduck_tokio::Tokio;
 
 #[tokio::main]
 async fn main() {
-    let demo = demo::Demo::from_env_or_exit();
-    let (signals, listener, addr) = demo.listen_tokio();
-    let shutdown = demo.shutdown;
-    let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
-
-    let timer = TokioTimer::new();
-    let spawn: lameduck_examples::routes::Spawn = Arc::new(|task| {
-        tokio::spawn(task);
-    });
-    let routes = Routes::new(handle.clone(), timer, spawn);
-    let graceful = Graceful::new(timer);
-    let builder = auto::Builder::new(TokioExecutor::new());
-
-    output::listening(addr);
-    let phases = tokio::spawn(output::phases(handle.clone()));
-    tokio::spawn(output::progress(handle.clone(), timer));
-    tokio::spawn(lameduck_tokio::serve(
-        listener,
-        handle,
-        trigger,
-        move |io, _peer, guard| {
-            let (graceful, builder, routes) = (graceful.clone(), builder.clone(), routes.clone());
-            async move {
-                let _ = io.set_nodelay(true);
-                let _ = graceful
-                    .serve_auto(&builder, TokioIo::new(io), routes, guard)
-                    .await;
-            }
-        },
-    ));
-
-    let report = shutdown.run(timer, signals).await;
-    let _ = phases.await;
-    output::finish(&report)
+    let demo = Demo::from_env_or_exit();
+    let runtime = Tokio::new();
+    let routes = demo.routes(runtime);
+    demo.serve(runtime, routes).await
 }

@@ -1,210 +1,196 @@
-//! Connection futures that can be shut down gracefully, and how one is driven under a
-//! shutdown: graceful shutdown when draining starts, dropped when the drain is cut, and
-//! dropped after a short grace if it sits idle meanwhile.
+//! [`serve_connection`]: one connection served by hyper under a shutdown — counted with its
+//! requests, told to finish when draining starts, dropped when the drain is cut.
 
-use crate::counted::ConnState;
-use core::error::Error as StdError;
-use core::{future::Future, pin::Pin, time::Duration};
+use crate::{io::Counted, service::Counting};
+use core::{
+    future::Future,
+    pin::pin,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 use futures_util::future::{select, Either};
+use http_body::Body;
 use hyper::{
-    body::{Body, Incoming},
+    body::Incoming,
     rt::{Read, Write},
-    service::{HttpService, Service},
     Request, Response,
 };
-use hyper_util::server::conn::auto;
-use lameduck::{Phase, Timer};
+use hyper_util::{server::conn::auto, service::TowerToHyperService};
+use lameduck::{Connection, Runtime};
 use std::sync::Arc;
 
-type BoxError = Box<dyn StdError + Send + Sync>;
+pub(crate) type BoxError = Box<dyn core::error::Error + Send + Sync>;
 
-/// A connection future that can be asked to finish gracefully: hyper's and hyper-util's
-/// server connections.
-///
-/// `graceful_shutdown` must make the connection stop taking new requests and complete once
-/// the ones in flight are answered (HTTP/1: no keep-alive, idle connections close at once;
-/// HTTP/2: GOAWAY).
-///
-/// ```
-/// fn takes<C: lameduck_hyper::GracefulConnection>(_: C) {}
-/// ```
-pub trait GracefulConnection: Future<Output = Result<(), Self::Error>> {
-    /// What the connection fails with.
-    type Error;
-
-    /// Starts the graceful shutdown; the future must still be polled to its end.
-    ///
-    /// ```
-    /// use lameduck_hyper::GracefulConnection;
-    /// fn finish_soon<C: GracefulConnection>(conn: core::pin::Pin<&mut C>) {
-    ///     conn.graceful_shutdown();
-    /// }
-    /// ```
-    fn graceful_shutdown(self: Pin<&mut Self>);
-}
-
-impl<I, B, S> GracefulConnection for hyper::server::conn::http1::Connection<I, S>
-where
-    S: HttpService<Incoming, ResBody = B>,
-    S::Error: Into<BoxError>,
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Error = hyper::Error;
-
-    fn graceful_shutdown(self: Pin<&mut Self>) {
-        hyper::server::conn::http1::Connection::graceful_shutdown(self);
-    }
-}
-
-impl<I, B, S> GracefulConnection for hyper::server::conn::http1::UpgradeableConnection<I, S>
-where
-    S: HttpService<Incoming, ResBody = B>,
-    S::Error: Into<BoxError>,
-    I: Read + Write + Unpin + Send + 'static,
-    B: Body + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Error = hyper::Error;
-
-    fn graceful_shutdown(self: Pin<&mut Self>) {
-        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self);
-    }
-}
-
-impl<I, B, S, E> GracefulConnection for hyper::server::conn::http2::Connection<I, S, E>
-where
-    S: HttpService<Incoming, ResBody = B>,
-    S::Error: Into<BoxError>,
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<BoxError>,
-    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
-{
-    type Error = hyper::Error;
-
-    fn graceful_shutdown(self: Pin<&mut Self>) {
-        hyper::server::conn::http2::Connection::graceful_shutdown(self);
-    }
-}
-
-impl<I, S, E, B> GracefulConnection for auto::Connection<'_, I, S, E>
-where
-    S: Service<Request<Incoming>, Response = Response<B>>,
-    S::Future: 'static,
-    S::Error: Into<BoxError>,
-    B: Body + 'static,
-    B::Error: Into<BoxError>,
-    I: Read + Write + Unpin + 'static,
-    E: auto::HttpServerConnExec<S::Future, B>,
-{
-    type Error = BoxError;
-
-    fn graceful_shutdown(self: Pin<&mut Self>) {
-        auto::Connection::graceful_shutdown(self);
-    }
-}
-
-impl<I, S, E, B> GracefulConnection for auto::UpgradeableConnection<'_, I, S, E>
-where
-    S: Service<Request<Incoming>, Response = Response<B>>,
-    S::Future: 'static,
-    S::Error: Into<BoxError>,
-    B: Body + 'static,
-    B::Error: Into<BoxError>,
-    I: Read + Write + Unpin + Send + 'static,
-    E: auto::HttpServerConnExec<S::Future, B>,
-{
-    type Error = BoxError;
-
-    fn graceful_shutdown(self: Pin<&mut Self>) {
-        auto::UpgradeableConnection::graceful_shutdown(self);
-    }
-}
-
-/// How a connection served under a shutdown ended.
-///
-/// ```
-/// use lameduck_hyper::Closed;
-/// assert_ne!(Closed::Finished, Closed::Cut);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Closed {
-    /// It ended on its own before draining started (the peer closed, or it was upgraded).
-    Finished,
-    /// Draining started; it finished what was in flight and closed (errors after that
-    /// point, such as a peer reset or a cancelled protocol detection, also count here).
-    Drained,
-    /// Draining started and it sat idle past the grace without closing (a peer that never
-    /// sent a byte, or half a request): it was dropped.
-    Idle,
-    /// The drain was cut (deadline, second signal) while it was open: it was dropped.
-    Cut,
-}
+/// How long a connection may sit idle, after draining started, without closing (a peer that
+/// never sent a byte, or half a request) before it is dropped.
+const IDLE_GRACE: Duration = Duration::from_secs(1);
 
 /// How long a connection that has begun no request when draining starts gets to begin one
 /// (its request may already wait in the socket, unread) before it is shut down.
 const FIRST_REQUEST: Duration = Duration::from_millis(100);
 
-/// Drives `conn` to its end under the shutdown `state` belongs to.
-///
-/// `shutdown` is `graceful_shutdown` (a function rather than a [`GracefulConnection`] bound:
-/// going through the trait trips the compiler's `Send` check of the caller's future on
-/// connections that carry a lifetime, rust-lang/rust#110338).
-pub(crate) async fn drive<C, E, T>(
-    conn: C,
-    shutdown: fn(Pin<&mut C>),
-    state: Arc<ConnState>,
-    timer: &T,
-    grace: Duration,
-) -> Result<Closed, E>
-where
-    C: Future<Output = Result<(), E>>,
-    T: Timer,
-{
-    let handle = state.handle().clone();
-    let mut conn = core::pin::pin!(conn);
-    let going_away = handle.draining();
-    match select(conn.as_mut(), going_away).await {
-        Either::Left((result, _)) => return result.map(|()| Closed::Finished),
-        Either::Right(((), _)) => {}
-    }
-    // A connection with no request begun yet may have one waiting in its socket: one the
-    // accept loop took from the backlog at the drain, or one accepted just before it on a
-    // runtime whose first read waits for the reactor to report the socket (tokio). Shut
-    // down now, hyper-util's auto connection would cancel its protocol detection and close
-    // it unanswered; so it gets a short while (at most the grace) to begin its request.
-    if !state.has_started() {
-        let first = core::pin::pin!(state.wait_started());
-        let wait = core::pin::pin!(timer.sleep(grace.min(FIRST_REQUEST)));
-        let cut = handle.reached(Phase::Hooks);
-        match select(conn.as_mut(), select(cut, select(first, wait))).await {
-            Either::Left((_result, _)) => return Ok(Closed::Drained),
-            Either::Right((Either::Left(..), _)) => return Ok(Closed::Cut),
-            Either::Right((Either::Right(..), _)) => {}
+/// What the socket, the service and the connection's task share.
+pub(crate) struct Conn {
+    pub(crate) connection: Connection,
+    /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
+    /// peer's flow control may still hold response bytes after the service is done).
+    http2: AtomicBool,
+    /// Set when the first request starts, and `first` notified.
+    started: AtomicBool,
+    first: event_listener::Event,
+}
+
+impl Conn {
+    /// A request started (called for each).
+    pub(crate) fn saw_request(&self) {
+        // Relaxed: the event carries the wake-up; the flag is only re-checked after
+        // listening, and a stale `false` there costs one more turn of the loop.
+        if !self.started.load(Ordering::Relaxed) {
+            self.started.store(true, Ordering::Relaxed);
+            self.first.notify(usize::MAX);
         }
     }
-    // hyper-util's auto builder only sets a flag when it is still detecting the protocol
-    // (nothing read yet) and wakes no one: the `select` below polls the connection again at
-    // once, which is what makes a silent connection close now rather than at the deadline.
-    shutdown(conn.as_mut());
-    let idle_past_grace = async {
+
+    /// Completes once a request has started on the connection.
+    async fn first_request(&self) {
         loop {
-            state.wait_idle().await;
-            timer.sleep(grace).await;
-            if state.in_flight() == 0 {
+            if self.started.load(Ordering::Relaxed) {
                 return;
             }
+            // Listen first, then re-check: a request starting in between is not missed.
+            let listener = self.first.listen();
+            if self.started.load(Ordering::Relaxed) {
+                return;
+            }
+            listener.await;
         }
-    };
-    let cut = handle.reached(Phase::Hooks);
-    let idle_past_grace = core::pin::pin!(idle_past_grace);
-    let ended = select(conn, select(cut, idle_past_grace));
-    Ok(match ended.await {
-        Either::Left((_result, _)) => Closed::Drained,
-        Either::Right((Either::Left(..), _)) => Closed::Cut,
-        Either::Right((Either::Right(..), _)) => Closed::Idle,
-    })
+    }
+
+    pub(crate) fn saw_http2(&self) {
+        if !self.http2.load(Ordering::Relaxed) {
+            self.http2.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// hyper spawns HTTP/2 streams (and upgrades' work) on the runtime.
+#[derive(Clone)]
+struct Exec<R>(R);
+
+impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for Exec<R> {
+    fn execute(&self, future: F) {
+        self.0.spawn(future);
+    }
+}
+
+/// Serves one connection with `service` until it ends, under the shutdown `connection`
+/// belongs to: HTTP/1.1 (with upgrades, and half-closed peers answered) and HTTP/2 with
+/// prior knowledge, told apart by the first bytes.
+///
+/// For servers with an accept loop of their own (TLS handshakes, say); [`serve`](crate::serve)
+/// calls it for each connection it accepts.
+///
+/// - The connection stays counted while anything of it lives: hyper's connection, a response
+///   body being sent, or the socket handed to an upgrade (`101`, WebSocket) — the upgraded
+///   socket is counted until the handler drops it, and fails (reads and writes return
+///   `ConnectionAborted`) once the drain is cut. No handler code is needed for that; to say
+///   goodbye first, the handler of an upgrade request finds the [`Connection`] in the
+///   request's extensions and awaits [`going_away`](Connection::going_away).
+/// - It is busy while a request is in flight (from the service call until the response body
+///   ends) or a write is blocked on a peer that does not read; idle otherwise.
+/// - When draining starts it gets hyper's graceful shutdown at once: an idle HTTP/1
+///   connection closes, a response in flight carries `Connection: close`, HTTP/2 sends
+///   GOAWAY and finishes its open streams. An HTTP/1 connection that stays idle for a short
+///   grace (1 s) without closing — a peer that never sent a request, or half of one — is
+///   dropped. A busy one is waited for.
+/// - When the drain is cut (deadline, second signal) it is dropped.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops the connection (the client sees it closed).
+///
+/// ```no_run
+/// use lameduck::{Config, Network, Runtime, Shutdown};
+/// use lameduck_tokio::Tokio;
+/// # async fn f(service: axum::Router) -> std::io::Result<()> {
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let runtime = Tokio::new();
+/// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+/// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
+/// // (a TLS handshake on `stream` would go here)
+/// if let Some(connection) = shutdown.handle().connection() {
+///     runtime.spawn(lameduck_hyper::serve_connection(runtime, stream, connection, service));
+/// }
+/// # Ok(()) }
+/// ```
+pub fn serve_connection<R, I, S, B>(
+    runtime: R,
+    io: I,
+    connection: Connection,
+    service: S,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    R: Runtime,
+    I: Read + Write + Send + Unpin + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let conn = Arc::new(Conn {
+        connection,
+        http2: AtomicBool::new(false),
+        started: AtomicBool::new(false),
+        first: event_listener::Event::new(),
+    });
+    async move {
+        let mut builder = auto::Builder::new(Exec(runtime.clone()));
+        // A peer that shut its write side after the request still reads the answer.
+        builder.http1().half_close(true);
+        let service = Counting::new(TowerToHyperService::new(service), conn.clone());
+        let io = Counted::new(io, conn.clone());
+        let served = builder.serve_connection_with_upgrades(io, service);
+        let connection = &conn.connection;
+        let mut served = pin!(served);
+        match select(served.as_mut(), connection.going_away()).await {
+            // Ended on its own (the peer closed, or it was upgraded), or failed.
+            Either::Left(_) => return,
+            Either::Right(((), _)) => {}
+        }
+        // A connection with no request begun yet may have one waiting in its socket: one the
+        // accept loop took from the backlog at the drain, or one accepted just before it on
+        // a runtime whose first read waits for the reactor to report the socket (tokio).
+        // Shut down now, hyper-util's auto connection would cancel its protocol detection
+        // and close it unanswered; so it gets a short while to begin its request.
+        if !conn.started.load(Ordering::Relaxed) {
+            let first = pin!(conn.first_request());
+            let wait = pin!(runtime.sleep(FIRST_REQUEST));
+            let cut = connection.cut();
+            match select(served.as_mut(), select(cut, select(first, wait))).await {
+                Either::Left(_) | Either::Right((Either::Left(..), _)) => return,
+                Either::Right((Either::Right(..), _)) => {}
+            }
+        }
+        // hyper-util's auto builder only sets a flag when it is still detecting the
+        // protocol (nothing read yet) and wakes no one: the `select` below polls the
+        // connection again at once, which is what makes a silent connection close now
+        // rather than at the deadline.
+        served.as_mut().graceful_shutdown();
+        let idle_past_grace = async {
+            loop {
+                connection.idle().await;
+                runtime.sleep(IDLE_GRACE).await;
+                if conn.http2.load(Ordering::Relaxed) {
+                    // Waited for until it closes, or the drain is cut.
+                    core::future::pending::<()>().await;
+                }
+                if connection.is_idle() {
+                    return;
+                }
+            }
+        };
+        let _ = select(served, select(connection.cut(), pin!(idle_past_grace))).await;
+    }
 }

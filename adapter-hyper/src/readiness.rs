@@ -1,7 +1,5 @@
 //! A readiness answer for health endpoints.
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::{header, Response, StatusCode};
 use lameduck::Handle;
 
@@ -15,13 +13,13 @@ use lameduck::Handle;
 /// let response = lameduck_hyper::readiness(&shutdown.handle());
 /// assert_eq!(response.status(), 200);
 /// ```
-pub fn readiness(handle: &Handle) -> Response<Full<Bytes>> {
+pub fn readiness(handle: &Handle) -> Response<String> {
     let (status, body) = if handle.is_ready() {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "draining")
     };
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut response = Response::new(String::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,11 +1,8 @@
 //! The service wrapper that counts requests in flight on one connection: a request is in
 //! flight from the call until its response body ends (or is dropped), so a streamed body
-//! keeps its connection active.
+//! keeps its connection busy.
 
-use crate::{
-    counted::{ConnState, InFlight},
-    Upgrade,
-};
+use crate::connection::Conn;
 use bytes::Buf;
 use core::{
     future::Future,
@@ -13,74 +10,46 @@ use core::{
     task::{ready, Context, Poll},
 };
 use http_body::{Body, Frame, SizeHint};
-use hyper::{service::Service, Request, Response};
+use hyper::{header, service::Service, Method, Request, Response, Version};
+use lameduck::InFlight;
 use std::sync::Arc;
 
-/// A service wrapped to count its requests in flight on one connection and to put an
-/// [`Upgrade`] into each request's extensions. Made by [`Graceful::track`](crate::Graceful::track).
-///
-/// It is a [`hyper::service::Service`]; wrap a `tower::Service` (an axum `Router`) in
-/// [`TowerToHyperService`](crate::TowerToHyperService) first.
-///
-/// ```
-/// # fn f(handle: lameduck::Handle) {
-/// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
-/// let tracked = graceful.track("a service", handle.track().unwrap());
-/// assert_eq!(*tracked.inner(), "a service");
-/// # }
-/// ```
+/// `inner`, counting its requests on the connection `conn` stands for.
 #[derive(Clone)]
-pub struct Tracked<S> {
+pub(crate) struct Counting<S> {
     inner: S,
-    conn: Arc<ConnState>,
+    conn: Arc<Conn>,
 }
 
-impl<S> Tracked<S> {
-    pub(crate) fn new(inner: S, conn: Arc<ConnState>) -> Tracked<S> {
-        Tracked { inner, conn }
-    }
-
-    pub(crate) fn state(&self) -> Arc<ConnState> {
-        self.conn.clone()
-    }
-
-    /// The wrapped service.
-    ///
-    /// ```
-    /// # fn f(handle: lameduck::Handle) {
-    /// let graceful = lameduck_hyper::Graceful::new(lameduck_tokio::TokioTimer::new());
-    /// let tracked = graceful.track(42, handle.track().unwrap());
-    /// assert_eq!(*tracked.inner(), 42);
-    /// # }
-    /// ```
-    pub fn inner(&self) -> &S {
-        &self.inner
+impl<S> Counting<S> {
+    pub(crate) fn new(inner: S, conn: Arc<Conn>) -> Counting<S> {
+        Counting { inner, conn }
     }
 }
 
-impl<S> core::fmt::Debug for Tracked<S> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Tracked")
-            .field("in_flight", &self.conn.in_flight())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Tracked<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Counting<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body,
 {
-    type Response = Response<TrackedBody<ResBody>>;
+    type Response = Response<CountingBody<ResBody>>;
     type Error = S::Error;
-    type Future = TrackedFuture<S::Future>;
+    type Future = CountingFuture<S::Future>;
 
     fn call(&self, mut request: Request<ReqBody>) -> Self::Future {
-        let in_flight = InFlight::start(&self.conn);
-        request
-            .extensions_mut()
-            .insert(Upgrade::new(self.conn.handle().clone()));
-        TrackedFuture {
+        let in_flight = self.conn.connection.request();
+        self.conn.saw_request();
+        if request.version() == Version::HTTP_2 {
+            self.conn.saw_http2();
+        }
+        // Only a request that may turn into an upgraded connection gets the connection (its
+        // handler may want `going_away`): most requests pay nothing for it.
+        if request.headers().contains_key(header::UPGRADE) || request.method() == Method::CONNECT {
+            request
+                .extensions_mut()
+                .insert(self.conn.connection.clone());
+        }
+        CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
         }
@@ -88,43 +57,27 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of a [`Tracked`] service: the request stays in flight until the
-    /// response body it yields ends.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping it ends the request (it is no longer counted as in flight).
-    ///
-    /// ```
-    /// # fn f<F>(_: lameduck_hyper::TrackedFuture<F>) {}
-    /// ```
-    #[must_use = "futures do nothing unless polled"]
-    pub struct TrackedFuture<F> {
+    /// The response future: the request stays in flight until the body it yields ends.
+    pub(crate) struct CountingFuture<F> {
         #[pin]
         future: F,
         in_flight: Option<InFlight>,
     }
 }
 
-impl<F> core::fmt::Debug for TrackedFuture<F> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TrackedFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for TrackedFuture<F>
+impl<F, B, E> Future for CountingFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
     B: Body,
 {
-    type Output = Result<Response<TrackedBody<B>>, E>;
+    type Output = Result<Response<CountingBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.future.poll(cx));
         let in_flight = this.in_flight.take();
         Poll::Ready(result.map(|response| {
-            response.map(|body| TrackedBody {
+            response.map(|body| CountingBody {
                 in_flight: if body.is_end_stream() {
                     None
                 } else {
@@ -138,26 +91,14 @@ where
 
 pin_project_lite::pin_project! {
     /// A response body that keeps its request in flight until it ends or is dropped.
-    ///
-    /// ```
-    /// # fn f<B>(_: lameduck_hyper::TrackedBody<B>) {}
-    /// ```
-    pub struct TrackedBody<B> {
+    pub(crate) struct CountingBody<B> {
         #[pin]
         body: B,
         in_flight: Option<InFlight>,
     }
 }
 
-impl<B> core::fmt::Debug for TrackedBody<B> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TrackedBody")
-            .field("in_flight", &self.in_flight.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<B> Body for TrackedBody<B>
+impl<B> Body for CountingBody<B>
 where
     B: Body,
     B::Data: Buf,

@@ -1,11 +1,14 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
 mod serve;
 mod signals;
 
+mod net;
+
+pub use net::{Acceptor, Stream};
 pub use serve::{serve, Listener};
 pub use signals::SmolSignals;
 
@@ -15,50 +18,68 @@ use core::{
     task::{Context, Poll},
     time::Duration,
 };
-use lameduck::{Report, Shutdown};
+use lameduck::{BoxError, SignalSet};
 use std::time::Instant;
 
-/// lameduck's [`Timer`](lameduck::Timer) on async-io's timers.
+/// lameduck's [`Runtime`](lameduck::Runtime) on smol and async-io (so also async-std):
+/// async-io's timers, signals ([`SmolSignals`]), tasks on smol's global executor, blocking
+/// work on the `blocking` pool, and async-io's TCP and Unix sockets.
 ///
-/// [`now`](lameduck::Timer::now) counts from the timer's creation (clones share the origin);
-/// sleeps are [`async_io::Timer`]s, driven by async-io's reactor on any executor. A sleep of
-/// [`Duration::MAX`] never completes and never panics.
+/// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the origin).
+/// A sleep of [`Duration::MAX`] never completes and never panics.
+///
+/// smol's global executor runs one thread unless `SMOL_THREADS` says more: set it (e.g.
+/// `SMOL_THREADS=4`) for a server that should use more than one core.
 ///
 /// ```
 /// use lameduck::Timer;
 /// use std::time::Duration;
-/// smol::block_on(async {
-///     let timer = lameduck_smol::SmolTimer::new();
-///     timer.sleep(Duration::from_millis(5)).await;
-///     assert!(timer.now() >= Duration::from_millis(5));
-/// });
+/// let smol = lameduck_smol::Smol::new();
+/// smol::block_on(smol.sleep(Duration::from_millis(5)));
+/// assert!(smol.now() >= Duration::from_millis(5));
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct SmolTimer {
+pub struct Smol {
     origin: Instant,
 }
 
-impl SmolTimer {
-    /// A timer whose zero is now.
+impl Smol {
+    /// The runtime, with its clock's zero now.
     ///
     /// ```
     /// use lameduck::Timer;
-    /// assert!(lameduck_smol::SmolTimer::new().now() < std::time::Duration::from_secs(1));
+    /// assert!(lameduck_smol::Smol::new().now() < std::time::Duration::from_secs(1));
     /// ```
-    pub fn new() -> SmolTimer {
-        SmolTimer {
+    pub fn new() -> Smol {
+        Smol {
             origin: Instant::now(),
         }
     }
 }
 
-impl Default for SmolTimer {
+impl Default for Smol {
     fn default() -> Self {
-        SmolTimer::new()
+        Smol::new()
     }
 }
 
-impl lameduck::Timer for SmolTimer {
+impl lameduck::Runtime for Smol {
+    type Signals = SmolSignals;
+
+    fn signals(&self, set: SignalSet) -> Result<SmolSignals, BoxError> {
+        Ok(SmolSignals::new(set)?)
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        smol::spawn(task).detach();
+    }
+
+    fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+        smol::unblock(work).detach();
+    }
+}
+
+impl lameduck::Timer for Smol {
     type Sleep = Sleep;
 
     fn now(&self) -> Duration {
@@ -73,7 +94,7 @@ impl lameduck::Timer for SmolTimer {
     }
 }
 
-/// The future of [`SmolTimer`]'s sleep: an [`async_io::Timer`].
+/// The future of [`Smol`]'s sleep: an [`async_io::Timer`].
 ///
 /// # Cancel safety
 ///
@@ -81,7 +102,7 @@ impl lameduck::Timer for SmolTimer {
 ///
 /// ```
 /// use lameduck::Timer;
-/// let sleep: lameduck_smol::Sleep = lameduck_smol::SmolTimer::new().sleep(std::time::Duration::ZERO);
+/// let sleep: lameduck_smol::Sleep = lameduck_smol::Smol::new().sleep(std::time::Duration::ZERO);
 /// smol::block_on(sleep);
 /// ```
 #[derive(Debug)]
@@ -96,37 +117,4 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.get_mut().inner).poll(cx).map(drop)
     }
-}
-
-/// Runs `shutdown` on async-io: listens for the config's shutdown signals with
-/// [`SmolSignals`], times it with [`SmolTimer`], and returns the report once stopped.
-///
-/// Works from `smol::block_on`, `async_io::block_on` or `async_std::task::block_on`.
-///
-/// The signal handlers are installed when `run` is called, not when the future is first
-/// polled: call it before announcing that the server listens, so that a signal sent right
-/// after the announcement is caught rather than killing the process.
-///
-/// # Errors
-///
-/// Installing a signal handler failed (see [`SmolSignals::new`]); nothing was run then.
-///
-/// # Cancel safety
-///
-/// Not cancel-safe, like [`Shutdown::run`]: dropping it abandons the shutdown where it stands.
-/// Await it to its end, typically as the last thing `main` does.
-///
-/// ```
-/// use lameduck::{Config, Shutdown};
-/// smol::block_on(async {
-///     let shutdown = Shutdown::new(Config::new()).unwrap();
-///     shutdown.trigger().shutdown();
-///     let report = lameduck_smol::run(shutdown).await.unwrap();
-///     assert_eq!(report.exit_code(), 0);
-/// });
-/// ```
-pub fn run(shutdown: Shutdown) -> impl Future<Output = std::io::Result<Report>> {
-    // Installed now, not at the first poll: a signal sent after this call is never lost.
-    let signals = SmolSignals::new(shutdown.handle().config().shutdown_signals());
-    async move { Ok(shutdown.run(SmolTimer::new(), signals?).await) }
 }

@@ -1,4 +1,4 @@
-//! The core's conformance suite on `SmolTimer` and `SmolSignals` under `async_std::task::block_on`: async-std users need nothing else.
+//! The core's conformance suite on the `Smol` runtime under `async_std::task::block_on`: async-std users need nothing else.
 //!
 //! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
 #![cfg(unix)]

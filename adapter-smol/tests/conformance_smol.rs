@@ -1,4 +1,4 @@
-//! The core's conformance suite on `SmolTimer` and `SmolSignals` under `smol::block_on`.
+//! The core's conformance suite on the `Smol` runtime under `smol::block_on`.
 //!
 //! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
 #![cfg(unix)]

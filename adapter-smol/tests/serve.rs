@@ -8,7 +8,7 @@ mod scripted;
 use core::{future::Future, time::Duration};
 use futures::StreamExt;
 use lameduck::{Config, Shutdown};
-use lameduck_smol::{serve, Listener, SmolTimer};
+use lameduck_smol::{serve, Listener, Smol};
 use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
 use std::time::Instant;
 use std::{
@@ -47,9 +47,7 @@ async fn transient_errors_back_off_and_a_broken_listener_fails() {
             async move { drop(guard) }
         }
     }));
-    let report = shutdown
-        .run(SmolTimer::new(), futures::stream::pending())
-        .await;
+    let report = shutdown.run(Smol::new(), futures::stream::pending()).await;
     serving.await;
 
     assert_eq!(*served.lock().unwrap(), [1, 2]);
@@ -91,9 +89,7 @@ async fn draining_stops_a_pending_accept() {
     (&mut watch.calls_seen).take(2).count().await;
     assert!(!watch.dropped(), "still accepting while running");
     trigger.shutdown();
-    let report = shutdown
-        .run(SmolTimer::new(), futures::stream::pending())
-        .await;
+    let report = shutdown.run(Smol::new(), futures::stream::pending()).await;
     serving.await;
     assert!(watch.dropped(), "the listener is dropped at the drain");
     assert_eq!(
@@ -119,9 +115,7 @@ fn draining_ends_a_back_off_at_once() {
         (&mut watch.calls_seen).take(7).count().await;
         let start = Instant::now();
         shutdown.trigger().shutdown();
-        shutdown
-            .run(SmolTimer::new(), futures::stream::pending())
-            .await;
+        shutdown.run(Smol::new(), futures::stream::pending()).await;
         serving.await;
         assert!(watch.dropped());
         let waited = start.elapsed();

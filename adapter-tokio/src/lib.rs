@@ -1,11 +1,14 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
 mod serve;
 mod signals;
 
+mod net;
+
+pub use net::{Acceptor, Stream};
 pub use serve::{serve, Listener};
 pub use signals::TokioSignals;
 
@@ -15,51 +18,52 @@ use core::{
     task::{Context, Poll},
     time::Duration,
 };
-use lameduck::{Report, Shutdown};
+use lameduck::{BoxError, SignalSet};
 use tokio::time::Instant;
 
-/// lameduck's [`Timer`](lameduck::Timer) on tokio's clock.
+/// lameduck's [`Runtime`](lameduck::Runtime) on tokio: tokio's clock and sleeps, signals
+/// ([`TokioSignals`]), `tokio::spawn`, `spawn_blocking`, and its TCP and Unix sockets.
 ///
-/// [`now`](lameduck::Timer::now) counts from the timer's creation (clones share the origin);
-/// sleeps are tokio sleeps, so they need a runtime with the time driver enabled and follow
-/// tokio's paused clock in tests. A sleep of [`Duration::MAX`] never completes and never
-/// panics.
+/// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the
+/// origin); sleeps are tokio sleeps, so they need a runtime with the time driver enabled
+/// and follow tokio's paused clock in tests. A sleep of [`Duration::MAX`] never completes
+/// and never panics. Every method but `now` must be called within a tokio runtime.
 ///
 /// ```
 /// use lameduck::Timer;
 /// use std::time::Duration;
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let timer = lameduck_tokio::TokioTimer::new();
-/// timer.sleep(Duration::from_millis(5)).await;
-/// assert!(timer.now() >= Duration::from_millis(5));
+/// let tokio = lameduck_tokio::Tokio::new();
+/// tokio.sleep(Duration::from_millis(5)).await;
+/// assert!(tokio.now() >= Duration::from_millis(5));
 /// # });
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct TokioTimer {
+pub struct Tokio {
     origin: Instant,
 }
 
-impl TokioTimer {
-    /// A timer whose zero is now.
+impl Tokio {
+    /// The runtime, with its clock's zero now.
     ///
     /// ```
     /// use lameduck::Timer;
-    /// assert!(lameduck_tokio::TokioTimer::new().now() < std::time::Duration::from_secs(1));
+    /// assert!(lameduck_tokio::Tokio::new().now() < std::time::Duration::from_secs(1));
     /// ```
-    pub fn new() -> TokioTimer {
-        TokioTimer {
+    pub fn new() -> Tokio {
+        Tokio {
             origin: Instant::now(),
         }
     }
 }
 
-impl Default for TokioTimer {
+impl Default for Tokio {
     fn default() -> Self {
-        TokioTimer::new()
+        Tokio::new()
     }
 }
 
-impl lameduck::Timer for TokioTimer {
+impl lameduck::Timer for Tokio {
     type Sleep = Sleep;
 
     fn now(&self) -> Duration {
@@ -74,8 +78,24 @@ impl lameduck::Timer for TokioTimer {
     }
 }
 
+impl lameduck::Runtime for Tokio {
+    type Signals = TokioSignals;
+
+    fn signals(&self, set: SignalSet) -> Result<TokioSignals, BoxError> {
+        Ok(TokioSignals::new(set)?)
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
+
+    fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+        tokio::task::spawn_blocking(work);
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// The future of [`TokioTimer`]'s sleep: a tokio sleep.
+    /// The future of [`Tokio`]'s sleep: a tokio sleep.
     ///
     /// # Cancel safety
     ///
@@ -84,7 +104,7 @@ pin_project_lite::pin_project! {
     /// ```
     /// use lameduck::Timer;
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-    /// let sleep: lameduck_tokio::Sleep = lameduck_tokio::TokioTimer::new().sleep(std::time::Duration::ZERO);
+    /// let sleep: lameduck_tokio::Sleep = lameduck_tokio::Tokio::new().sleep(std::time::Duration::ZERO);
     /// sleep.await;
     /// # });
     /// ```
@@ -102,38 +122,4 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.project().inner.poll(cx)
     }
-}
-
-/// Runs `shutdown` on the current tokio runtime: listens for the config's shutdown signals
-/// with [`TokioSignals`], times it with [`TokioTimer`], and returns the report once stopped.
-///
-/// Call it from within a runtime with the time and signal drivers enabled (as
-/// `#[tokio::main]` makes), after spawning the servers.
-///
-/// The signal handlers are installed when `run` is called, not when the future is first
-/// polled: call it before announcing that the server listens, so that a signal sent right
-/// after the announcement is caught rather than killing the process.
-///
-/// # Errors
-///
-/// Installing a signal handler failed (see [`TokioSignals::new`]); nothing was run then.
-///
-/// # Cancel safety
-///
-/// Not cancel-safe, like [`Shutdown::run`]: dropping it abandons the shutdown where it stands.
-/// Await it to its end, typically as the last thing `main` does.
-///
-/// ```
-/// use lameduck::{Config, Shutdown};
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let shutdown = Shutdown::new(Config::new()).unwrap();
-/// shutdown.trigger().shutdown();
-/// let report = lameduck_tokio::run(shutdown).await.unwrap();
-/// assert_eq!(report.exit_code(), 0);
-/// # });
-/// ```
-pub fn run(shutdown: Shutdown) -> impl Future<Output = std::io::Result<Report>> {
-    // Installed now, not at the first poll: a signal sent after this call is never lost.
-    let signals = TokioSignals::new(shutdown.handle().config().shutdown_signals());
-    async move { Ok(shutdown.run(TokioTimer::new(), signals?).await) }
 }

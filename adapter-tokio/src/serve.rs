@@ -1,7 +1,7 @@
 //! [`serve`]: an accept loop that stops at the drain, and the [`Listener`]s it accepts from.
 
 use core::future::Future;
-use lameduck::{accept, ConnectionGuard, Handle, Trigger};
+use lameduck::{accept, Connection, Handle, Trigger};
 use std::io;
 
 /// A listener [`serve`] accepts from: tokio's TCP and Unix listeners, or your own.
@@ -73,14 +73,14 @@ impl Listener for tokio::net::UnixListener {
 /// not reset with the listener; from the call on (not the first poll), the drain cannot
 /// complete before that is done.
 ///
-/// Each accepted connection is counted with [`Handle::track`] and handed, with its
-/// [`ConnectionGuard`], to `serve_conn`, whose future is spawned with [`tokio::spawn`]. The
-/// connection should select on [`ConnectionGuard::going_away`] (finish what is in flight,
-/// then close) and [`ConnectionGuard::cut`] (close now), and drop the guard when it closes.
+/// Each accepted connection is counted with [`Handle::connection`] and handed, with its
+/// [`Connection`], to `serve_conn`, whose future is spawned with [`tokio::spawn`]. The
+/// connection should select on [`Connection::going_away`] (finish what is in flight,
+/// then close) and [`Connection::cut`] (close now), and drop the guard when it closes.
 ///
 /// Accept errors are sorted as [`lameduck::accept::serve`] (the loop this runs) describes:
 /// a failed pending connection is skipped; running out of file descriptors or memory backs
-/// off (10 ms doubling to 1 s, on [`TokioTimer`](crate::TokioTimer)) and serving goes on; a broken
+/// off (10 ms doubling to 1 s, on [`Tokio`](crate::Tokio)) and serving goes on; a broken
 /// listener starts the shutdown with [`Trigger::fail`] (`accept: <error>`) and this returns.
 ///
 /// # Cancel safety
@@ -89,23 +89,25 @@ impl Listener for tokio::net::UnixListener {
 /// already spawned go on.
 ///
 /// ```no_run
-/// use lameduck::{Config, Shutdown};
+/// use lameduck::{Config, Runtime, Shutdown};
 /// use tokio::{io::AsyncWriteExt, net::TcpListener};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let runtime = lameduck_tokio::Tokio::new();
 /// let shutdown = Shutdown::new(Config::new()).unwrap();
 /// let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// tokio::spawn(lameduck_tokio::serve(
 ///     listener,
 ///     shutdown.handle(),
 ///     shutdown.trigger(),
-///     |mut stream, _peer, guard| async move {
+///     |mut stream, _peer, connection| async move {
 ///         tokio::select! {
 ///             _ = stream.write_all(b"hello\n") => {}
-///             () = guard.cut() => {}
+///             () = connection.cut() => {}
 ///         }
 ///     },
 /// ));
-/// let report = lameduck_tokio::run(shutdown).await.unwrap();
+/// let signals = runtime.signals(shutdown.handle().config().shutdown_signals()).unwrap();
+/// let report = shutdown.run(runtime, signals).await;
 /// # });
 /// ```
 pub fn serve<L, F, Fut>(
@@ -116,13 +118,13 @@ pub fn serve<L, F, Fut>(
 ) -> impl Future<Output = ()>
 where
     L: Listener,
-    F: FnMut(L::Io, L::Addr, ConnectionGuard) -> Fut,
+    F: FnMut(L::Io, L::Addr, Connection) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let spawn = move |(io, addr), guard| {
         tokio::spawn(serve_conn(io, addr, guard));
     };
-    let timer = crate::TokioTimer::new();
+    let timer = crate::Tokio::new();
     // Called now, not at the first poll: the loop holds the drain open from here on.
     accept::serve(Accepting(listener), handle, trigger, timer, spawn)
 }

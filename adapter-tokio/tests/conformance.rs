@@ -1,26 +1,20 @@
-//! The core's conformance suite on `TokioTimer` and `TokioSignals`, with real signals.
+//! The core's conformance suite on the `Tokio` runtime, with real signals.
 //!
 //! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
 #![cfg(unix)]
 
 use core::future::Future;
-use lameduck::{conformance, Signal, SignalSet};
-use lameduck_tokio::{TokioSignals, TokioTimer};
+use lameduck::{conformance, Signal};
 
 struct Tokio {
     runtime: tokio::runtime::Runtime,
 }
 
 impl conformance::Harness for Tokio {
-    type Timer = TokioTimer;
-    type Signals = TokioSignals;
+    type Runtime = lameduck_tokio::Tokio;
 
-    fn timer(&self) -> TokioTimer {
-        TokioTimer::new()
-    }
-
-    fn signals(&self, set: SignalSet) -> TokioSignals {
-        TokioSignals::new(set).expect("install signal handlers")
+    fn runtime(&self) -> lameduck_tokio::Tokio {
+        lameduck_tokio::Tokio::new()
     }
 
     fn raise(&self, signal: Signal) {
@@ -35,7 +29,7 @@ impl conformance::Harness for Tokio {
 }
 
 #[test]
-fn tokio_timer_and_signals_keep_the_contract() {
+fn tokio_runtime_keeps_the_contract() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -7,7 +7,7 @@ mod scripted;
 
 use core::{future::Future, time::Duration};
 use lameduck::{Config, Shutdown};
-use lameduck_tokio::{serve, Listener, TokioTimer};
+use lameduck_tokio::{serve, Listener, Tokio};
 use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
 use std::{
     io,
@@ -42,9 +42,7 @@ async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
             async move { drop(guard) }
         }
     }));
-    let report = shutdown
-        .run(TokioTimer::new(), futures::stream::pending())
-        .await;
+    let report = shutdown.run(Tokio::new(), futures::stream::pending()).await;
     serving.await.unwrap();
 
     assert_eq!(*served.lock().unwrap(), [1, 2]);
@@ -70,9 +68,7 @@ async fn draining_stops_a_pending_accept_and_drops_the_listener() {
     conn_open.await.unwrap();
     assert!(!watch.dropped(), "still accepting while running");
     trigger.shutdown();
-    let report = shutdown
-        .run(TokioTimer::new(), futures::stream::pending())
-        .await;
+    let report = shutdown.run(Tokio::new(), futures::stream::pending()).await;
     serving.await.unwrap();
     assert!(watch.dropped(), "the listener is dropped at the drain");
     assert_eq!(
@@ -97,9 +93,7 @@ async fn draining_ends_a_back_off_at_once() {
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let start = Instant::now();
     shutdown.trigger().shutdown();
-    shutdown
-        .run(TokioTimer::new(), futures::stream::pending())
-        .await;
+    shutdown.run(Tokio::new(), futures::stream::pending()).await;
     serving.await.unwrap();
     assert!(watch.dropped());
     assert_eq!(start.elapsed(), Duration::ZERO, "no waiting out the pause");

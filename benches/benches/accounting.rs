@@ -66,7 +66,7 @@ type Op = fn(&Peers);
 /// Guard taken and dropped: the count alone.
 const COUNT: &[(&str, Op)] = &[
     ("lameduck_track", |p| {
-        let _ = black_box(p.lameduck.track());
+        let _ = black_box(p.lameduck.connection());
     }),
     ("lameduck_tracker_guard", |p| {
         let _ = black_box(p.tracker.guard());
@@ -88,7 +88,7 @@ const COUNT: &[(&str, Op)] = &[
 /// Guard plus the shutdown notice, polled once so its waker is registered, then dropped.
 const WITH_NOTICE: &[(&str, Op)] = &[
     ("lameduck_track_going_away", |p| {
-        let guard = p.lameduck.track().expect("running");
+        let guard = p.lameduck.connection().expect("running");
         let mut notice = pin!(guard.going_away());
         black_box(poll_once(notice.as_mut()));
     }),

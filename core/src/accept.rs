@@ -11,7 +11,7 @@ mod error;
 pub use backoff::Backoff;
 pub use error::AcceptError;
 
-use crate::{ConnectionGuard, Handle, Reached, Timer, Trigger};
+use crate::{Connection, Handle, Reached, Timer, Trigger};
 use core::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
@@ -96,8 +96,8 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 /// complete while this loop still holds its listener, so none of them is refused for
 /// coming after the last connection closed.
 ///
-/// Each accepted connection is counted with [`Handle::track`] and handed, with its
-/// [`ConnectionGuard`], to `spawn`, which should start serving it on its own task and
+/// Each accepted connection is counted with [`Handle::connection`] and handed, with its
+/// [`Connection`], to `spawn`, which should start serving it on its own task and
 /// return. A connection accepted after the drain completed is dropped unserved.
 ///
 /// Accept errors, sorted by [`AcceptError::classify`]:
@@ -154,7 +154,7 @@ pub fn serve<A, T, S>(
 where
     A: Accept,
     T: Timer,
-    S: FnMut(A::Conn, ConnectionGuard),
+    S: FnMut(A::Conn, Connection),
 {
     // Keeps the drain open until the backlog was taken; none once the drain completed.
     // Taken now, not at the first poll: a shutdown that starts before the spawned loop
@@ -173,7 +173,7 @@ async fn accepting<A, T, S>(
 ) where
     A: Accept,
     T: Timer,
-    S: FnMut(A::Conn, ConnectionGuard),
+    S: FnMut(A::Conn, Connection),
 {
     let Some(_hold) = hold else {
         return;
@@ -188,7 +188,7 @@ async fn accepting<A, T, S>(
             Ok(conn) => {
                 backoff.reset();
                 // `None` once the drain completed: the connection is dropped unserved.
-                if let Some(guard) = handle.track() {
+                if let Some(guard) = handle.connection() {
                     spawn(conn, guard);
                 }
             }
@@ -216,14 +216,14 @@ async fn accepting<A, T, S>(
 fn take_queued<A, S>(listener: &mut A, handle: &Handle, spawn: &mut S)
 where
     A: Accept,
-    S: FnMut(A::Conn, ConnectionGuard),
+    S: FnMut(A::Conn, Connection),
 {
     for _ in 0..MAX_TAKEN_AT_DRAIN {
         match listener.try_accept() {
             None => return,
             Some(Ok(conn)) => {
                 // Counted while the hold keeps the tracker from being drained.
-                if let Some(guard) = handle.track() {
+                if let Some(guard) = handle.connection() {
                     spawn(conn, guard);
                 }
             }

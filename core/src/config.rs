@@ -5,8 +5,11 @@ use core::{fmt, time::Duration};
 
 /// What repeated shutdown signals do while a shutdown is under way.
 ///
-/// Only signals count; a programmatic [`Trigger::shutdown`](crate::Trigger::shutdown) is
-/// idempotent and [`Trigger::force`](crate::Trigger::force) always forces.
+/// Only signals count, whoever started the shutdown: after a programmatic
+/// [`Trigger::shutdown`](crate::Trigger::shutdown) (itself idempotent) the first signal
+/// changes nothing, the second forces, the third exits (see
+/// [`Machine::request`](crate::Machine::request) for why). [`Trigger::force`](crate::Trigger::force)
+/// always forces.
 ///
 /// ```
 /// use lameduck::{Config, Escalation};
@@ -26,7 +29,8 @@ pub enum Escalation {
     Ignore,
 }
 
-/// Shutdown configuration: lame-duck duration, drain deadline, hook timeout, signals, escalation.
+/// Shutdown configuration: lame-duck duration, drain deadline, hook timeout, shutdown and
+/// reload signals, escalation.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
 /// [`Machine::new`](crate::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
@@ -47,12 +51,13 @@ pub struct Config {
     drain_timeout: Duration,
     hook_timeout: Duration,
     signals: SignalSet,
+    reload: SignalSet,
     escalation: Escalation,
 }
 
 impl Config {
     /// The defaults: no lame-duck period, a 30 s drain deadline, 5 s per hook,
-    /// `SIGINT`/`SIGTERM`/`SIGQUIT`, [`Escalation::ForceThenExit`].
+    /// `SIGINT`/`SIGTERM`/`SIGQUIT` shut down, `SIGHUP` reloads, [`Escalation::ForceThenExit`].
     ///
     /// ```
     /// let config = lameduck::Config::new();
@@ -64,6 +69,7 @@ impl Config {
             drain_timeout: Duration::from_secs(30),
             hook_timeout: Duration::from_secs(5),
             signals: SignalSet::DEFAULT,
+            reload: SignalSet::EMPTY.with(Signal::HUP),
             escalation: Escalation::ForceThenExit,
         }
     }
@@ -125,6 +131,21 @@ impl Config {
         self
     }
 
+    /// Replaces the set of reload signals (default `SIGHUP`): they never shut down; the
+    /// driver hands each to the subscribers of [`Handle::reloads`](crate::Handle::reloads)
+    /// and drops it when there are none. A signal in both sets shuts down.
+    ///
+    /// ```
+    /// use lameduck::{Config, Signal, SignalSet};
+    /// let c = Config::new().reload_on(SignalSet::EMPTY.with(Signal::new(10)));
+    /// assert!(c.reload_signals().contains(Signal::new(10)));
+    /// assert!(!c.reload_signals().contains(Signal::HUP));
+    /// ```
+    pub const fn reload_on(mut self, signals: SignalSet) -> Config {
+        self.reload = signals;
+        self
+    }
+
     /// Sets what repeated signals do.
     ///
     /// ```
@@ -171,6 +192,28 @@ impl Config {
     /// ```
     pub const fn shutdown_signals(&self) -> SignalSet {
         self.signals
+    }
+
+    /// The signals that ask for a reload: the reload set without the shutdown signals.
+    ///
+    /// ```
+    /// use lameduck::{Config, Signal};
+    /// assert!(Config::new().reload_signals().contains(Signal::HUP));
+    /// assert!(Config::new().signal(Signal::HUP).reload_signals().is_empty());
+    /// ```
+    pub const fn reload_signals(&self) -> SignalSet {
+        self.reload.difference(self.signals)
+    }
+
+    /// Every signal the driver acts on, shutdown and reload: what a
+    /// [`SignalSource`](crate::SignalSource) must listen for from its creation on.
+    ///
+    /// ```
+    /// use lameduck::{Config, Signal, SignalSet};
+    /// assert_eq!(Config::new().listened_signals(), SignalSet::DEFAULT.with(Signal::HUP));
+    /// ```
+    pub const fn listened_signals(&self) -> SignalSet {
+        self.signals.union(self.reload)
     }
 
     /// The escalation policy.

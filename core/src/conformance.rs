@@ -1,34 +1,32 @@
-//! The conformance suite (feature `test-util`): proves that a [`Timer`] and a
-//! [`SignalSource`] keep their contracts, and that the whole shutdown runs end to end on
-//! them. Every adapter runs it; so should anyone who writes their own.
+//! The conformance suite (feature `test-util`): proves that a [`Runtime`] keeps its
+//! contract (timer, signals, spawning), and that the whole shutdown runs end to end on it.
+//! Every adapter runs it; so should anyone who writes their own.
 //!
 //! Implement [`Harness`] for your runtime and call [`run`] from a test:
 //!
 //! ```
 //! use core::future::Future;
-//! use lameduck::{conformance::{self, Harness}, test_util::{ManualClock, ScriptedSignals}, Signal, SignalSet};
+//! use lameduck::{conformance::{self, Harness}, test_util::ManualClock, Signal};
 //!
-//! struct Manual { clock: ManualClock, signals: ScriptedSignals }
+//! struct Manual(ManualClock);
 //! impl Harness for Manual {
-//!     type Timer = ManualClock;
-//!     type Signals = ScriptedSignals;
-//!     fn timer(&self) -> ManualClock { self.clock.clone() }
-//!     fn signals(&self, _: SignalSet) -> ScriptedSignals { self.signals.clone() }
-//!     fn raise(&self, signal: Signal) { self.signals.send(signal) }
-//!     fn block_on<F: Future>(&self, future: F) -> F::Output { self.clock.block_on(future) }
+//!     type Runtime = ManualClock;
+//!     fn runtime(&self) -> ManualClock { self.0.clone() }
+//!     fn raise(&self, signal: Signal) { self.0.send(signal) }
+//!     fn block_on<F: Future>(&self, future: F) -> F::Output { self.0.block_on(future) }
 //! }
-//! conformance::run(&Manual { clock: ManualClock::new(), signals: ScriptedSignals::new() }).unwrap();
+//! conformance::run(&Manual(ManualClock::new())).unwrap();
 //! ```
 
-use crate::{Signal, SignalSet, SignalSource, Timer};
+use crate::{Runtime, Signal};
 use alloc::{format, string::String};
 use core::{fmt, future::Future};
 
 mod checks;
 mod shutdown;
 
-/// What the suite needs from a runtime: its timer, its signal source, a way to raise a
-/// signal, and a way to run a future to completion.
+/// What the suite needs: the [`Runtime`] under test, a way to raise a signal, and a way to
+/// run a future to completion on that runtime.
 ///
 /// ```
 /// # use lameduck::conformance::Harness;
@@ -37,17 +35,11 @@ mod shutdown;
 /// }
 /// ```
 pub trait Harness {
-    /// The timer under test.
-    type Timer: Timer;
-    /// The signal source under test.
-    type Signals: SignalSource;
+    /// The runtime under test.
+    type Runtime: Runtime;
 
-    /// A timer. Called inside [`block_on`](Self::block_on), so it may need the runtime.
-    fn timer(&self) -> Self::Timer;
-
-    /// A signal source listening for `set`. Called inside [`block_on`](Self::block_on);
-    /// listening must be installed when this returns.
-    fn signals(&self, set: SignalSet) -> Self::Signals;
+    /// The runtime. Called inside [`block_on`](Self::block_on), so it may need to run there.
+    fn runtime(&self) -> Self::Runtime;
 
     /// Sends `signal` to this process (or, for a scripted source, queues it).
     fn raise(&self, signal: Signal);
@@ -116,6 +108,7 @@ pub(crate) fn fail(check: &'static str, detail: impl fmt::Display) -> Failure {
 pub fn run<H: Harness>(harness: &H) -> Result<(), Failure> {
     checks::timer(harness)?;
     checks::signals(harness)?;
+    checks::spawn(harness)?;
     shutdown::end_to_end(harness)?;
     shutdown::escalation(harness)?;
     Ok(())

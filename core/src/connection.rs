@@ -1,101 +1,308 @@
-//! Owned connection guards and the event API for servers that report connection states.
+//! [`Connection`]: one counted connection and its requests in flight; [`Events`]: the same,
+//! reported through connection-state events (Go's `ConnState`).
 
-use crate::{handle::Reached, shared::Shared, sync::Arc, Handle, Phase};
+use crate::{
+    handle::Reached,
+    shared::Shared,
+    sync::{Arc, AtomicUsize, Ordering},
+    Handle, Phase,
+};
+use core::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+use event_listener::{Event, EventListener};
 
-/// One counted connection; dropping it uncounts the connection (and, if it was the last
-/// one while draining, wakes the drain). Made by [`Handle::track`].
+/// The connection's own word: requests in flight (from [`ONE_REQUEST`] up), whether its
+/// writes are blocked, and whether the tracker counts it idle now.
+const MARKED_IDLE: usize = 1;
+const WRITE_BLOCKED: usize = 2;
+const ONE_REQUEST: usize = 4;
+
+/// One counted connection, with its requests in flight. Made by [`Handle::connection`].
 ///
-/// The connection task should select on [`going_away`](Self::going_away) to close when
-/// draining starts (at once if idle; after the response in flight otherwise) and on
-/// [`cut`](Self::cut) to abort when the drain is cut short.
+/// The connection is counted by the shutdown until the last clone of it (and the last
+/// [`InFlight`] made from it) is dropped: give a clone to whatever owns the connection's
+/// socket (so that a socket handed on, to an upgrade say, stays counted) and one to
+/// whatever starts its requests. It is *idle* when no request is in flight and no write is
+/// blocked on a peer that does not read; an idle connection may be closed at once when
+/// draining starts, a busy one is waited for (up to the drain deadline).
+///
+/// The connection's task should close when [`going_away`](Self::going_away) completes (at
+/// once if idle, after what is in flight otherwise) and drop everything at once when
+/// [`cut`](Self::cut) completes.
 ///
 /// ```
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let mut guard = shutdown.handle().track().unwrap();
-/// guard.set_idle(true);
-/// assert_eq!(shutdown.handle().snapshot().idle, 1);
-/// drop(guard);
-/// assert_eq!(shutdown.handle().snapshot().open, 0);
+/// let handle = shutdown.handle();
+/// let conn = handle.connection().expect("not drained yet");
+/// assert!(conn.is_idle());
+/// let request = conn.request();
+/// assert_eq!((handle.snapshot().open, handle.snapshot().active), (1, 1));
+/// drop(request);
+/// assert!(conn.is_idle());
+/// drop(conn);
+/// assert_eq!(handle.snapshot().open, 0);
 /// ```
-#[derive(Debug)]
-#[must_use = "the connection is uncounted as soon as the guard is dropped"]
-pub struct ConnectionGuard {
-    shared: Arc<Shared>,
-    idle: bool,
+#[derive(Clone)]
+#[must_use = "the connection is uncounted as soon as it is dropped"]
+pub struct Connection {
+    state: Arc<State>,
 }
 
-impl ConnectionGuard {
-    pub(crate) fn new(shared: Arc<Shared>) -> Option<ConnectionGuard> {
-        // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
-        // release a count it never acquired.
-        shared.tracker.acquire().then(|| ConnectionGuard {
-            shared,
-            idle: false,
+/// What the clones of one connection share. Dropping it uncounts the connection.
+struct State {
+    shared: Arc<Shared>,
+    word: AtomicUsize,
+    /// Notified each time the connection turns idle.
+    idle: Event,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        let idle = self.word.load(Ordering::Acquire) & MARKED_IDLE != 0;
+        self.shared.tracker.release(idle);
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(shared: Arc<Shared>) -> Option<Connection> {
+        if !shared.tracker.acquire() {
+            return None;
+        }
+        // A connection that has sent nothing yet holds nothing in flight: idle.
+        shared.tracker.mark_idle(true);
+        Some(Connection {
+            state: Arc::new(State {
+                shared,
+                word: AtomicUsize::new(MARKED_IDLE),
+                idle: Event::new(),
+            }),
         })
     }
 
-    /// Marks the connection idle (nothing in flight) or active.
+    /// Starts a request: the connection is busy until the returned [`InFlight`] (and every
+    /// other one) is dropped. Drop it when the response has been handed over in full.
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let mut guard = shutdown.handle().track().unwrap();
-    /// guard.set_idle(true);
-    /// assert!(guard.is_idle());
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// let (a, b) = (conn.request(), conn.request());
+    /// drop(a);
+    /// assert!(!conn.is_idle());
+    /// drop(b);
+    /// assert!(conn.is_idle());
     /// ```
-    pub fn set_idle(&mut self, idle: bool) {
-        self.shared.tracker.set_idle(&mut self.idle, idle);
+    pub fn request(&self) -> InFlight {
+        // Relaxed: the count itself orders nothing; `settle` publishes the idle marking.
+        self.state.word.fetch_add(ONE_REQUEST, Ordering::Relaxed);
+        self.state.settle();
+        InFlight {
+            state: self.state.clone(),
+        }
     }
 
-    /// Whether the connection is marked idle.
+    /// Marks writes to the peer as blocked (`true`: the peer is not reading what was
+    /// written) or flowing again. A blocked connection is busy: its response has not
+    /// reached its client yet. I/O wrappers call this when a write returns `Pending`, and
+    /// again once a write completes.
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// assert!(!shutdown.handle().track().unwrap().is_idle());
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// conn.write_blocked(true);
+    /// assert!(!conn.is_idle());
+    /// conn.write_blocked(false);
+    /// assert!(conn.is_idle());
+    /// ```
+    pub fn write_blocked(&self, blocked: bool) {
+        if blocked {
+            self.state.word.fetch_or(WRITE_BLOCKED, Ordering::Relaxed);
+        } else {
+            self.state.word.fetch_and(!WRITE_BLOCKED, Ordering::Relaxed);
+        }
+        self.state.settle();
+    }
+
+    /// Whether nothing is in flight and no write is blocked.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert!(shutdown.handle().connection().unwrap().is_idle());
     /// ```
     pub fn is_idle(&self) -> bool {
-        self.idle
+        !self.state.busy(self.state.word.load(Ordering::Acquire))
     }
 
-    /// Completes when draining starts: the connection should finish what is in flight and close.
+    /// Completes when the connection is idle (at once if it is now).
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let guard = shutdown.handle().track().unwrap();
-    /// let _going_away = guard.going_away();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// futures::executor::block_on(conn.idle());
+    /// ```
+    pub fn idle(&self) -> Idle {
+        Idle {
+            state: self.state.clone(),
+            listener: None,
+        }
+    }
+
+    /// Completes when draining starts: finish what is in flight, say goodbye, close.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// shutdown.trigger().shutdown();
+    /// let _going_away = conn.going_away();
     /// ```
     pub fn going_away(&self) -> Reached {
-        Reached::new(self.shared.clone(), Phase::Draining)
+        Reached::new(self.state.shared.clone(), Phase::Draining)
     }
 
-    /// Completes when waiting for connections is over (deadline, force, or the hooks began):
-    /// a connection still open then should be dropped at once.
+    /// Completes when waiting for connections is over (the drain deadline passed, a second
+    /// signal forced, or the hooks began): a connection still open then is cut; drop it.
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let guard = shutdown.handle().track().unwrap();
-    /// let _cut = guard.cut();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// let _cut = conn.cut();
     /// ```
     pub fn cut(&self) -> Reached {
-        Reached::new(self.shared.clone(), Phase::Hooks)
+        Reached::new(self.state.shared.clone(), Phase::Hooks)
     }
 
-    /// A handle to the shutdown this guard belongs to.
+    /// Whether the drain was cut (see [`cut`](Self::cut)).
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let guard = shutdown.handle().track().unwrap();
-    /// assert!(guard.handle().is_ready());
+    /// assert!(!shutdown.handle().connection().unwrap().is_cut());
+    /// ```
+    pub fn is_cut(&self) -> bool {
+        self.state.shared.phase() >= Phase::Hooks
+    }
+
+    /// A handle to the shutdown this connection is counted by.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// assert!(conn.handle().is_ready());
     /// ```
     pub fn handle(&self) -> Handle {
         Handle {
-            shared: self.shared.clone(),
+            shared: self.state.shared.clone(),
         }
     }
 }
 
-impl Drop for ConnectionGuard {
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.state.word.load(Ordering::Relaxed);
+        f.debug_struct("Connection")
+            .field("in_flight", &(word / ONE_REQUEST))
+            .field("write_blocked", &(word & WRITE_BLOCKED != 0))
+            .finish()
+    }
+}
+
+impl State {
+    fn busy(&self, word: usize) -> bool {
+        word & !MARKED_IDLE != 0
+    }
+
+    /// Brings the tracker's idle marking in line with the word. Every change to the word
+    /// is followed by a call, so the last change's call leaves them agreeing; each flip of
+    /// `MARKED_IDLE` is made by exactly one CAS and followed by exactly one tracker update,
+    /// so the tracker's idle count sums right even when two updates land out of order.
+    fn settle(&self) {
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let idle = !self.busy(word);
+            if idle == (word & MARKED_IDLE != 0) {
+                return;
+            }
+            // AcqRel: the flip is ordered with the count changes it reflects.
+            match self.word.compare_exchange_weak(
+                word,
+                word ^ MARKED_IDLE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.shared.tracker.mark_idle(idle);
+                    if idle {
+                        self.idle.notify(usize::MAX);
+                    }
+                    return;
+                }
+                Err(actual) => word = actual,
+            }
+        }
+    }
+}
+
+/// One request in flight on a [`Connection`]; dropping it ends the request. Made by
+/// [`Connection::request`].
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let conn = shutdown.handle().connection().unwrap();
+/// let in_flight: lameduck::InFlight = conn.request();
+/// # drop(in_flight);
+/// ```
+#[must_use = "the request ends as soon as this is dropped"]
+pub struct InFlight {
+    state: Arc<State>,
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.shared.tracker.release(self.idle);
+        self.state.word.fetch_sub(ONE_REQUEST, Ordering::Relaxed);
+        self.state.settle();
+    }
+}
+
+impl fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight").finish_non_exhaustive()
+    }
+}
+
+/// Completes when its connection is idle. Made by [`Connection::idle`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it unregisters its listener and loses nothing.
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let conn = shutdown.handle().connection().unwrap();
+/// futures::executor::block_on(conn.idle());
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct Idle {
+    state: Arc<State>,
+    listener: Option<EventListener>,
+}
+
+impl fmt::Debug for Idle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Idle").finish_non_exhaustive()
+    }
+}
+
+impl Future for Idle {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let state = &this.state;
+        crate::listen::poll_until(&mut this.listener, &state.idle, cx, || {
+            !state.busy(state.word.load(Ordering::Acquire))
+        })
     }
 }
 
@@ -106,6 +313,7 @@ impl Drop for ConnectionGuard {
 /// assert_ne!(ConnEvent::New, ConnEvent::Closed);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConnEvent {
     /// Accepted: count it.
     New,
@@ -113,34 +321,35 @@ pub enum ConnEvent {
     Active,
     /// Waiting for the next request.
     Idle,
-    /// The server handed the connection to someone else (an upgrade): the guard returned
-    /// by [`Connection::event`] keeps it counted until that owner drops it.
+    /// The server handed the connection to someone else (an upgrade): the [`Connection`]
+    /// returned by [`Events::event`] keeps it counted until that owner drops it.
     Hijacked,
     /// Closed: uncount it.
     Closed,
 }
 
 #[derive(Debug)]
-enum State {
+enum EventState {
     Unseen,
-    Open(ConnectionGuard),
+    Open(Connection, Option<InFlight>),
     /// Refused because the drain had completed; later events are expected and ignored.
     Refused,
     Done,
 }
 
-/// One connection reported through [`ConnEvent`]s. Made by [`Handle::connection`].
+/// One connection reported through [`ConnEvent`]s, a thin layer over [`Connection`]. Made
+/// by [`Handle::events`].
 ///
 /// Malformed sequences (close before new, double close, anything after close, events after
 /// the drain completed) never underflow and never panic: each is counted in
-/// [`Snapshot::anomalies`](crate::Snapshot::anomalies) and otherwise ignored. Dropping a
-/// `Connection` that is still open uncounts it.
+/// [`Snapshot::anomalies`](crate::Snapshot::anomalies) and otherwise ignored. Dropping an
+/// `Events` that is still open uncounts it.
 ///
 /// ```
 /// use lameduck::ConnEvent;
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
 /// let handle = shutdown.handle();
-/// let mut conn = handle.connection();
+/// let mut conn = handle.events();
 /// conn.event(ConnEvent::Closed); // before New: an anomaly, nothing else
 /// conn.event(ConnEvent::New);
 /// conn.event(ConnEvent::Idle);
@@ -151,52 +360,60 @@ enum State {
 /// assert_eq!((s.open, s.anomalies), (0, 2));
 /// ```
 #[derive(Debug)]
-pub struct Connection {
+pub struct Events {
     handle: Handle,
-    state: State,
+    state: EventState,
 }
 
-impl Connection {
-    pub(crate) fn new(handle: Handle) -> Connection {
-        Connection {
+impl Events {
+    pub(crate) fn new(handle: Handle) -> Events {
+        Events {
             handle,
-            state: State::Unseen,
+            state: EventState::Unseen,
         }
     }
 
-    /// Applies one event. `Hijacked` returns the guard that keeps the connection counted;
-    /// every other event returns `None`.
+    /// Applies one event. `Hijacked` returns the [`Connection`] that keeps the connection
+    /// counted; every other event returns `None`.
     ///
     /// ```
     /// use lameduck::ConnEvent;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let mut conn = shutdown.handle().connection();
+    /// let mut conn = shutdown.handle().events();
     /// conn.event(ConnEvent::New);
     /// let upgraded = conn.event(ConnEvent::Hijacked).expect("hijacked");
     /// assert_eq!(shutdown.handle().snapshot().open, 1);
     /// drop(upgraded);
     /// assert_eq!(shutdown.handle().snapshot().open, 0);
     /// ```
-    pub fn event(&mut self, event: ConnEvent) -> Option<ConnectionGuard> {
-        let state = core::mem::replace(&mut self.state, State::Done);
+    pub fn event(&mut self, event: ConnEvent) -> Option<Connection> {
+        let state = core::mem::replace(&mut self.state, EventState::Done);
         let (next, out) = match (state, event) {
-            (State::Unseen, ConnEvent::New) => match self.handle.track() {
-                Some(guard) => (State::Open(guard), None),
+            (EventState::Unseen, ConnEvent::New) => match self.handle.connection() {
+                // A new connection is busy until it says it is idle (Go's `StateNew`).
+                Some(conn) => {
+                    let request = conn.request();
+                    (EventState::Open(conn, Some(request)), None)
+                }
                 None => {
                     self.anomaly();
-                    (State::Refused, None)
+                    (EventState::Refused, None)
                 }
             },
-            (State::Open(mut guard), ConnEvent::Active | ConnEvent::Idle) => {
-                guard.set_idle(event == ConnEvent::Idle);
-                (State::Open(guard), None)
+            (EventState::Open(conn, request), ConnEvent::Active) => {
+                let request = request.or_else(|| Some(conn.request()));
+                (EventState::Open(conn, request), None)
             }
-            (State::Open(mut guard), ConnEvent::Hijacked) => {
-                guard.set_idle(false);
-                (State::Done, Some(guard))
+            (EventState::Open(conn, _), ConnEvent::Idle) => (EventState::Open(conn, None), None),
+            (EventState::Open(conn, request), ConnEvent::Hijacked) => {
+                // The new owner's connection is busy until it is dropped.
+                conn.state.word.fetch_add(ONE_REQUEST, Ordering::Relaxed);
+                conn.state.settle();
+                drop(request);
+                (EventState::Done, Some(conn))
             }
-            (State::Open(_), ConnEvent::Closed) => (State::Done, None),
-            (State::Refused, _) => (State::Refused, None),
+            (EventState::Open(..), ConnEvent::Closed) => (EventState::Done, None),
+            (EventState::Refused, _) => (EventState::Refused, None),
             (state, _) => {
                 self.anomaly();
                 (state, None)
@@ -210,12 +427,12 @@ impl Connection {
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let mut conn = shutdown.handle().connection();
+    /// let mut conn = shutdown.handle().events();
     /// conn.event(lameduck::ConnEvent::New);
     /// assert!(conn.is_open());
     /// ```
     pub fn is_open(&self) -> bool {
-        matches!(self.state, State::Open(_))
+        matches!(self.state, EventState::Open(..))
     }
 
     fn anomaly(&self) {

@@ -1,4 +1,4 @@
-//! The driver: runs the phase machine against a [`Timer`], a [`SignalSource`], the
+//! The driver: runs the phase machine against a [`Runtime`], a [`SignalSource`], the
 //! connection tracker, programmatic triggers and the hooks, and returns the [`Report`].
 //!
 //! It awaits only futures from the traits, from event-listener and the hooks themselves,
@@ -6,11 +6,11 @@
 
 use crate::{
     listen::poll_until,
+    observe,
     report::{HookOutcome, HookReport},
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
-    trace, Action, HookResult, Machine, Phase, Reason, Report, Shutdown, Signal, SignalSource,
-    Timer,
+    Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal, SignalSource,
 };
 use alloc::{borrow::Cow, boxed::Box, vec::Vec};
 use core::{
@@ -24,7 +24,9 @@ use event_listener::EventListener;
 mod hook_task;
 
 impl Shutdown {
-    /// Runs the shutdown to its end and returns the report.
+    /// Runs the shutdown to its end on `runtime`, taking signals from `signals` (made by
+    /// [`Runtime::signals`] before the server said it listens, so that no signal is lost),
+    /// and returns the report. Sync hooks run on [`Runtime::spawn_blocking`].
     ///
     /// Serving goes on meanwhile; this waits for the first shutdown signal in the config's
     /// set (or a [`Trigger`](crate::Trigger) request), then walks the phases: lame duck,
@@ -49,14 +51,14 @@ impl Shutdown {
     /// assert_eq!(report.exit_code(), 0);
     /// assert_eq!(report.to_string(), "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=SIGTERM");
     /// ```
-    pub async fn run<T: Timer, S: SignalSource>(self, timer: T, signals: S) -> Report {
+    pub async fn run<R: Runtime, S: SignalSource>(self, runtime: R, signals: S) -> Report {
         let machine = match Machine::new(self.shared.config) {
             Ok(machine) => machine,
             Err(_) => unreachable!("the config was validated by Shutdown::new"),
         };
         Driver {
             shared: self.shared,
-            timer,
+            timer: runtime,
             signals: Some(signals),
             machine,
             sleep: None,
@@ -86,7 +88,7 @@ enum Wake {
     Deadline,
 }
 
-struct Driver<T: Timer, S> {
+struct Driver<T: Runtime, S> {
     shared: Arc<Shared>,
     timer: T,
     signals: Option<S>,
@@ -98,8 +100,9 @@ struct Driver<T: Timer, S> {
     hooks: Vec<HookReport>,
 }
 
-impl<T: Timer, S: SignalSource> Driver<T, S> {
+impl<T: Runtime, S: SignalSource> Driver<T, S> {
     async fn run(mut self) -> Report {
+        observe::started(&self.shared);
         while !self.apply_actions() {
             let wake = poll_fn(|cx| self.poll_wake(cx)).await;
             let now = self.timer.now();
@@ -109,6 +112,9 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                     if bits & REQUEST_FAILED != 0 {
                         self.machine.request(Reason::Failed, now);
                     }
+                    if bits & REQUEST_HANDOVER != 0 {
+                        self.machine.request(Reason::Upgrade, now);
+                    }
                     if bits & REQUEST_SHUTDOWN != 0 {
                         self.machine.request(Reason::Requested, now);
                     }
@@ -116,9 +122,14 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                         self.machine.force(now);
                     }
                 }
+                // A reload signal goes to the reload subscribers, never to the machine.
+                Wake::Signal(signal) if self.shared.config.reload_signals().contains(signal) => {
+                    self.shared.reload.notify(signal);
+                    observe::reload(signal);
+                }
                 Wake::Signal(signal) => {
                     let acted = self.machine.request(Reason::Signal(signal), now);
-                    trace::signal(signal, acted);
+                    observe::signal(signal, acted);
                 }
                 Wake::SignalsEnded => self.signals = None,
                 Wake::Drained => self.machine.drained(now),
@@ -147,7 +158,11 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                         self.machine.drained(self.timer.now());
                     }
                 }
-                Action::CutConnections => self.machine.record_cut(self.shared.tracker.open()),
+                Action::CutConnections => {
+                    let open = self.shared.tracker.open();
+                    self.machine.record_cut(open);
+                    observe::cut(open);
+                }
                 Action::RunHook(index) => self.start_hook(index),
                 Action::AbandonHook(_) => {
                     let outcome = if self.machine.summary().exit_signal().is_some() {
@@ -177,13 +192,14 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                 }));
             let summary = self.machine.summary();
             self.shared.summary.call_once(|| summary);
+            self.shared.reload.close();
         }
         if phase == Phase::Draining {
             // Before the phase is published: whoever sees Draining finds the tracker draining.
             self.shared.tracker.start_drain();
         }
         self.shared.set_phase(phase);
-        trace::phase(phase, &self.shared.tracker);
+        observe::phase(&self.shared, phase, &self.machine.summary());
     }
 
     fn start_hook(&mut self, index: usize) {
@@ -197,7 +213,7 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
                     index,
                     name: hook.name,
                     started: now,
-                    future: hook_task::start(hook.run),
+                    future: hook_task::start(hook.run, &self.timer),
                 });
             }
         }
@@ -216,7 +232,7 @@ impl<T: Timer, S: SignalSource> Driver<T, S> {
             outcome,
             elapsed: now.saturating_sub(hook.started),
         };
-        trace::hook(&report);
+        observe::hook(&report);
         self.hooks.push(report);
         // After a timeout or an exit the machine has already moved on and ignores this.
         self.machine.hook_finished(hook.index, result);

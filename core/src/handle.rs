@@ -2,9 +2,9 @@
 //! `Handle` (observes it), with their futures.
 
 use crate::{
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
-    Config, ConfigError, Connection, ConnectionGuard, HookRegistry, Phase, Snapshot, Summary,
+    Config, ConfigError, Connection, Events, HookRegistry, Phase, Snapshot, Summary,
 };
 use alloc::string::ToString;
 use core::{
@@ -111,6 +111,18 @@ impl Trigger {
         self.shared.request(REQUEST_SHUTDOWN);
     }
 
+    /// Starts the shutdown because a successor now serves from the same listening sockets
+    /// (an in-place upgrade), with [`Reason::Upgrade`](crate::Reason::Upgrade): as
+    /// [`shutdown`](Self::shutdown), without the lame-duck period.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// shutdown.trigger().handover();
+    /// ```
+    pub fn handover(&self) {
+        self.shared.request(REQUEST_HANDOVER);
+    }
+
     /// Stops waiting for connections: cuts those left and goes to the hooks (starting the
     /// shutdown first if needed).
     ///
@@ -145,9 +157,9 @@ impl Trigger {
 /// use lameduck::{Config, Phase, Shutdown};
 /// let shutdown = Shutdown::new(Config::new()).unwrap();
 /// let handle = shutdown.handle();
-/// let guard = handle.track().unwrap();
+/// let conn = handle.connection().unwrap();
 /// assert_eq!(handle.snapshot().open, 1);
-/// # drop(guard);
+/// # drop(conn);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Handle {
@@ -196,15 +208,16 @@ impl Handle {
         &self.shared.config
     }
 
-    /// Counts a new connection; `None` once the drain has completed.
+    /// Counts a new connection; `None` once the drain has completed (the connection should
+    /// then be closed unserved).
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let guard = shutdown.handle().track().expect("still running");
-    /// # drop(guard);
+    /// let conn = shutdown.handle().connection().expect("still running");
+    /// # drop(conn);
     /// ```
-    pub fn track(&self) -> Option<ConnectionGuard> {
-        ConnectionGuard::new(self.shared.clone())
+    pub fn connection(&self) -> Option<Connection> {
+        Connection::new(self.shared.clone())
     }
 
     /// A connection reported through events ([`ConnEvent`](crate::ConnEvent)), as servers
@@ -213,12 +226,12 @@ impl Handle {
     /// ```
     /// use lameduck::ConnEvent;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let mut conn = shutdown.handle().connection();
+    /// let mut conn = shutdown.handle().events();
     /// conn.event(ConnEvent::New);
     /// conn.event(ConnEvent::Closed);
     /// ```
-    pub fn connection(&self) -> Connection {
-        Connection::new(self.clone())
+    pub fn events(&self) -> Events {
+        Events::new(self.clone())
     }
 
     /// Completes once `phase` (or a later one) is reached.
@@ -267,7 +280,7 @@ impl Handle {
 }
 
 /// Completes once a phase is reached. Made by [`Handle::reached`], [`Handle::draining`] and
-/// [`ConnectionGuard::going_away`].
+/// [`Connection::going_away`].
 ///
 /// # Cancel safety
 ///
@@ -284,6 +297,10 @@ pub struct Reached {
     shared: Arc<Shared>,
     phase: Phase,
     listener: Option<EventListener>,
+    /// The waker `listener` was registered with: a re-poll with the same one needs only the
+    /// phase check, not the event's lock (a phase, once reached, stays reached, so a
+    /// notification is never spent on a phase not yet reached).
+    registered: Option<core::task::Waker>,
 }
 
 impl Reached {
@@ -292,6 +309,7 @@ impl Reached {
             shared,
             phase,
             listener: None,
+            registered: None,
         }
     }
 }
@@ -310,9 +328,20 @@ impl Future for Reached {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let (shared, phase) = (&this.shared, this.phase);
-        crate::listen::poll_until(&mut this.listener, &shared.phase_changed, cx, || {
-            shared.phase() >= phase
-        })
+        if this.listener.is_some()
+            && this
+                .registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            && shared.phase() < phase
+        {
+            return Poll::Pending;
+        }
+        let event = &shared.reached[phase.index()];
+        let poll =
+            crate::listen::poll_until(&mut this.listener, event, cx, || shared.phase() >= phase);
+        this.registered = poll.is_pending().then(|| cx.waker().clone());
+        poll
     }
 }
 

@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
@@ -10,8 +10,6 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-#[cfg(feature = "std")]
-mod blocking;
 mod config;
 mod machine;
 mod phase;
@@ -33,7 +31,13 @@ mod hooks;
 #[cfg(feature = "alloc")]
 mod listen;
 #[cfg(feature = "alloc")]
+mod observe;
+#[cfg(feature = "alloc")]
+mod reload;
+#[cfg(feature = "alloc")]
 mod report;
+#[cfg(feature = "alloc")]
+mod runtime;
 #[cfg(feature = "alloc")]
 mod shared;
 
@@ -41,8 +45,16 @@ mod shared;
 pub mod accept;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(feature = "std")]
+mod net;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+#[cfg(feature = "std")]
+pub mod upgrade;
 
 pub use config::{Config, ConfigError, Escalation};
 pub use machine::{Action, HookResult, Machine, Summary};
@@ -52,12 +64,18 @@ pub use tracker::{Guard, Snapshot, Tracker};
 pub use traits::{SignalSource, Timer};
 
 #[cfg(feature = "alloc")]
-pub use connection::{ConnEvent, Connection, ConnectionGuard};
+pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "std")]
+pub use net::{Listener, Network};
+#[cfg(feature = "alloc")]
+pub use reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
+#[cfg(feature = "alloc")]
+pub use runtime::{BoxError, Runtime};
 #[cfg(feature = "alloc")]
 pub use tracker::Drained;

@@ -87,7 +87,7 @@ pub struct Machine {
     config: Config,
     phase: Phase,
     reason: Option<Reason>,
-    /// Escalating requests seen: signals in the set, and the first programmatic request.
+    /// Shutdown signals seen (programmatic requests do not count: see [`Machine::request`]).
     requests: u8,
     exit: Option<crate::Signal>,
     cut: bool,
@@ -177,10 +177,17 @@ impl Machine {
 
     /// A shutdown request. Returns whether it did anything.
     ///
-    /// The first request starts the shutdown. A signal outside the configured set does
+    /// The first request starts the shutdown; with [`Reason::Upgrade`] it skips the lame-duck
+    /// period (draining starts at once). A signal outside the configured set does
     /// nothing. Later programmatic requests do nothing (they are idempotent); later signals
-    /// escalate per the [`Escalation`] policy: the second forces while lame-duck or
+    /// escalate per the [`Escalation`] policy: the second *signal* forces while lame-duck or
     /// draining, the third ends everything at once with `128 + N`.
+    ///
+    /// Only signals count towards escalation, because only an operator sends them: a
+    /// shutdown the program started itself (a failed listener, an in-place upgrade handing
+    /// over, [`Trigger::shutdown`](crate::Trigger::shutdown)) is followed by the operator's
+    /// own first `SIGTERM` often enough (a supervisor stopping what it sees stopping), and
+    /// that one must not cut connections. Its second signal forces, its third exits.
     ///
     /// ```
     /// use lameduck::{Config, Machine, Phase, Reason, Signal};
@@ -200,17 +207,26 @@ impl Machine {
             return false;
         }
         if self.phase == Phase::Running {
-            self.requests = 1;
+            self.requests = u8::from(signal.is_some());
             self.reason = Some(reason);
             self.enter(Phase::LameDuck, now);
-            self.deadline = deadline(now, self.config.lame_duck_duration());
+            // A hand-over needs no lame duck: the successor already accepts from the same
+            // sockets, so the period is zero and lame duck ends at once (still entered, so
+            // every shutdown walks the same phases).
+            let lame_duck = match reason {
+                Reason::Upgrade => Duration::ZERO,
+                _ => self.config.lame_duck_duration(),
+            };
+            self.deadline = deadline(now, lame_duck);
             self.expire(now);
             return true;
         }
         let Some(signal) = signal else { return false };
         self.requests = self.requests.saturating_add(1);
         match (self.config.escalation_policy(), self.requests) {
-            (Escalation::Ignore, _) | (Escalation::ForceOnly, 3..) => false,
+            // The first signal after a programmatic start: the operator's first request,
+            // and the shutdown is already as graceful as it gets.
+            (_, 1) | (Escalation::Ignore, _) | (Escalation::ForceOnly, 3..) => false,
             (Escalation::ForceThenExit, 3..) => {
                 self.exit(signal, now);
                 true

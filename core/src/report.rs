@@ -217,3 +217,20 @@ impl fmt::Display for Report {
         }
     }
 }
+
+/// `main` can return the report: the process exits with [`Report::exit_code`].
+///
+/// ```
+/// use std::process::Termination;
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// shutdown.trigger().shutdown();
+/// let clock = lameduck::test_util::ManualClock::new();
+/// let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
+/// assert_eq!(report.report(), std::process::ExitCode::SUCCESS);
+/// ```
+#[cfg(feature = "std")]
+impl std::process::Termination for Report {
+    fn report(self) -> std::process::ExitCode {
+        std::process::ExitCode::from(self.exit_code())
+    }
+}

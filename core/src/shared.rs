@@ -2,6 +2,7 @@
 
 use crate::{
     hooks::HookList,
+    reload::ReloadState,
     sync::{AtomicU8, Ordering},
     Config, Phase, Summary, Tracker,
 };
@@ -12,10 +13,11 @@ use event_listener::Event;
 pub(crate) const REQUEST_SHUTDOWN: u8 = 1;
 pub(crate) const REQUEST_FORCE: u8 = 2;
 pub(crate) const REQUEST_FAILED: u8 = 4;
+pub(crate) const REQUEST_HANDOVER: u8 = 8;
 
 /// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
 /// as the `Arc`'s reference counts right before it: taking and dropping a
-/// [`ConnectionGuard`](crate::ConnectionGuard) touches both, and in Rust's own layout the
+/// [`Connection`](crate::Connection) touches both, and in Rust's own layout the
 /// 16-byte-aligned `Config` came first and pushed the word into the next line (two lines
 /// bouncing between cores per connection instead of one).
 #[derive(Debug)]
@@ -24,14 +26,17 @@ pub(crate) struct Shared {
     pub(crate) tracker: Tracker,
     pub(crate) config: Config,
     phase: AtomicU8,
-    /// Notified on every phase change.
-    pub(crate) phase_changed: Event,
+    /// One waiter set per phase, notified when that phase is reached: entering the lame
+    /// duck wakes only who waits for it, not every connection waiting for the drain.
+    pub(crate) reached: [Event; 5],
     requests: AtomicU8,
     /// Notified on every programmatic request.
     pub(crate) requested: Event,
     pub(crate) failure: spin::Mutex<Option<String>>,
     pub(crate) summary: spin::Once<Summary>,
     pub(crate) hooks: spin::Mutex<HookList>,
+    /// Reload requests, for [`Handle::reloads`](crate::Handle::reloads).
+    pub(crate) reload: ReloadState,
 }
 
 impl Shared {
@@ -40,12 +45,19 @@ impl Shared {
             tracker: Tracker::new(),
             config,
             phase: AtomicU8::new(Phase::Running as u8),
-            phase_changed: Event::new(),
+            reached: [
+                Event::new(),
+                Event::new(),
+                Event::new(),
+                Event::new(),
+                Event::new(),
+            ],
             requests: AtomicU8::new(0),
             requested: Event::new(),
             failure: spin::Mutex::new(None),
             summary: spin::Once::new(),
             hooks: spin::Mutex::new(HookList::default()),
+            reload: ReloadState::default(),
         }
     }
 
@@ -56,8 +68,14 @@ impl Shared {
     }
 
     pub(crate) fn set_phase(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Release);
-        self.phase_changed.notify(usize::MAX);
+        // Only the driver sets phases, one at a time, forward: the swap gives the phases
+        // passed over (the machine may skip the lame duck), each of whose waiters wake.
+        let before = Phase::from_u8(self.phase.swap(phase as u8, Ordering::AcqRel));
+        if phase > before {
+            for passed in &self.reached[before.index() + 1..=phase.index()] {
+                passed.notify(usize::MAX);
+            }
+        }
     }
 
     pub(crate) fn request(&self, bits: u8) {

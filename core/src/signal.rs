@@ -18,7 +18,7 @@ use core::fmt;
 pub struct Signal(u8);
 
 impl Signal {
-    /// `SIGHUP` (1): by default not a shutdown signal.
+    /// `SIGHUP` (1): by default a reload request, not a shutdown signal.
     pub const HUP: Signal = Signal(1);
     /// `SIGINT` (2): Ctrl-C.
     pub const INT: Signal = Signal(2);
@@ -126,6 +126,28 @@ impl SignalSet {
     /// ```
     pub const fn without(self, signal: Signal) -> SignalSet {
         SignalSet(self.0 & !(1u128 << signal.0))
+    }
+
+    /// The signals in either set.
+    ///
+    /// ```
+    /// use lameduck::{Signal, SignalSet};
+    /// let hup = SignalSet::EMPTY.with(Signal::HUP);
+    /// assert!(SignalSet::DEFAULT.union(hup).contains(Signal::HUP));
+    /// ```
+    pub const fn union(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 | other.0)
+    }
+
+    /// The signals in this set and not in `other`.
+    ///
+    /// ```
+    /// use lameduck::{Signal, SignalSet};
+    /// let term = SignalSet::EMPTY.with(Signal::TERM);
+    /// assert!(!SignalSet::DEFAULT.difference(term).contains(Signal::TERM));
+    /// ```
+    pub const fn difference(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 & !other.0)
     }
 
     /// Whether `signal` is in the set.

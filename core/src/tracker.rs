@@ -25,7 +25,7 @@ const COUNT: usize = DRAINED - 1;
 /// It holds one word for the draining flags and the count, one for idle connections and
 /// one for malformed event sequences; it needs no allocator and can live in a `static`.
 /// Connections are counted by [`Guard`]s (or, with `alloc`, by
-/// [`ConnectionGuard`](crate::ConnectionGuard)s and the [`Connection`](crate::Connection) event API).
+/// [`Connection`](crate::Connection)s and the [`Events`](crate::Events) API).
 ///
 /// ```
 /// use lameduck::Tracker;
@@ -172,8 +172,13 @@ impl Tracker {
     /// ```
     pub fn idle(&self) -> usize {
         // Relaxed: a statistic. Clamped, since a guard may be counted idle a moment before
-        // its drop lowers the open count.
-        self.idle.load(Ordering::Relaxed).min(self.open())
+        // its drop lowers the open count, and two connections' marks may land out of order
+        // (a moment below zero reads as a wrapped, huge value).
+        let idle = self.idle.load(Ordering::Relaxed);
+        if idle > usize::MAX / 2 {
+            return 0;
+        }
+        idle.min(self.open())
     }
 
     /// Malformed connection-event sequences seen (and ignored) so far.
@@ -271,6 +276,19 @@ impl Tracker {
         debug_assert!(prev & COUNT != 0, "release without acquire");
         if prev == DRAINING | 1 {
             self.mark_drained();
+        }
+    }
+
+    /// Counts one connection more (`true`) or less as idle; the caller keeps the marks
+    /// alternating per connection, so the sum is right even if two land out of order
+    /// (atomics wrap; [`idle`](Self::idle) clamps the moment in between).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn mark_idle(&self, idle: bool) {
+        // Relaxed: a statistic.
+        if idle {
+            self.idle.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.idle.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

@@ -1,43 +1,31 @@
-//! The conformance suite against the manual clock and the scripted signal source.
+//! The conformance suite against the manual clock, which is a `Runtime` itself.
 
 use core::future::Future;
 use lameduck::{
     conformance::{self, Harness},
-    test_util::{ManualClock, ScriptedSignals},
-    Signal, SignalSet,
+    test_util::ManualClock,
+    Signal,
 };
 
-struct Manual {
-    clock: ManualClock,
-    signals: ScriptedSignals,
-}
+struct Manual(ManualClock);
 
 impl Harness for Manual {
-    type Timer = ManualClock;
-    type Signals = ScriptedSignals;
+    type Runtime = ManualClock;
 
-    fn timer(&self) -> ManualClock {
-        self.clock.clone()
-    }
-
-    fn signals(&self, _: SignalSet) -> ScriptedSignals {
-        self.signals.clone()
+    fn runtime(&self) -> ManualClock {
+        self.0.clone()
     }
 
     fn raise(&self, signal: Signal) {
-        self.signals.send(signal);
+        self.0.send(signal);
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.clock.block_on(future)
+        self.0.block_on(future)
     }
 }
 
 #[test]
 fn manual_clock_keeps_the_contract() {
-    let harness = Manual {
-        clock: ManualClock::new(),
-        signals: ScriptedSignals::new(),
-    };
-    conformance::run(&harness).unwrap();
+    conformance::run(&Manual(ManualClock::new())).unwrap();
 }

@@ -49,7 +49,7 @@ fn nothing_to_drain_is_immediate() {
 fn the_last_connection_ends_the_drain_at_once() {
     let shutdown = Shutdown::new(Config::new().lame_duck(ms(300))).unwrap();
     let handle = shutdown.handle();
-    let guard = handle.track().unwrap();
+    let guard = handle.connection().unwrap();
     let clock = ManualClock::new();
     let signals = ScriptedSignals::new();
     signals.send(Signal::TERM);
@@ -79,7 +79,7 @@ fn a_stuck_connection_is_cut_at_the_deadline_exactly() {
             Ok::<(), &str>(())
         }))
         .unwrap();
-    let guard = shutdown.handle().track().unwrap();
+    let guard = shutdown.handle().connection().unwrap();
     let (report, clock) = run_after_term(shutdown);
     assert_eq!(clock.now(), ms(500));
     assert_eq!(report.time_in(Phase::Draining), Some(ms(500)));
@@ -96,7 +96,7 @@ fn a_stuck_connection_is_cut_at_the_deadline_exactly() {
 #[test]
 fn the_cut_future_fires_when_the_drain_is_cut() {
     let shutdown = Shutdown::new(Config::new().drain_timeout(ms(50))).unwrap();
-    let guard = shutdown.handle().track().unwrap();
+    let guard = shutdown.handle().connection().unwrap();
     let clock = ManualClock::new();
     let signals = ScriptedSignals::new();
     signals.send(Signal::INT);
@@ -218,6 +218,8 @@ fn trigger_requests_work_without_signals() {
     let (report, ()) = clock.block_on(join(shutdown.run(clock.clone(), signals), program));
     assert_eq!(report.reason(), Reason::Failed);
     assert_eq!(report.detail(), Some("accept: too many open files"));
+    // Drained and every hook fine, but serving failed: not a clean stop.
+    assert_eq!((report.drained(), report.exit_code()), (true, 1));
     assert!(report
         .to_string()
         .ends_with("reason=failed: accept: too many open files"));
@@ -226,7 +228,7 @@ fn trigger_requests_work_without_signals() {
 #[test]
 fn force_cuts_and_runs_hooks() {
     let shutdown = Shutdown::new(Config::new()).unwrap();
-    let guard = shutdown.handle().track().unwrap();
+    let guard = shutdown.handle().connection().unwrap();
     shutdown
         .hooks()
         .register(Hook::new("h", || Ok::<(), &str>(())))
@@ -305,7 +307,7 @@ fn readiness_and_phase_futures_follow_the_phases() {
 fn a_hijacked_connection_holds_the_drain_until_dropped() {
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let handle = shutdown.handle();
-    let mut conn = handle.connection();
+    let mut conn = handle.events();
     conn.event(ConnEvent::New);
     conn.event(ConnEvent::Active);
     let upgraded = conn.event(ConnEvent::Hijacked).unwrap();

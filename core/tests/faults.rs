@@ -188,7 +188,7 @@ fn a_stuck_connection_is_cut_at_the_drain_deadline_exactly_and_the_hooks_still_r
     let (clock, runs) = (ManualClock::new(), Runs::default());
     let shutdown = Shutdown::new(Config::new().drain_timeout(ms(500))).unwrap();
     let handle = shutdown.handle();
-    let stuck = handle.track().unwrap();
+    let stuck = handle.connection().unwrap();
     shutdown.hooks().register(counted("bye", &runs, 0)).unwrap();
     let report = clock.block_on(shutdown.run(clock.clone(), term_once()));
     assert_eq!(report.exit_code(), 2);
@@ -233,7 +233,7 @@ fn racing_triggers_from_many_threads_make_one_shutdown_that_every_waiter_sees() 
     let runs = Runs::default();
     let shutdown = Shutdown::new(Config::new().drain_timeout(ms(30_000))).unwrap();
     let handle = shutdown.handle();
-    let stuck = handle.track().unwrap();
+    let stuck = handle.connection().unwrap();
     shutdown
         .hooks()
         .register(counted("once", &runs, 0))
@@ -323,7 +323,7 @@ fn storm(moment: Moment, count: usize) -> (Report, Runs) {
     let mut held = None;
     match moment {
         Moment::BeforeRun => send_from(0),
-        Moment::WhileDraining => held = handle.track(),
+        Moment::WhileDraining => held = handle.connection(),
         Moment::DuringFirstHook => signals.send(Signal::TERM),
     }
     let script = async {
@@ -388,8 +388,8 @@ fn a_connection_refused_after_the_drain_does_not_underflow_the_count() {
     let handle = shutdown.handle();
     let report = clock.block_on(shutdown.run(clock.clone(), term_once()));
     assert_eq!(report.exit_code(), 0);
-    assert!(handle.track().is_none());
-    let mut late = handle.connection();
+    assert!(handle.connection().is_none());
+    let mut late = handle.events();
     late.event(lameduck::ConnEvent::New);
     late.event(lameduck::ConnEvent::Closed);
     assert!(!late.is_open());

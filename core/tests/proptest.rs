@@ -5,8 +5,8 @@
 
 use core::time::Duration;
 use lameduck::{
-    Action, Config, ConnEvent, Connection, ConnectionGuard, Escalation, HookResult, Machine, Phase,
-    Reason, Shutdown, Signal,
+    Action, Config, ConnEvent, Connection, Escalation, Events, HookResult, Machine, Phase, Reason,
+    Shutdown, Signal,
 };
 use proptest::prelude::*;
 
@@ -94,9 +94,9 @@ proptest! {
     fn event_sequences_never_underflow(steps in proptest::collection::vec(step(), 0..120)) {
         let running = Running::new();
         let handle = running.handle.clone();
-        let mut conns: Vec<Connection> = (0..6).map(|_| handle.connection()).collect();
+        let mut conns: Vec<Events> = (0..6).map(|_| handle.events()).collect();
         let mut models = [Model::Unseen; 6];
-        let mut hijacked: Vec<ConnectionGuard> = Vec::new();
+        let mut hijacked: Vec<Connection> = Vec::new();
         let mut anomalies = 0usize;
         let (mut draining, mut drained) = (false, false);
 
@@ -119,7 +119,7 @@ proptest! {
                     };
                 }
                 Step::DropConnection(i) => {
-                    conns[i] = handle.connection();
+                    conns[i] = handle.events();
                     models[i] = Model::Unseen;
                 }
                 Step::DropHijacked => { hijacked.pop(); }
@@ -135,7 +135,7 @@ proptest! {
             prop_assert_eq!(s.active, open - idle);
             prop_assert_eq!(s.anomalies, anomalies);
             // Probing with a guard is safe: while not drained and draining, open > 0.
-            prop_assert_eq!(handle.track().is_none(), drained);
+            prop_assert_eq!(handle.connection().is_none(), drained);
         }
     }
 

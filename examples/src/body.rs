@@ -64,7 +64,7 @@ where
     ///
     /// ```
     /// # use lameduck_examples::body::Chunks;
-    /// let body = Chunks::new(lameduck_tokio::TokioTimer::new(), 0, core::time::Duration::ZERO);
+    /// let body = Chunks::new(lameduck_tokio::Tokio::new(), 0, core::time::Duration::ZERO);
     /// assert!(http_body::Body::is_end_stream(&body));
     /// ```
     pub fn new(timer: T, total: u64, interval: Duration) -> Chunks<T> {
@@ -81,7 +81,7 @@ where
     ///
     /// ```
     /// # use lameduck_examples::body::Chunks;
-    /// let body = Chunks::new(lameduck_tokio::TokioTimer::new(), 2, core::time::Duration::ZERO).boxed();
+    /// let body = Chunks::new(lameduck_tokio::Tokio::new(), 2, core::time::Duration::ZERO).boxed();
     /// assert!(!http_body::Body::is_end_stream(&body));
     /// ```
     pub fn boxed(self) -> Body {

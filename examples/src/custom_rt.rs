@@ -15,7 +15,7 @@ use core::{
     time::Duration,
 };
 use futures::{channel::mpsc, Stream};
-use lameduck::{Signal, SignalSet, Timer};
+use lameduck::{BoxError, Runtime, Signal, SignalSet, Timer};
 use std::{
     collections::BinaryHeap,
     io,
@@ -271,5 +271,23 @@ impl Stream for ThreadSignals {
 impl Drop for ThreadSignals {
     fn drop(&mut self) {
         self.handle.close();
+    }
+}
+
+/// The whole runtime: [`ThreadTimer`]'s time, [`ThreadSignals`], each task on a thread of
+/// its own (run by `futures::executor::block_on`), blocking work on a thread of its own.
+impl Runtime for ThreadTimer {
+    type Signals = ThreadSignals;
+
+    fn signals(&self, set: SignalSet) -> Result<ThreadSignals, BoxError> {
+        Ok(ThreadSignals::new(set)?)
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        std::thread::spawn(move || futures::executor::block_on(task));
+    }
+
+    fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(work);
     }
 }

@@ -1,10 +1,8 @@
-//! `/echo`: an upgraded connection that echoes what it is sent, stays counted by the
-//! shutdown until it closes, and says `going away` and closes when draining starts.
+//! `/echo`: an upgraded connection that echoes what it is sent, and says `going away` and
+//! closes when draining starts. It stays counted by the shutdown until it closes with no
+//! code here: lameduck-hyper's count travels with the socket into the upgrade.
 
-use crate::{
-    body::Body,
-    routes::{not_found, Spawn},
-};
+use crate::{body::Body, routes::not_found};
 use core::{future::poll_fn, pin::Pin, task::Poll};
 use futures_util::future::{select, Either};
 use hyper::{
@@ -13,7 +11,7 @@ use hyper::{
     upgrade::Upgraded,
     Request, Response, StatusCode, Version,
 };
-use lameduck_hyper::{Upgrade, UpgradeGuard};
+use lameduck::{Connection, Runtime};
 use std::io;
 
 /// What the server writes to an upgraded connection when draining starts.
@@ -23,33 +21,29 @@ use std::io;
 /// ```
 pub const GOING_AWAY: &[u8] = b"going away\n";
 
-/// Answers `GET /echo` with `Connection: upgrade` and `Upgrade: echo`: takes the request's
-/// [`Upgrade`] guard, spawns the echo session (which waits for hyper to hand over the
-/// connection), and returns `101`. Anything else is a 404.
+/// Answers `GET /echo` with `Connection: upgrade` and `Upgrade: echo`: spawns the echo
+/// session (which waits for hyper to hand over the connection) and returns `101`. Anything
+/// else is a 404.
 ///
 /// ```
-/// use std::sync::Arc;
-/// let spawn: lameduck_examples::routes::Spawn = Arc::new(|_task| {});
 /// let mut request = hyper::Request::get("/echo").body(()).unwrap();
 /// // No upgrade headers: not an echo request.
-/// assert_eq!(lameduck_examples::echo::answer(&mut request, &spawn).status(), 404);
+/// let runtime = lameduck_smol::Smol::new();
+/// assert_eq!(lameduck_examples::echo::answer(&mut request, &runtime).status(), 404);
 /// ```
-pub fn answer<B>(request: &mut Request<B>, spawn: &Spawn) -> Response<Body> {
+pub fn answer<B>(request: &mut Request<B>, runtime: &impl Runtime) -> Response<Body> {
     if !wants_echo(request) {
         return not_found();
     }
-    // Taken now, while the request is in flight: the connection is counted until the
-    // session drops the guard.
-    let guard = request
-        .extensions_mut()
-        .remove::<Upgrade>()
-        .map(Upgrade::guard);
+    // lameduck-hyper puts the connection into an upgrade request: it tells when to say
+    // goodbye.
+    let connection = request.extensions().get::<Connection>().cloned();
     let on_upgrade = hyper::upgrade::on(request);
-    spawn(Box::pin(async move {
+    runtime.spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
-            let _ = session(upgraded, guard).await;
+            let _ = session(upgraded, connection).await;
         }
-    }));
+    });
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
@@ -71,14 +65,14 @@ fn wants_echo<B>(request: &Request<B>) -> bool {
 }
 
 /// Echoes until the peer closes, or, once draining starts, writes `going away` and closes.
-async fn session(mut io: Upgraded, guard: Option<UpgradeGuard>) -> io::Result<()> {
+async fn session(mut io: Upgraded, connection: Option<Connection>) -> io::Result<()> {
     let mut buf = [0u8; 4096];
     loop {
         let read = {
             let read = read(&mut io, &mut buf);
             let going_away = async {
-                match &guard {
-                    Some(guard) => guard.going_away().await,
+                match &connection {
+                    Some(connection) => connection.going_away().await,
                     None => core::future::pending().await,
                 }
             };
@@ -93,9 +87,7 @@ async fn session(mut io: Upgraded, guard: Option<UpgradeGuard>) -> io::Result<()
         }
     }
     write_all(&mut io, GOING_AWAY).await?;
-    poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await?;
-    drop(guard);
-    Ok(())
+    poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await
 }
 
 async fn read(io: &mut Upgraded, buf: &mut [u8]) -> io::Result<usize> {

@@ -13,10 +13,13 @@
 //! std's channels and a thread are all this takes; a logging crate's non-blocking writer
 //! (tracing-appender's) would bring a dependency for the same few lines.
 
-use core::net::SocketAddr;
+use core::future::Future;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
-use futures_util::future::{select, Either};
+use futures_util::{
+    future::{select, Either},
+    StreamExt,
+};
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
 use std::{
     io::Write,
@@ -163,9 +166,9 @@ pub fn flush() {
 /// `listening on http://IP:PORT`, then `phase: running`.
 ///
 /// ```
-/// lameduck_examples::output::listening("127.0.0.1:8080".parse().unwrap());
+/// lameduck_examples::output::listening("127.0.0.1:8080");
 /// ```
-pub fn listening(addr: SocketAddr) {
+pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
 }
@@ -192,6 +195,32 @@ pub async fn phases(handle: Handle) {
     }
 }
 
+/// Prints `reload: <signal>` (`reload: SIGHUP`) for each reload request, until the
+/// shutdown has stopped. The demos have nothing to reload: the line shows the signal was
+/// taken as a reload and did not end the process.
+///
+/// It subscribes when called, not when first polled: call it before the shutdown runs, so
+/// a reload the driver takes before the printing task first runs is printed too.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the printing.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// tokio::spawn(lameduck_examples::output::reloads(shutdown.handle()));
+/// # });
+/// ```
+pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
+    let mut reloads = handle.reloads();
+    async move {
+        while let Some(signal) = reloads.next().await {
+            line(format_args!("reload: {signal}"));
+        }
+    }
+}
+
 /// While draining, about once a second: connections left and time to the deadline, on
 /// stderr. Completes when the drain is over.
 ///
@@ -202,7 +231,7 @@ pub async fn phases(handle: Handle) {
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// tokio::spawn(lameduck_examples::output::progress(shutdown.handle(), timer));
 /// # });
 /// ```
@@ -231,8 +260,8 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
 /// to be written (at most [`EXIT_FLUSH`]), then exits with the report's code.
 ///
 /// ```no_run
-/// # async fn run(shutdown: lameduck::Shutdown) {
-/// let report = lameduck_tokio::run(shutdown).await.unwrap();
+/// # async fn run(server: lameduck_hyper::Serving) {
+/// let report = server.await;
 /// lameduck_examples::output::finish(&report)
 /// # }
 /// ```

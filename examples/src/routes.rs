@@ -1,5 +1,5 @@
-//! The contract's routes as one hyper service, runtime-agnostic: time comes through a
-//! [`lameduck::Timer`], spawning (for upgraded `/echo` connections) through a [`Spawn`].
+//! The contract's routes as one `tower::Service`, runtime-agnostic: time and spawning (for
+//! upgraded `/echo` connections) come through a [`lameduck::Runtime`].
 //!
 //! | route | answer |
 //! | --- | --- |
@@ -8,6 +8,7 @@
 //! | `GET /healthz` | 200 `ok` while running, 503 `draining` from the first signal on |
 //! | `GET /stream?chunks=N&interval_ms=M` | 200, N lines `chunk i` (i from 0), one every M ms |
 //! | `GET /echo` + `Connection: upgrade`, `Upgrade: echo` | 101, then a raw echo stream |
+//! | `GET /metrics` | 200, lameduck's metrics in Prometheus text |
 //! | anything else | 404 |
 //!
 //! A malformed query answers 400 with a one-line reason.
@@ -16,42 +17,29 @@ use crate::{
     body::{full, Body, Chunks},
     echo,
 };
-use core::{convert::Infallible, future::Future, pin::Pin, time::Duration};
+use core::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
 use hyper::{Method, Request, Response, StatusCode};
-use lameduck::{Handle, Timer};
-use std::sync::Arc;
+use lameduck::{Handle, Runtime, Timer};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
 
-/// Runs a future to completion in the background, on the demo's runtime.
+/// The routes, as a `tower::Service`. Cheap to clone.
 ///
 /// ```
-/// let spawn: lameduck_examples::routes::Spawn = std::sync::Arc::new(|task| {
-///     tokio::spawn(task);
-/// });
-/// ```
-pub type Spawn = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
-
-/// The routes, as a [`hyper::service::Service`]. Cheap to clone.
-///
-/// ```
-/// # fn f<T: lameduck::Timer + Clone + Send + Sync + 'static>(handle: lameduck::Handle, timer: T, spawn: lameduck_examples::routes::Spawn)
-/// # where T::Sleep: Send + 'static {
-/// let routes = lameduck_examples::routes::Routes::new(handle, timer, spawn);
+/// # fn f(handle: lameduck::Handle) {
+/// let routes = lameduck_examples::routes::Routes::new(handle, lameduck_smol::Smol::new());
 /// # }
 /// ```
-pub struct Routes<T> {
+#[derive(Clone)]
+pub struct Routes<R> {
     handle: Handle,
-    timer: T,
-    spawn: Spawn,
-}
-
-impl<T: Clone> Clone for Routes<T> {
-    fn clone(&self) -> Self {
-        Routes {
-            handle: self.handle.clone(),
-            timer: self.timer.clone(),
-            spawn: self.spawn.clone(),
-        }
-    }
+    runtime: R,
 }
 
 impl<T> core::fmt::Debug for Routes<T> {
@@ -60,25 +48,16 @@ impl<T> core::fmt::Debug for Routes<T> {
     }
 }
 
-impl<T> Routes<T>
-where
-    T: Timer + Clone + Send + Sync + 'static,
-    T::Sleep: Send + 'static,
-{
-    /// Routes answering for the shutdown `handle`, sleeping with `timer`.
+impl<R: Runtime> Routes<R> {
+    /// Routes answering for the shutdown `handle`, on `runtime`.
     ///
     /// ```
-    /// # use lameduck_examples::routes::{Routes, Spawn};
+    /// # use lameduck_examples::routes::Routes;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let spawn: Spawn = std::sync::Arc::new(|_| {});
-    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::TokioTimer::new(), spawn);
+    /// let routes = Routes::new(shutdown.handle(), lameduck_smol::Smol::new());
     /// ```
-    pub fn new(handle: Handle, timer: T, spawn: Spawn) -> Routes<T> {
-        Routes {
-            handle,
-            timer,
-            spawn,
-        }
+    pub fn new(handle: Handle, runtime: R) -> Routes<R> {
+        Routes { handle, runtime }
     }
 
     /// Answers one request.
@@ -88,11 +67,10 @@ where
     /// Cancel-safe: dropping it drops the answer (a `/sleep` stops sleeping).
     ///
     /// ```
-    /// # use lameduck_examples::routes::{Routes, Spawn};
+    /// # use lameduck_examples::routes::Routes;
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let spawn: Spawn = std::sync::Arc::new(|_| {});
-    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::TokioTimer::new(), spawn);
+    /// let routes = Routes::new(shutdown.handle(), lameduck_tokio::Tokio::new());
     /// let request = hyper::Request::get("/sleep?ms=abc").body(()).unwrap();
     /// assert_eq!(routes.answer(request).await.status(), 400);
     /// # });
@@ -106,25 +84,25 @@ where
         match path.as_str() {
             "/" => text(StatusCode::OK, "ok"),
             "/healthz" => healthz(&self.handle),
-            "/sleep" => sleep(&self.timer, &query).await,
-            "/stream" => stream(&self.timer, &query),
-            "/echo" => echo::answer(&mut request, &self.spawn),
+            "/sleep" => sleep(&self.runtime, &query).await,
+            "/stream" => stream(&self.runtime, &query),
+            "/echo" => echo::answer(&mut request, &self.runtime),
+            "/metrics" => metrics(&self.handle),
             _ => not_found(),
         }
     }
 }
 
-impl<T, B> hyper::service::Service<Request<B>> for Routes<T>
-where
-    T: Timer + Clone + Send + Sync + 'static,
-    T::Sleep: Send + 'static,
-    B: Send + 'static,
-{
+impl<R: Runtime, B: Send + 'static> tower_service::Service<Request<B>> for Routes<R> {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-    fn call(&self, request: Request<B>) -> Self::Future {
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let routes = self.clone();
         Box::pin(async move { Ok(routes.answer(request).await) })
     }
@@ -173,6 +151,43 @@ pub fn healthz(handle: &Handle) -> Response<Body> {
     )
 }
 
+/// The process's Prometheus recorder, installed as the global `metrics` recorder on the
+/// first call (the demos' [`Demo::with_options`](crate::demo::Demo::with_options), before
+/// the shutdown runs, so it sees all the driver records). `None` if another recorder was
+/// installed first.
+///
+/// ```
+/// assert!(lameduck_examples::routes::prometheus().is_some());
+/// ```
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+/// `/metrics`: lameduck's metrics (phase, connections, cuts, hook runs) in Prometheus text
+/// format 0.0.4, brought up to date from `handle` first.
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// lameduck_examples::routes::prometheus();
+/// let response = lameduck_examples::routes::metrics(&shutdown.handle());
+/// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4");
+/// ```
+pub fn metrics(handle: &Handle) -> Response<Body> {
+    lameduck::metrics::record(handle);
+    let body = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    let mut response = text(StatusCode::OK, &body);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "text/plain; version=0.0.4".parse().unwrap(),
+    );
+    response
+}
+
 /// `/sleep?ms=N`: 200 `slept N` after N ms.
 ///
 /// # Cancel safety
@@ -181,7 +196,7 @@ pub fn healthz(handle: &Handle) -> Response<Body> {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// assert_eq!(lameduck_examples::routes::sleep(&timer, "ms=1").await.status(), 200);
 /// # });
 /// ```
@@ -198,7 +213,7 @@ pub async fn sleep<T: Timer>(timer: &T, query: &str) -> Response<Body> {
 /// `/stream?chunks=N&interval_ms=M`: N lines `chunk i`, one every M ms.
 ///
 /// ```
-/// let timer = lameduck_tokio::TokioTimer::new();
+/// let timer = lameduck_tokio::Tokio::new();
 /// let response = lameduck_examples::routes::stream(&timer, "chunks=2&interval_ms=oops");
 /// assert_eq!(response.status(), 400);
 /// ```

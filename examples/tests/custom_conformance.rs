@@ -1,25 +1,20 @@
-//! The core's conformance suite on the custom executor's `ThreadTimer` and `ThreadSignals`,
+//! The core's conformance suite on the custom executor's runtime (`ThreadTimer`),
 //! run on `futures::executor::block_on`, with real signals.
 //!
 //! Alone in its test binary: the suite raises SIGTERM, SIGINT and SIGHUP to this process.
 #![cfg(unix)]
 
 use core::future::Future;
-use lameduck::{conformance, Signal, SignalSet};
-use lameduck_examples::custom_rt::{ThreadSignals, ThreadTimer};
+use lameduck::{conformance, Signal};
+use lameduck_examples::custom_rt::ThreadTimer;
 
 struct Custom;
 
 impl conformance::Harness for Custom {
-    type Timer = ThreadTimer;
-    type Signals = ThreadSignals;
+    type Runtime = ThreadTimer;
 
-    fn timer(&self) -> ThreadTimer {
+    fn runtime(&self) -> ThreadTimer {
         ThreadTimer::new()
-    }
-
-    fn signals(&self, set: SignalSet) -> ThreadSignals {
-        ThreadSignals::new(set).expect("install signal handlers")
     }
 
     fn raise(&self, signal: Signal) {

@@ -19,7 +19,7 @@ use core::{
 };
 use lameduck::{
     test_util::{ManualClock, ScriptedSignals},
-    Config, ConnEvent, Connection, ConnectionGuard, Hook, Phase, Report, Shutdown, Signal,
+    Config, ConnEvent, Connection, Events, Hook, InFlight, Phase, Report, Shutdown, Signal,
 };
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
@@ -50,7 +50,10 @@ enum Op {
     DropConnection(u8),
     Track,
     DropGuard(u8),
-    SetIdle(u8, bool),
+    /// Starts a request on connection `n` (`true`), or ends the latest one (`false`).
+    Request(u8, bool),
+    /// Marks connection `n`'s writes blocked or flowing.
+    WriteBlocked(u8, bool),
     /// 0: TERM, 1: INT, 2: HUP (not a shutdown signal), other: QUIT.
     Signal(u8),
     Shutdown,
@@ -86,8 +89,9 @@ fuzz_target!(|input: Input| {
     }
     let mut run: Option<Run> = Some(Box::pin(shutdown.run(clock.clone(), signals.clone())));
     let mut report: Option<Report> = None;
-    let mut connections: Vec<Option<Connection>> = (0..SLOTS).map(|_| None).collect();
-    let mut guards: Vec<ConnectionGuard> = Vec::new();
+    let mut connections: Vec<Option<Events>> = (0..SLOTS).map(|_| None).collect();
+    // Each counted connection with its requests in flight (which keep it counted too).
+    let mut guards: Vec<(Connection, Vec<InFlight>)> = Vec::new();
     let mut phase = Phase::Running;
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
 
@@ -95,7 +99,7 @@ fuzz_target!(|input: Input| {
         match op {
             Op::Event(slot, event) => {
                 let conn = connections[usize::from(slot) % SLOTS]
-                    .get_or_insert_with(|| handle.connection());
+                    .get_or_insert_with(|| handle.events());
                 let event = match event {
                     Event::New => ConnEvent::New,
                     Event::Active => ConnEvent::Active,
@@ -104,21 +108,32 @@ fuzz_target!(|input: Input| {
                     Event::Closed => ConnEvent::Closed,
                 };
                 if let Some(guard) = conn.event(event) {
-                    guards.push(guard);
+                    guards.push((guard, Vec::new()));
                 }
             }
             Op::DropConnection(slot) => connections[usize::from(slot) % SLOTS] = None,
-            Op::Track => guards.extend(handle.track()),
+            Op::Track => guards.extend(handle.connection().map(|c| (c, Vec::new()))),
             Op::DropGuard(n) => {
                 if !guards.is_empty() {
                     let n = usize::from(n) % guards.len();
                     drop(guards.swap_remove(n));
                 }
             }
-            Op::SetIdle(n, idle) => {
+            Op::Request(n, start) => {
                 if !guards.is_empty() {
                     let n = usize::from(n) % guards.len();
-                    guards[n].set_idle(idle);
+                    let (conn, requests) = &mut guards[n];
+                    if start {
+                        requests.push(conn.request());
+                    } else {
+                        requests.pop();
+                    }
+                }
+            }
+            Op::WriteBlocked(n, blocked) => {
+                if !guards.is_empty() {
+                    let n = usize::from(n) % guards.len();
+                    guards[n].0.write_blocked(blocked);
                 }
             }
             Op::Signal(n) => signals.send(match n {

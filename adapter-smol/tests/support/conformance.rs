@@ -1,10 +1,10 @@
-//! The core's conformance harness on `SmolTimer` and `SmolSignals`, for every executor the
+//! The core's conformance harness on the `Smol` runtime, for every executor the
 //! crate supports; each executor's test is alone in its own binary, since the suite raises
 //! SIGTERM, SIGINT and SIGHUP to the process.
 
 use core::future::Future;
-use lameduck::{conformance, Signal, SignalSet};
-use lameduck_smol::{SmolSignals, SmolTimer};
+use lameduck::{conformance, Signal};
+use lameduck_smol::Smol;
 
 /// The executor that runs the suite's futures.
 #[allow(dead_code)]
@@ -16,15 +16,10 @@ pub enum Executor {
 }
 
 impl conformance::Harness for Executor {
-    type Timer = SmolTimer;
-    type Signals = SmolSignals;
+    type Runtime = Smol;
 
-    fn timer(&self) -> SmolTimer {
-        SmolTimer::new()
-    }
-
-    fn signals(&self, set: SignalSet) -> SmolSignals {
-        SmolSignals::new(set).expect("install signal handlers")
+    fn runtime(&self) -> Smol {
+        Smol::new()
     }
 
     fn raise(&self, signal: Signal) {

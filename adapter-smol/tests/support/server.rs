@@ -5,7 +5,7 @@ use crate::settings::{print_phases, print_report, Settings};
 use async_net::{TcpListener, TcpStream};
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
-use lameduck::ConnectionGuard;
+use lameduck::{Connection, Runtime};
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.
@@ -27,20 +27,22 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
         println!("accept loop: stopped");
     })
     .detach();
-    let stopped = lameduck_smol::run(shutdown);
+    let runtime = lameduck_smol::Smol::new();
+    let signals = runtime
+        .signals(shutdown.handle().config().listened_signals())
+        .expect("signal handlers");
     println!("listening on {addr}");
-    let report = stopped.await.expect("signal handlers");
+    let report = shutdown.run(runtime, signals).await;
     phases.await;
     print_report(&report)
 }
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close
 /// when draining starts; one in flight finishes its request first, unless cut.
-async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, mut guard: ConnectionGuard) {
+async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, guard: Connection) {
     let mut write = stream.clone();
     let mut lines = futures::io::BufReader::new(stream).lines();
     loop {
-        guard.set_idle(true);
         let going_away = async {
             guard.going_away().await;
             None
@@ -48,7 +50,7 @@ async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, mut guard: 
         let Some(Ok(line)) = or(lines.next(), going_away).await else {
             return;
         };
-        guard.set_idle(false);
+        let _request = guard.request();
         let reply = match line.strip_prefix("sleep ") {
             Some(ms) => {
                 let ms: u64 = ms.parse().expect("sleep N");

@@ -1,8 +1,8 @@
 //! The child: a line-protocol TCP server on tokio, served by `lameduck_tokio::serve` and
-//! shut down by `lameduck_tokio::run`. Configured by the environment (see `Settings`).
+//! shut down by `Shutdown::run` on the `Tokio` runtime. Configured by the environment (see `Settings`).
 
 use core::time::Duration;
-use lameduck::ConnectionGuard;
+use lameduck::{Connection, Runtime};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
@@ -34,26 +34,28 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
         lameduck_tokio::serve(listener, handle, trigger, connection).await;
         println!("accept loop: stopped");
     });
-    let stopped = lameduck_tokio::run(shutdown);
+    let runtime = lameduck_tokio::Tokio::new();
+    let signals = runtime
+        .signals(shutdown.handle().config().listened_signals())
+        .expect("signal handlers");
     println!("listening on {addr}");
-    let report = stopped.await.expect("signal handlers");
+    let report = shutdown.run(runtime, signals).await;
     phases.await.expect("phase printer");
     print_report(&report)
 }
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close
 /// when draining starts; one in flight finishes its request first, unless cut.
-async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, mut guard: ConnectionGuard) {
+async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, guard: Connection) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     loop {
-        guard.set_idle(true);
         let line = tokio::select! {
             line = lines.next_line() => line,
             () = guard.going_away() => return,
         };
         let Ok(Some(line)) = line else { return };
-        guard.set_idle(false);
+        let _request = guard.request();
         let reply = match line.strip_prefix("sleep ") {
             Some(ms) => {
                 let ms: u64 = ms.parse().expect("sleep N");

@@ -14,14 +14,14 @@ type Bytes = fn() -> f64;
 fn lameduck_guard() -> f64 {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
-    bytes_per_connection(|| handle.track().expect("running"))
+    bytes_per_connection(|| handle.connection().expect("running"))
 }
 
 fn lameduck_task() -> f64 {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
     task_bytes_per_connection(|| {
-        let guard = handle.track().expect("running");
+        let guard = handle.connection().expect("running");
         Box::pin(async move { guard.going_away().await })
     })
 }
@@ -106,11 +106,7 @@ fn async_shutdown_task() -> f64 {
 
 /// (name, guard alone, guard + notice as a connection task holds them).
 pub const MEMORY: &[(&str, Bytes, Option<Bytes>)] = &[
-    (
-        "lameduck ConnectionGuard",
-        lameduck_guard,
-        Some(lameduck_task),
-    ),
+    ("lameduck Connection", lameduck_guard, Some(lameduck_task)),
     ("lameduck Tracker::guard (borrowed)", tracker_guard, None),
     (
         "tokio-util TaskTracker token",
@@ -163,7 +159,9 @@ fn always() -> Box<dyn Fn() -> bool + Send> {
 fn lameduck_drain() -> Drain {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
-    let guards: Vec<_> = (0..N).map(|_| handle.track().expect("running")).collect();
+    let guards: Vec<_> = (0..N)
+        .map(|_| handle.connection().expect("running"))
+        .collect();
     shutdown.trigger().shutdown();
     let waiter = handle.reached(Phase::Hooks);
     let driver = shutdown.run(ManualClock::new(), ScriptedSignals::new());

@@ -55,12 +55,12 @@ fn lameduck_tracker() -> Case {
     }
 }
 
-/// The whole lameduck path: the last `ConnectionGuard` drop wakes the driver, which enters
+/// The whole lameduck path: the last `Connection` drop wakes the driver, which enters
 /// the hooks phase and wakes a `handle.reached(Phase::Hooks)` waiter: two hops.
 fn lameduck_driver() -> Case {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
-    let guard = handle.track().expect("running");
+    let guard = handle.connection().expect("running");
     shutdown.trigger().shutdown();
     let waiter = handle.reached(Phase::Hooks);
     let driver = shutdown.run(ManualClock::new(), ScriptedSignals::new());

@@ -1,7 +1,7 @@
 //! The timer and signal-source checks.
 
 use super::{ensure, fail, Failure, Harness};
-use crate::{Signal, SignalSet, Timer};
+use crate::{Runtime, Signal, SignalSet, Timer};
 use alloc::{boxed::Box, format, vec::Vec};
 use core::{
     future::{poll_fn, Future},
@@ -28,7 +28,7 @@ pub(super) async fn within<T: Timer, F: Future>(timer: &T, future: F) -> Option<
 
 pub(super) fn timer<H: Harness>(h: &H) -> Result<(), Failure> {
     h.block_on(async {
-        let timer = h.timer();
+        let timer = h.runtime();
         let mut last = timer.now();
         for _ in 0..1000 {
             let now = timer.now();
@@ -126,12 +126,14 @@ async fn sleeps_in_order<T: Timer>(timer: &T) -> Vec<usize> {
 
 pub(super) fn signals<H: Harness>(h: &H) -> Result<(), Failure> {
     h.block_on(async {
-        let timer = h.timer();
+        let timer = h.runtime();
         let set = SignalSet::EMPTY
             .with(Signal::TERM)
             .with(Signal::INT)
             .with(Signal::HUP);
-        let mut source = h.signals(set);
+        let mut source = timer
+            .signals(set)
+            .map_err(|e| fail("signals installed", e))?;
         // Each raised only after the one before arrived, so none may be merged; TERM twice,
         // since the source must keep listening after the first.
         for expected in [Signal::TERM, Signal::INT, Signal::HUP, Signal::TERM] {
@@ -144,5 +146,28 @@ pub(super) fn signals<H: Harness>(h: &H) -> Result<(), Failure> {
             )?;
         }
         Ok(())
+    })
+}
+
+pub(super) fn spawn<H: Harness>(h: &H) -> Result<(), Failure> {
+    const CHECK: &str = "spawn and spawn_blocking run their work";
+    h.block_on(async {
+        let runtime = h.runtime();
+        let (task_tx, task_rx) = futures_channel::oneshot::channel();
+        runtime.spawn(async move {
+            let _ = task_tx.send(1);
+        });
+        let (work_tx, work_rx) = futures_channel::oneshot::channel();
+        runtime.spawn_blocking(move || {
+            let _ = work_tx.send(2);
+        });
+        let task = within(&runtime, task_rx).await;
+        ensure(CHECK, task == Some(Ok(1)), || {
+            format!("spawned task: {task:?}")
+        })?;
+        let work = within(&runtime, work_rx).await;
+        ensure(CHECK, work == Some(Ok(2)), || {
+            format!("blocking work: {work:?}")
+        })
     })
 }

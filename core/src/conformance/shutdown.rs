@@ -1,7 +1,7 @@
 //! The end-to-end checks: a full shutdown, and escalation by repeated signals.
 
 use super::{checks::within, ensure, fail, Failure, Harness};
-use crate::{Config, Hook, HookOutcome, Phase, Shutdown, Signal, SignalSet, Timer};
+use crate::{Config, Hook, HookOutcome, Phase, Runtime, Shutdown, Signal, SignalSet, Timer};
 use alloc::{format, sync::Arc, vec::Vec};
 use core::{future::pending, time::Duration};
 use futures_util::future::join;
@@ -18,7 +18,7 @@ fn hook_names(report: &crate::Report) -> Vec<(&str, &HookOutcome)> {
 pub(super) fn end_to_end<H: Harness>(h: &H) -> Result<(), Failure> {
     const CHECK: &str = "shutdown end to end";
     h.block_on(async {
-        let timer = h.timer();
+        let timer = h.runtime();
         let lame_duck = Duration::from_millis(30);
         let config = Config::new()
             .lame_duck(lame_duck)
@@ -38,9 +38,11 @@ pub(super) fn end_to_end<H: Harness>(h: &H) -> Result<(), Failure> {
         }
         let handle = shutdown.handle();
         let guard = handle
-            .track()
+            .connection()
             .ok_or_else(|| fail(CHECK, "could not track a connection"))?;
-        let signals = h.signals(SignalSet::DEFAULT);
+        let signals = timer
+            .signals(SignalSet::DEFAULT)
+            .map_err(|e| fail(CHECK, e))?;
         let client = async {
             h.raise(Signal::TERM);
             within(&timer, guard.going_away()).await;
@@ -48,7 +50,7 @@ pub(super) fn end_to_end<H: Harness>(h: &H) -> Result<(), Failure> {
             timer.sleep(Duration::from_millis(10)).await;
             drop(guard);
         };
-        let run = within(&timer, shutdown.run(h.timer(), signals));
+        let run = within(&timer, shutdown.run(timer.clone(), signals));
         let (report, ()) = join(run, client).await;
         let report = report.ok_or_else(|| fail(CHECK, "the shutdown never finished"))?;
         ensure(
@@ -87,7 +89,7 @@ pub(super) fn end_to_end<H: Harness>(h: &H) -> Result<(), Failure> {
 pub(super) fn escalation<H: Harness>(h: &H) -> Result<(), Failure> {
     const CHECK: &str = "signal escalation";
     h.block_on(async {
-        let timer = h.timer();
+        let timer = h.runtime();
         let config = Config::new()
             .drain_timeout(Duration::from_secs(3600))
             .hook_timeout(Duration::from_secs(3600));
@@ -103,9 +105,11 @@ pub(super) fn escalation<H: Harness>(h: &H) -> Result<(), Failure> {
             .map_err(|e| fail(CHECK, e))?;
         let handle = shutdown.handle();
         let stuck = handle
-            .track()
+            .connection()
             .ok_or_else(|| fail(CHECK, "could not track a connection"))?;
-        let signals = h.signals(SignalSet::DEFAULT);
+        let signals = timer
+            .signals(SignalSet::DEFAULT)
+            .map_err(|e| fail(CHECK, e))?;
         let operator = async {
             // Each signal only after the one before took effect, so none is merged.
             h.raise(Signal::TERM);
@@ -114,7 +118,11 @@ pub(super) fn escalation<H: Harness>(h: &H) -> Result<(), Failure> {
             within(&timer, handle.reached(Phase::Hooks)).await;
             h.raise(Signal::TERM);
         };
-        let (report, ()) = join(within(&timer, shutdown.run(h.timer(), signals)), operator).await;
+        let (report, ()) = join(
+            within(&timer, shutdown.run(timer.clone(), signals)),
+            operator,
+        )
+        .await;
         let report =
             report.ok_or_else(|| fail(CHECK, "the third signal did not end the shutdown"))?;
         drop(stuck);

@@ -1,7 +1,7 @@
-//! Turns a hook into a future of its outcome: panics caught (with `std`), sync hooks on a
-//! thread of their own (with `std`) so that a hang can be cut at the timeout.
+//! Turns a hook into a future of its outcome: panics caught (with `std`), sync hooks on the
+//! runtime's blocking pool so that a hang can be cut at the timeout.
 
-use crate::{hooks::HookFn, report::HookOutcome};
+use crate::{hooks::HookFn, report::HookOutcome, Runtime};
 use alloc::{boxed::Box, string::String};
 use core::{future::Future, pin::Pin};
 
@@ -15,7 +15,7 @@ fn outcome(result: Result<(), String>) -> HookOutcome {
 }
 
 #[cfg(feature = "std")]
-pub(super) fn start(run: HookFn) -> HookFuture {
+pub(super) fn start(run: HookFn, runtime: &impl Runtime) -> HookFuture {
     use core::panic::AssertUnwindSafe;
     use futures_util::FutureExt;
     use std::panic::catch_unwind;
@@ -34,45 +34,41 @@ pub(super) fn start(run: HookFn) -> HookFuture {
         }),
         HookFn::Sync(f) => {
             let (tx, rx) = futures_channel::oneshot::channel();
-            // Counted as blocking work while it runs, for executors that move time when
-            // idle (the manual clock): see `crate::blocking`.
-            let work = crate::blocking::Work::begin();
-            let worker = work.clone();
-            let spawned = std::thread::Builder::new()
-                .name(String::from("lameduck-hook"))
-                .spawn(move || {
-                    // AssertUnwindSafe: the closure is consumed; nothing of it survives.
-                    let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
-                    // After the send: the result's wake-up comes before the count drops.
-                    if let Some(work) = worker {
-                        work.release();
-                    }
-                });
-            let held = crate::blocking::ReleaseOnDrop(work);
-            match spawned {
-                Ok(_) => Box::pin(async move {
-                    let _held = held;
-                    match rx.await {
-                        Ok(Ok(result)) => outcome(result),
-                        Ok(Err(panic)) => HookOutcome::Panicked(panic_message(&*panic)),
-                        Err(_) => {
-                            HookOutcome::Failed(String::from("hook thread ended without a result"))
-                        }
-                    }
-                }),
-                Err(error) => Box::pin(core::future::ready(HookOutcome::Failed(alloc::format!(
-                    "could not start a thread for the hook: {error}"
-                )))),
-            }
+            runtime.spawn_blocking(move || {
+                // AssertUnwindSafe: the closure is consumed; nothing of it survives.
+                let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+            });
+            Box::pin(async move {
+                match rx.await {
+                    Ok(Ok(result)) => outcome(result),
+                    Ok(Err(panic)) => HookOutcome::Panicked(panic_message(&*panic)),
+                    Err(_) => HookOutcome::Failed(String::from(
+                        "the runtime dropped the hook without running it",
+                    )),
+                }
+            })
         }
     }
 }
 
 #[cfg(not(feature = "std"))]
-pub(super) fn start(run: HookFn) -> HookFuture {
+pub(super) fn start(run: HookFn, runtime: &impl Runtime) -> HookFuture {
     match run {
         HookFn::Async(make) => Box::pin(async move { outcome(make().await) }),
-        HookFn::Sync(f) => Box::pin(core::future::ready(outcome(f()))),
+        HookFn::Sync(f) => {
+            let (tx, rx) = futures_channel::oneshot::channel();
+            runtime.spawn_blocking(move || {
+                let _ = tx.send(f());
+            });
+            Box::pin(async move {
+                match rx.await {
+                    Ok(result) => outcome(result),
+                    Err(_) => HookOutcome::Failed(String::from(
+                        "the runtime dropped the hook without running it",
+                    )),
+                }
+            })
+        }
     }
 }
 

@@ -159,7 +159,8 @@ impl Summary {
     }
 
     /// The process exit code this outcome maps to: 128+N after an exit signal, 2 if
-    /// connections were cut, 1 if a hook failed or timed out, otherwise 0.
+    /// connections were cut, 1 if a hook failed or timed out or serving failed
+    /// ([`Reason::Failed`]), otherwise 0.
     ///
     /// ```
     /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
@@ -170,7 +171,10 @@ impl Summary {
             signal.exit_code()
         } else if self.connections_left > 0 {
             2
-        } else if self.hooks_failed + self.hooks_timed_out > 0 {
+        } else if self.hooks_failed + self.hooks_timed_out > 0
+            || matches!(self.reason, Some(Reason::Failed))
+        {
+            // Serving failed for good: not a clean stop, however the drain went.
             1
         } else {
             0

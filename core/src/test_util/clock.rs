@@ -1,15 +1,40 @@
 //! A clock that moves only when told to, or, under its own `block_on`, when all is idle.
 
-use crate::{sync::Arc, Timer};
-use alloc::{collections::BTreeMap, sync::Arc as StdArc, task::Wake};
+use super::ScriptedSignals;
+use crate::{sync::Arc, BoxError, Runtime, SignalSet, Timer};
+use alloc::{boxed::Box, collections::BTreeMap, sync::Arc as StdArc, task::Wake, vec::Vec};
 use core::{
     fmt,
     future::Future,
     pin::{pin, Pin},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     task::{Context, Poll, Waker},
     time::Duration,
 };
+use std::{sync::Mutex, thread::Thread};
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What the clock's clones share beside the time: spawned tasks, blocking work under way,
+/// and the scripted signals its [`Runtime::signals`] hands out.
+#[derive(Default)]
+struct Executor {
+    tasks: Mutex<Vec<Task>>,
+    /// The waker of the `block_on` running now, if any: a spawn wakes it.
+    runner: Mutex<Option<Waker>>,
+    /// Blocking work under way (see `block_on`); SeqCst throughout, see there.
+    blocking: AtomicUsize,
+    /// Threads to unpark when blocking work ends.
+    waiters: Mutex<Vec<Thread>>,
+    signals: ScriptedSignals,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking task leaves plain data behind: still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// How long [`ManualClock::block_on`] waits for a real wake-up (a hook thread finishing,
 /// another thread dropping a guard) before it lets time jump.
@@ -42,6 +67,7 @@ struct State {
 #[derive(Clone, Default)]
 pub struct ManualClock {
     state: Arc<spin::Mutex<State>>,
+    executor: StdArc<Executor>,
 }
 
 impl ManualClock {
@@ -109,19 +135,36 @@ impl ManualClock {
         self.state.lock().sleepers.keys().next().map(|(at, _)| *at)
     }
 
-    /// Runs `future` to completion on this thread. Whenever it waits and nothing woke it,
-    /// the clock jumps to the earliest pending sleep (as a paused runtime clock does), so
-    /// timeouts happen at once and in order.
+    /// Sends `signal` to the stream [`Runtime::signals`] hands out (every clone of the
+    /// clock shares one).
     ///
-    /// A sync [`Hook`](crate::Hook) runs on a thread of its own and counts as work under
-    /// way: while one runs, time stands still and this waits for a real wake-up (the hook's
-    /// result, or another thread calling [`advance`](Self::advance)) however long it takes,
-    /// instead of jumping to the hook's deadline. A paused tokio runtime treats
-    /// `spawn_blocking` the same way. A hook abandoned at its timeout no longer counts, so
-    /// a test of a sync hook that never returns moves time itself with `advance`.
+    /// ```
+    /// use lameduck::{test_util::ManualClock, Config, Runtime, Shutdown, Signal, SignalSet};
+    /// let clock = ManualClock::new();
+    /// let signals = clock.signals(SignalSet::DEFAULT).unwrap();
+    /// clock.send(Signal::TERM);
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// let report = clock.block_on(shutdown.run(clock.clone(), signals));
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
+    pub fn send(&self, signal: crate::Signal) {
+        self.executor.signals.send(signal);
+    }
+
+    /// Runs `future` to completion on this thread, with every task [spawned](Runtime::spawn)
+    /// on the clock. Whenever they all wait and nothing woke them, the clock jumps to the
+    /// earliest pending sleep (as a paused runtime clock does), so timeouts happen at once
+    /// and in order.
+    ///
+    /// Work given to [`Runtime::spawn_blocking`] (a sync [`Hook`](crate::Hook)) runs on a
+    /// thread of its own and counts as under way until it returns: meanwhile time stands
+    /// still and this waits for a real wake-up however long it takes, instead of jumping to
+    /// the hook's deadline. A paused tokio runtime treats `spawn_blocking` the same way. A
+    /// test of a sync hook that never returns moves time itself with
+    /// [`advance`](Self::advance) from another thread.
     ///
     /// Otherwise, before jumping it gives other real work a short grace
-    /// ([`REAL_WORK_GRACE`]) to wake the future (another thread dropping a guard, say).
+    /// ([`REAL_WORK_GRACE`]) to wake the future (another thread dropping a connection, say).
     ///
     /// # Panics
     ///
@@ -137,7 +180,7 @@ impl ManualClock {
     /// assert_eq!(clock.now(), Duration::from_secs(3600));
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        struct Flag(AtomicBool, std::thread::Thread);
+        struct Flag(AtomicBool, Thread);
         impl Wake for Flag {
             fn wake(self: StdArc<Self>) {
                 self.0.store(true, Ordering::SeqCst);
@@ -148,22 +191,24 @@ impl ManualClock {
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
-        let in_flight = crate::blocking::InFlight::for_current_thread();
-        loop {
+        let executor = &*self.executor;
+        let previous = lock(&executor.runner).replace(waker.clone());
+        lock(&executor.waiters).push(std::thread::current());
+        let out = loop {
             if flag.0.swap(false, Ordering::SeqCst) {
-                let poll = crate::blocking::scope(&in_flight, || future.as_mut().poll(&mut cx));
-                if let Poll::Ready(out) = poll {
-                    return out;
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    break out;
                 }
+                self.poll_tasks(&mut cx);
                 continue;
             }
-            if in_flight.busy() {
-                // Unparked by a wake (the flag) or by the work's release.
+            if executor.blocking.load(Ordering::SeqCst) != 0 {
+                // Unparked by a wake (the flag) or by the work's end.
                 std::thread::park();
                 continue;
             }
-            // SeqCst loads here and in `busy` pair with the hook thread's wake-then-release:
-            // a wake sent before the last release is seen below, before time moves.
+            // SeqCst loads here and above pair with the blocking thread's wake-then-end:
+            // a wake sent before the work ended is seen below, before time moves.
             std::thread::park_timeout(REAL_WORK_GRACE);
             if flag.0.load(Ordering::SeqCst) {
                 continue;
@@ -178,6 +223,64 @@ impl ManualClock {
                     "ManualClock::block_on: the future waits on something that never wakes it"
                 ),
             }
+        };
+        *lock(&executor.runner) = previous;
+        let me = std::thread::current().id();
+        lock(&executor.waiters).retain(|t| t.id() != me);
+        out
+    }
+
+    /// Polls every spawned task once, keeping those still pending (tasks spawned meanwhile
+    /// are kept too, and polled on the next round: their spawn woke the runner).
+    fn poll_tasks(&self, cx: &mut Context<'_>) {
+        let mut tasks = core::mem::take(&mut *lock(&self.executor.tasks));
+        tasks.retain_mut(|task| task.as_mut().poll(cx).is_pending());
+        lock(&self.executor.tasks).extend(tasks);
+    }
+}
+
+impl Runtime for ManualClock {
+    type Signals = ScriptedSignals;
+
+    /// The clock's one scripted stream (whatever `set` is): [`send`](ManualClock::send)
+    /// feeds it.
+    fn signals(&self, _set: SignalSet) -> Result<ScriptedSignals, BoxError> {
+        Ok(self.executor.signals.clone())
+    }
+
+    /// The task runs under the clock's [`block_on`](ManualClock::block_on) (the one
+    /// running now, or the next).
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        lock(&self.executor.tasks).push(Box::pin(task));
+        if let Some(runner) = &*lock(&self.executor.runner) {
+            runner.wake_by_ref();
+        }
+    }
+
+    /// On a thread of its own, counted as work under way until it returns.
+    fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+        let executor = self.executor.clone();
+        executor.blocking.fetch_add(1, Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name(alloc::string::String::from("lameduck-blocking"))
+            .spawn({
+                let executor = executor.clone();
+                move || {
+                    struct End(StdArc<Executor>);
+                    impl Drop for End {
+                        fn drop(&mut self) {
+                            // After the work (and its result's wake-up), even if it panicked.
+                            self.0.blocking.fetch_sub(1, Ordering::SeqCst);
+                            lock(&self.0.waiters).iter().for_each(Thread::unpark);
+                        }
+                    }
+                    let _end = End(executor);
+                    work();
+                }
+            });
+        if spawned.is_err() {
+            // The work is dropped: whoever waits for its result hears it never came.
+            executor.blocking.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

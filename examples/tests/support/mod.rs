@@ -120,15 +120,21 @@ type Spawned = (
     Output,
 );
 
-fn spawn(name: &str, args: &[&str]) -> Spawned {
-    spawn_with(name, args, None)
+fn spawn(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Spawned {
+    spawn_with(name, args, env, None)
 }
 
 /// As [`spawn`], with the child's stderr given (then not read here) instead of piped.
-fn spawn_with(name: &str, args: &[&str], stderr: Option<Stdio>) -> Spawned {
+fn spawn_with(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+    stderr: Option<Stdio>,
+) -> Spawned {
     let given = stderr.is_some();
     let mut child = Command::new(binary(name))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr.unwrap_or_else(Stdio::piped))
@@ -187,14 +193,32 @@ pub struct Output {
 impl Demo {
     /// Starts `name` on a free port with `args`, and waits for `listening on`.
     pub async fn start(name: &'static str, args: &[&str]) -> Demo {
-        Demo::start_with(name, args, None).await
+        Demo::start_with_env(name, args, &[]).await
     }
 
     /// As [`start`](Self::start), with the demo's stderr given (and not read here).
     pub async fn start_with(name: &'static str, args: &[&str], stderr: Option<Stdio>) -> Demo {
+        Demo::start_full(name, args, &[], stderr).await
+    }
+
+    /// [`start`](Self::start) with these environment variables set for the demo.
+    pub async fn start_with_env(
+        name: &'static str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Demo {
+        Demo::start_full(name, args, env, None).await
+    }
+
+    async fn start_full(
+        name: &'static str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+        stderr: Option<Stdio>,
+    ) -> Demo {
         let mut all = vec!["--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let (child, lines, stdout, stderr) = spawn_with(name, &all, stderr);
+        let (child, lines, stdout, stderr) = spawn_with(name, &all, env, stderr);
         let mut demo = Demo {
             name,
             child: Some(child),
@@ -213,7 +237,7 @@ impl Demo {
 
     /// Runs `name` with `args` to its end (for command-line errors).
     pub async fn run(name: &'static str, args: &[&str]) -> Exit {
-        let (child, lines, stdout, stderr) = spawn(name, args);
+        let (child, lines, stdout, stderr) = spawn(name, args, &[]);
         let demo = Demo {
             name,
             child: Some(child),
@@ -254,6 +278,11 @@ impl Demo {
         let id = self.child.as_ref().expect("running").id();
         let pid = rustix::process::Pid::from_raw(id as i32).expect("a child's pid");
         rustix::process::kill_process(pid, signal).expect("signal the demo");
+    }
+
+    /// The demo's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     pub fn term(&self) {

@@ -75,9 +75,8 @@ fn third_signal_exits_at_once_with_128_plus_n() {
 
 #[test]
 fn third_signal_before_hooks_cuts_and_exits() {
-    // Force-only escalation reaches Draining with three signals only via a programmatic start.
     let mut m = machine(Config::new().lame_duck(ms(100)));
-    m.request(Reason::Requested, ms(0));
+    m.request(TERM, ms(0));
     m.request(TERM, ms(1)); // second: forces
     let _ = actions(&mut m);
     m.request(TERM, ms(2)); // third: exits during the hooks
@@ -116,15 +115,19 @@ fn signals_outside_the_set_do_nothing() {
 }
 
 #[test]
-fn programmatic_requests_are_idempotent_but_count_as_the_first() {
+fn programmatic_requests_are_idempotent_and_do_not_count_as_a_signal() {
     let mut m = machine(Config::new().lame_duck(ms(100)));
     assert!(m.request(Reason::Failed, ms(0)));
     assert!(!m.request(Reason::Requested, ms(1)));
     assert!(!m.request(Reason::Requested, ms(2)));
     assert_eq!(m.phase(), Phase::LameDuck);
     assert_eq!(m.summary().reason(), Some(Reason::Failed));
-    assert!(m.request(TERM, ms(3))); // the second request: forces
+    assert!(!m.request(TERM, ms(3))); // the operator's first signal: still graceful
+    assert_eq!(m.phase(), Phase::LameDuck);
+    assert!(m.request(TERM, ms(4))); // the second signal: forces
     assert_eq!(m.phase(), Phase::Hooks);
+    assert!(m.request(TERM, ms(5))); // the third: exits
+    assert_eq!(m.summary().exit_code(), 128 + 15);
 }
 
 #[test]
