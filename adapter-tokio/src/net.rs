@@ -117,13 +117,12 @@ impl Network for crate::Tokio {
                     Ok(Stream(Connected::Tcp(TokioIo::new(stream))))
                 })
             }
-            Listening::Unix(listener) => {
-                now(listener, std::os::unix::net::UnixListener::accept)?.and_then(|stream| {
+            Listening::Unix(listener) => now(listener, std::os::unix::net::UnixListener::accept)?
+                .and_then(|stream| {
                     stream.set_nonblocking(true)?;
                     let stream = tokio::net::UnixStream::from_std(stream)?;
                     Ok(Stream(Connected::Unix(TokioIo::new(stream))))
-                })
-            }
+                }),
         })
     }
 }

@@ -1,9 +1,6 @@
 //! What users lose at a shutdown, with real clients against the tokio and smol demos as
 //! child processes: connections queued in the listen backlog, half-closed clients, a
 //! stderr nobody reads, a signal in the hooks phase, and clients that read slowly.
-//!
-//! The slow-reader tests are ignored until connections with response bytes not yet
-//! written are counted as in flight (see each one).
 
 mod support;
 
@@ -312,7 +309,6 @@ const READ_AFTER: Duration = Duration::from_millis(2500);
 /// delivered, the rest dropped with the connection after the idle grace. The tokio demo streams this body too slowly (a timer tick per chunk) to
 /// reach that state before the deadline, and is cut, honestly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "slow-reader accounting: issue 11 item 1"]
 async fn a_client_that_reads_slowly_is_never_reported_drained_with_its_response_cut() {
     each(|name| async move {
         const CHUNKS: u64 = 115_000;
@@ -384,7 +380,6 @@ async fn pipelined_responses_not_yet_read_are_delivered_whole() {
 /// An HTTP/2 client whose stream window is 1 byte reads the response head, then the
 /// body only after SIGTERM (releasing window as it reads). The body must arrive whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "slow-reader accounting: issue 11 item 1"]
 async fn an_http2_client_with_a_one_byte_window_gets_its_whole_response() {
     each(|name| async move {
         use http_body_util::BodyExt;
