@@ -10,6 +10,9 @@ use core::fmt;
 /// assert!(Phase::Running < Phase::LameDuck && Phase::Hooks < Phase::Stopped);
 /// assert_eq!(Phase::LameDuck.to_string(), "lame-duck");
 /// ```
+///
+/// Exhaustive on purpose: the five phases are the model itself; a sixth would be a new
+/// major version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Phase {

@@ -142,7 +142,7 @@ mod unix {
 
     /// The most the hooks still to run may take, and how many there are.
     fn hooks_left(shared: &Shared) -> (usize, Duration) {
-        let default = shared.config.hook_timeout_duration();
+        let default = shared.config.hook_timeout;
         shared.hooks.lock().time_left(default)
     }
 
@@ -157,8 +157,8 @@ mod unix {
             Phase::Running => {}
             Phase::LameDuck => {
                 let left = config
-                    .lame_duck_duration()
-                    .saturating_add(config.drain_timeout_duration())
+                    .lame_duck
+                    .saturating_add(config.drain_timeout)
                     .saturating_add(hook_time);
                 let status = format!("lame-duck: {open} connection(s) open");
                 send(&[
@@ -168,7 +168,7 @@ mod unix {
                 ]);
             }
             Phase::Draining => {
-                let left = config.drain_timeout_duration().saturating_add(hook_time);
+                let left = config.drain_timeout.saturating_add(hook_time);
                 let status = format!("draining: {open} connection(s) left");
                 send(&[
                     NotifyState::Status(&status),
@@ -207,11 +207,7 @@ mod unix {
             }
             if phase == Phase::Draining && drain_deadline.is_none() {
                 // Counted from when this task saw the drain start: at most a poll late.
-                drain_deadline = Some(
-                    timer
-                        .now()
-                        .saturating_add(handle.config().drain_timeout_duration()),
-                );
+                drain_deadline = Some(timer.now().saturating_add(handle.config().drain_timeout));
             }
             let progress = (phase == Phase::Draining).then_some(PROGRESS_EVERY);
             let next_phase = handle.reached(Phase::ALL[phase.index() + 1]);

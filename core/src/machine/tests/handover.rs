@@ -48,10 +48,13 @@ fn handover_after_a_shutdown_began_changes_nothing() {
 }
 
 #[test]
-fn signals_after_a_handover_escalate_as_usual() {
+fn signals_after_a_handover_escalate_as_after_any_programmatic_start() {
     let mut m = machine(Config::new().lame_duck(ms(5000)));
     m.request(Reason::Upgrade, ms(0));
     let _ = actions(&mut m);
+    // The operator's first signal (a supervisor stopping the old process) cuts nothing.
+    assert!(!m.request(TERM, ms(5)));
+    assert_eq!(actions(&mut m), []);
     assert!(m.request(TERM, ms(10)));
     assert_eq!(
         actions(&mut m),
