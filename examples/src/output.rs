@@ -163,7 +163,9 @@ pub fn flush() {
     writer_of(true).flush(until);
 }
 
-/// `listening on http://IP:PORT`, then `phase: running`.
+/// `listening on http://IP:PORT`, then `phase: running`, and waits (at most [`EXIT_FLUSH`])
+/// until they are written: what follows (a successor telling its predecessor it serves,
+/// which then prints `upgrade: handed over`) must come after them on a shared stdout.
 ///
 /// ```
 /// lameduck_examples::output::listening("127.0.0.1:8080");
@@ -171,6 +173,7 @@ pub fn flush() {
 pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
+    writer_of(false).flush(Instant::now() + EXIT_FLUSH);
 }
 
 /// Prints `phase: lame-duck`, `phase: draining`, `phase: hooks` as the shutdown reaches
