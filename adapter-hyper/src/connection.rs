@@ -1,7 +1,7 @@
 //! [`serve_connection`]: one connection served by hyper under a shutdown — counted with its
 //! requests, told to finish when draining starts, dropped when the drain is cut.
 
-use crate::{io::Counted, service::Counting};
+use crate::{io::Counted, service::Counting, shared::Conn};
 use core::{
     future::Future,
     pin::pin,
@@ -28,50 +28,6 @@ const IDLE_GRACE: Duration = Duration::from_secs(1);
 /// How long a connection that has begun no request when draining starts gets to begin one
 /// (its request may already wait in the socket, unread) before it is shut down.
 const FIRST_REQUEST: Duration = Duration::from_millis(100);
-
-/// What the socket, the service and the connection's task share.
-pub(crate) struct Conn {
-    pub(crate) connection: Connection,
-    /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
-    /// peer's flow control may still hold response bytes after the service is done).
-    http2: AtomicBool,
-    /// Set when the first request starts, and `first` notified.
-    started: AtomicBool,
-    first: event_listener::Event,
-}
-
-impl Conn {
-    /// A request started (called for each).
-    pub(crate) fn saw_request(&self) {
-        // Relaxed: the event carries the wake-up; the flag is only re-checked after
-        // listening, and a stale `false` there costs one more turn of the loop.
-        if !self.started.load(Ordering::Relaxed) {
-            self.started.store(true, Ordering::Relaxed);
-            self.first.notify(usize::MAX);
-        }
-    }
-
-    /// Completes once a request has started on the connection.
-    async fn first_request(&self) {
-        loop {
-            if self.started.load(Ordering::Relaxed) {
-                return;
-            }
-            // Listen first, then re-check: a request starting in between is not missed.
-            let listener = self.first.listen();
-            if self.started.load(Ordering::Relaxed) {
-                return;
-            }
-            listener.await;
-        }
-    }
-
-    pub(crate) fn saw_http2(&self) {
-        if !self.http2.load(Ordering::Relaxed) {
-            self.http2.store(true, Ordering::Relaxed);
-        }
-    }
-}
 
 /// hyper spawns HTTP/2 streams (and upgrades' work) on the runtime.
 #[derive(Clone)]
