@@ -27,7 +27,7 @@ async fn main() {
     let watcher = Demo::with_options(Options::from_env_or_exit_over(defaults));
     // The seed's second hook (the first is the demos' `flush`).
     watcher.register(Hook::new("close-store", || {
-        eprintln!("hook close-store running");
+        lameduck_examples::output::diag("hook close-store running");
         Ok::<(), std::io::Error>(())
     }));
     // Wait for the stop signal, drain with the watcher's timeout, run the hooks.

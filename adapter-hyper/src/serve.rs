@@ -177,5 +177,9 @@ mod accepting {
         fn accept(&mut self) -> impl Future<Output = io::Result<R::Stream>> + '_ {
             poll_fn(move |cx| self.runtime.poll_accept(&mut self.acceptor, cx))
         }
+
+        fn try_accept(&mut self) -> Option<io::Result<R::Stream>> {
+            self.runtime.try_accept(&mut self.acceptor)
+        }
     }
 }

@@ -21,6 +21,14 @@ pub trait Listener: Send + 'static {
 
     /// Accepts the next connection.
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_;
+
+    /// Takes a connection already waiting in the backlog without waiting, `None` if none
+    /// is: [`serve`] takes these when draining starts, before it closes the listener
+    /// (see [`lameduck::accept::Accept::try_accept`]). The default is `None`: queued
+    /// connections are then reset with the listener.
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        None
+    }
 }
 
 impl Listener for async_net::TcpListener {
@@ -30,6 +38,12 @@ impl Listener for async_net::TcpListener {
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_ {
         async_net::TcpListener::accept(self)
     }
+
+    #[cfg(unix)]
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        let accepted = accept_now(self, std::net::TcpListener::accept)?;
+        Some(accepted.and_then(|(stream, addr)| Ok((stream.try_into()?, addr))))
+    }
 }
 
 impl Listener for async_io::Async<std::net::TcpListener> {
@@ -38,6 +52,12 @@ impl Listener for async_io::Async<std::net::TcpListener> {
 
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_ {
         async_io::Async::<std::net::TcpListener>::accept(self)
+    }
+
+    #[cfg(unix)]
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        let accepted = accept_now(self, std::net::TcpListener::accept)?;
+        Some(accepted.and_then(|(stream, addr)| Ok((async_io::Async::new(stream)?, addr))))
     }
 }
 
@@ -49,11 +69,19 @@ impl Listener for async_net::unix::UnixListener {
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Self::Addr)>> + Send + '_ {
         async_net::unix::UnixListener::accept(self)
     }
+
+    fn try_accept(&mut self) -> Option<io::Result<(Self::Io, Self::Addr)>> {
+        let accepted = accept_now(self, std::os::unix::net::UnixListener::accept)?;
+        Some(accepted.and_then(|(stream, addr)| Ok((stream.try_into()?, addr))))
+    }
 }
 
 /// Accepts connections while the phase allows it (running, lame duck), and returns as soon
 /// as draining starts, dropping `listener` so that new connection attempts are refused at
-/// once rather than left waiting in a backlog no one reads.
+/// once rather than left waiting in a backlog no one reads. The connections already in
+/// the backlog then are taken first ([`Listener::try_accept`]) and served like the others,
+/// not reset with the listener; from the call on (not the first poll), the drain cannot
+/// complete before that is done.
 ///
 /// Each accepted connection is counted with [`Handle::connection`] and handed, with its
 /// [`Connection`], to `serve_conn`, whose future is spawned with [`smol::spawn`]. The
@@ -92,17 +120,23 @@ impl Listener for async_net::unix::UnixListener {
 ///     let report = shutdown.run(runtime, signals).await;
 /// });
 /// ```
-pub async fn serve<L, F, Fut>(listener: L, handle: Handle, trigger: Trigger, mut serve_conn: F)
+pub fn serve<L, F, Fut>(
+    listener: L,
+    handle: Handle,
+    trigger: Trigger,
+    mut serve_conn: F,
+) -> impl Future<Output = ()>
 where
     L: Listener,
     F: FnMut(L::Io, L::Addr, Connection) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let spawn = |(io, addr), guard| {
+    let spawn = move |(io, addr), guard| {
         smol::spawn(serve_conn(io, addr, guard)).detach();
     };
     let timer = crate::Smol::new();
-    accept::serve(Accepting(listener), handle, trigger, timer, spawn).await;
+    // Called now, not at the first poll: the loop holds the drain open from here on.
+    accept::serve(Accepting(listener), handle, trigger, timer, spawn)
 }
 
 /// A [`Listener`] as the core's [`accept::Accept`] (a wrapper: both are foreign to the other).
@@ -113,5 +147,54 @@ impl<L: Listener> accept::Accept for Accepting<L> {
 
     fn accept(&mut self) -> impl Future<Output = io::Result<Self::Conn>> + '_ {
         self.0.accept()
+    }
+
+    fn try_accept(&mut self) -> Option<io::Result<Self::Conn>> {
+        self.0.try_accept()
+    }
+}
+
+/// One `accept(2)` on a duplicate of `listener`'s socket, which shares its non-blocking
+/// flag: `None` on `WouldBlock`. It goes around the runtime's readiness, which may not
+/// have seen what was queued since its last event.
+#[cfg(unix)]
+fn accept_now<L, S, A>(
+    listener: &impl std::os::fd::AsFd,
+    accept: impl FnOnce(&L) -> io::Result<(S, A)>,
+) -> Option<io::Result<(S, A)>>
+where
+    L: From<std::os::fd::OwnedFd>,
+{
+    let dup = match listener.as_fd().try_clone_to_owned() {
+        Ok(fd) => L::from(fd),
+        Err(error) => return Some(Err(error)),
+    };
+    match accept(&dup) {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
+        other => Some(other),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::Listener;
+
+    #[test]
+    fn try_accept_takes_what_is_queued_then_says_none() {
+        smol::block_on(async {
+            let mut listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            assert!(listener.try_accept().is_none(), "nothing queued yet");
+            let clients: Vec<_> = (0..3)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect();
+            for client in &clients {
+                let (_stream, peer) = listener.try_accept().expect("queued").unwrap();
+                assert_eq!(peer, client.local_addr().unwrap());
+            }
+            assert!(listener.try_accept().is_none(), "the backlog is empty");
+            let _late = std::net::TcpStream::connect(addr).unwrap();
+            Listener::accept(&mut listener).await.unwrap();
+        });
     }
 }

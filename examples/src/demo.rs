@@ -136,7 +136,7 @@ impl Demo {
 /// ```
 pub fn flush() -> Hook {
     Hook::new("flush", || {
-        eprintln!("hook flush running");
+        crate::output::diag("hook flush running");
         std::io::stdout().flush()
     })
 }

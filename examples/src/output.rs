@@ -1,27 +1,171 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
+//!
+//! Nothing here blocks the caller: a pipe nobody reads (a stuck log collector) must not
+//! stall serving or the shutdown. Each stream has a writer thread of its own, fed by a
+//! channel:
+//! - stdout carries the contract's lines, few by nature (one per phase and hook, and the
+//!   report): never dropped, queued until written;
+//! - stderr carries progress and diagnostics: at most [`STDERR_QUEUE`] lines wait, more are
+//!   dropped (and counted in a note written once the stream moves again).
+//!
+//! [`finish`] waits for both writers, bounded by [`EXIT_FLUSH`], before it exits.
+//!
+//! std's channels and a thread are all this takes; a logging crate's non-blocking writer
+//! (tracing-appender's) would bring a dependency for the same few lines.
 
 use core::future::Future;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
 use futures_util::{
     future::{select, Either},
     StreamExt,
 };
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
-use std::io::Write;
+use std::{
+    io::Write,
+    sync::{mpsc, Arc, OnceLock},
+    time::Instant,
+};
 
-/// Prints one stdout line and flushes it.
+/// How many stderr lines may wait for a stuck stderr before new ones are dropped.
+pub const STDERR_QUEUE: usize = 256;
+
+/// How long [`finish`] waits for the queued lines to be written before it exits anyway.
+pub const EXIT_FLUSH: Duration = Duration::from_secs(1);
+
+/// What a writer thread is sent.
+enum Message {
+    Line(String),
+    /// Answered once everything sent before it was written.
+    Flushed(mpsc::SyncSender<()>),
+}
+
+/// One stream's writer thread and the way to it.
+struct Writer {
+    /// `Sender` for stdout (unbounded), `SyncSender` for stderr (bounded): std's two kinds.
+    to: To,
+    /// Lines dropped since the writer last wrote one.
+    dropped: Arc<AtomicUsize>,
+}
+
+enum To {
+    Unbounded(mpsc::Sender<Message>),
+    Bounded(mpsc::SyncSender<Message>),
+    /// The thread could not be started: print nothing rather than block.
+    Nowhere,
+}
+
+impl Writer {
+    fn start(name: &str, bounded: bool, mut out: impl Write + Send + 'static) -> Writer {
+        let (to, rx) = if bounded {
+            let (tx, rx) = mpsc::sync_channel(STDERR_QUEUE);
+            (To::Bounded(tx), rx)
+        } else {
+            let (tx, rx) = mpsc::channel();
+            (To::Unbounded(tx), rx)
+        };
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let seen = dropped.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                for message in rx {
+                    match message {
+                        Message::Line(text) => {
+                            // Relaxed: a count for the note, nothing else depends on it.
+                            let dropped = seen.swap(0, Ordering::Relaxed);
+                            if dropped > 0 {
+                                let _ =
+                                    writeln!(out, "({dropped} line(s) dropped: not read in time)");
+                            }
+                            // A closed stream must not stop anything: the lines are for
+                            // watchers only.
+                            let _ = writeln!(out, "{text}");
+                            let _ = out.flush();
+                        }
+                        Message::Flushed(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            });
+        Writer {
+            to: if spawned.is_ok() { to } else { To::Nowhere },
+            dropped,
+        }
+    }
+
+    /// Queues `message`; `false` if it was dropped.
+    fn send(&self, message: Message) -> bool {
+        match &self.to {
+            To::Unbounded(tx) => tx.send(message).is_ok(),
+            To::Bounded(tx) => tx.try_send(message).is_ok(),
+            To::Nowhere => false,
+        }
+    }
+
+    fn line(&self, text: String) {
+        if !self.send(Message::Line(text)) {
+            // Relaxed: a count for the note, nothing else depends on it.
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until every line queued so far was written, or `until`.
+    fn flush(&self, until: Instant) {
+        let (done, flushed) = mpsc::sync_channel(1);
+        if self.send(Message::Flushed(done)) {
+            let _ = flushed.recv_timeout(until.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+fn writer_of(stderr: bool) -> &'static Writer {
+    static STDOUT: OnceLock<Writer> = OnceLock::new();
+    static STDERR: OnceLock<Writer> = OnceLock::new();
+    if stderr {
+        STDERR.get_or_init(|| Writer::start("demo-stderr", true, std::io::stderr()))
+    } else {
+        STDOUT.get_or_init(|| Writer::start("demo-stdout", false, std::io::stdout()))
+    }
+}
+
+/// Prints one stdout line and flushes it, from the stdout writer thread: it never blocks
+/// the caller, and is never dropped.
 ///
 /// ```
 /// lameduck_examples::output::line("phase: running");
 /// ```
 pub fn line(text: impl core::fmt::Display) {
-    let mut stdout = std::io::stdout().lock();
-    // A closed stdout must not stop a shutdown: the lines are for watchers only.
-    let _ = writeln!(stdout, "{text}");
-    let _ = stdout.flush();
+    writer_of(false).line(text.to_string());
 }
 
-/// `listening on http://IP:PORT`, then `phase: running`.
+/// Prints one stderr line (progress, diagnostics) from the stderr writer thread: it never
+/// blocks the caller; when [`STDERR_QUEUE`] lines already wait, it is dropped.
+///
+/// ```
+/// lameduck_examples::output::diag("hook flush running");
+/// ```
+pub fn diag(text: impl core::fmt::Display) {
+    writer_of(true).line(text.to_string());
+}
+
+/// Waits until the lines printed so far were written to stdout and stderr, at most
+/// [`EXIT_FLUSH`] in all.
+///
+/// ```
+/// lameduck_examples::output::line("phase: stopped");
+/// lameduck_examples::output::flush();
+/// ```
+pub fn flush() {
+    let until = Instant::now() + EXIT_FLUSH;
+    writer_of(false).flush(until);
+    writer_of(true).flush(until);
+}
+
+/// `listening on http://IP:PORT`, then `phase: running`, and waits (at most [`EXIT_FLUSH`])
+/// until they are written: what follows (a successor telling its predecessor it serves,
+/// which then prints `upgrade: handed over`) must come after them on a shared stdout.
 ///
 /// ```
 /// lameduck_examples::output::listening("127.0.0.1:8080");
@@ -29,6 +173,7 @@ pub fn line(text: impl core::fmt::Display) {
 pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
+    writer_of(false).flush(Instant::now() + EXIT_FLUSH);
 }
 
 /// Prints `phase: lame-duck`, `phase: draining`, `phase: hooks` as the shutdown reaches
@@ -99,12 +244,12 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
     loop {
         let snapshot = handle.snapshot();
         let left = deadline.saturating_sub(timer.now());
-        eprintln!(
+        diag(format_args!(
             "draining: {} connection(s) left ({} idle), {} ms to the deadline",
             snapshot.open,
             snapshot.idle,
             left.as_millis()
-        );
+        ));
         let tick = timer.sleep(Duration::from_secs(1));
         let over = handle.reached(Phase::Hooks);
         match select(core::pin::pin!(tick), over).await {
@@ -114,8 +259,8 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
     }
 }
 
-/// Prints each hook's line, `phase: stopped` and the `shutdown: ...` line, then exits
-/// with the report's code.
+/// Prints each hook's line, `phase: stopped` and the `shutdown: ...` line, waits for them
+/// to be written (at most [`EXIT_FLUSH`]), then exits with the report's code.
 ///
 /// ```no_run
 /// # async fn run(server: lameduck_hyper::Serving) {
@@ -136,5 +281,68 @@ pub fn finish(report: &Report) -> ! {
     }
     line(format_args!("phase: {}", Phase::Stopped));
     line(report);
+    flush();
     std::process::exit(report.exit_code().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Writer, STDERR_QUEUE};
+    use std::{
+        io::{self, Write},
+        sync::mpsc,
+        time::{Duration, Instant},
+    };
+
+    /// A stream whose first write never returns (until the test ends), like a full pipe
+    /// nobody reads.
+    struct Stuck(mpsc::Receiver<()>);
+
+    impl Write for Stuck {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            let _ = self.0.recv();
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_stream_blocks_no_caller_and_extra_lines_are_dropped() {
+        let (_release, stuck) = mpsc::channel();
+        let writer = Writer::start("test-stuck", true, Stuck(stuck));
+        let begun = Instant::now();
+        for i in 0..STDERR_QUEUE * 4 {
+            writer.line(format!("progress {i}"));
+        }
+        // The flush is bounded too.
+        writer.flush(Instant::now() + Duration::from_millis(50));
+        assert!(begun.elapsed() < Duration::from_secs(5), "never blocked");
+        let dropped = writer.dropped.load(core::sync::atomic::Ordering::Relaxed);
+        // The writer holds one line in its stuck write, the queue holds the next ones.
+        assert!(dropped >= STDERR_QUEUE * 4 - STDERR_QUEUE - 1, "{dropped}");
+    }
+
+    #[test]
+    fn stdout_lines_are_never_dropped() {
+        let (tx, rx) = mpsc::channel();
+        struct Lines(mpsc::Sender<Vec<u8>>);
+        impl Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let _ = self.0.send(buf.to_vec());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let writer = Writer::start("test-lines", false, Lines(tx));
+        for i in 0..1000 {
+            writer.line(format!("line {i}"));
+        }
+        writer.flush(Instant::now() + Duration::from_secs(10));
+        let written: Vec<u8> = rx.try_iter().flatten().collect();
+        assert_eq!(String::from_utf8(written).unwrap().lines().count(), 1000);
+    }
 }

@@ -47,11 +47,54 @@ pub trait Accept {
     /// connection the accept took but had not returned yet is lost, as it would be in the
     /// backlog of a closed listener.
     fn accept(&mut self) -> impl Future<Output = io::Result<Self::Conn>> + '_;
+
+    /// Takes a connection already waiting, without waiting: `None` when none is (or when
+    /// the listener cannot tell without waiting, which the default says).
+    ///
+    /// [`serve`] calls it once draining has started, until it returns `None`, to take
+    /// what the kernel already accepted into the listener's backlog before the listener
+    /// is closed: closing it would reset every one of them, requests written and all. A
+    /// listener that keeps the default loses them.
+    ///
+    /// On a non-blocking socket this is one `accept(2)`, `WouldBlock` meaning `None`. It
+    /// should not go through a runtime's readiness cache, which may not have seen the
+    /// connections queued since the last event.
+    ///
+    /// ```
+    /// use core::future::{pending, Future};
+    /// /// Connections queued up front, then nothing.
+    /// struct Queued(Vec<u32>);
+    /// impl lameduck::accept::Accept for Queued {
+    ///     type Conn = u32;
+    ///     fn accept(&mut self) -> impl Future<Output = std::io::Result<u32>> + '_ {
+    ///         pending()
+    ///     }
+    ///     fn try_accept(&mut self) -> Option<std::io::Result<u32>> {
+    ///         self.0.pop().map(Ok)
+    ///     }
+    /// }
+    /// ```
+    fn try_accept(&mut self) -> Option<io::Result<Self::Conn>> {
+        None
+    }
 }
+
+/// The most connections [`serve`] takes from the backlog once draining started: one full
+/// backlog of Linux's default maximum (`somaxconn`, 4096). Connections that keep arriving
+/// while the backlog is taken are taken too (and served): this bounds how long a flood of
+/// them keeps the listener open, and the work done without yielding.
+pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 
 /// Accepts connections while the phase allows it (running, lame duck), and returns as soon
 /// as draining starts, dropping `listener` so that new connection attempts are refused at
 /// once rather than left waiting in a backlog no one reads.
+///
+/// Before it drops the listener, it takes the connections already waiting in its backlog
+/// ([`Accept::try_accept`], at most [`MAX_TAKEN_AT_DRAIN`]) and spawns them like the others:
+/// they are served as in-flight work of the drain (an HTTP server answers them with
+/// `Connection: close`) instead of being reset with the listener. The drain cannot
+/// complete while this loop still holds its listener, so none of them is refused for
+/// coming after the last connection closed.
 ///
 /// Each accepted connection is counted with [`Handle::connection`] and handed, with its
 /// [`Connection`], to `spawn`, which should start serving it on its own task and
@@ -101,13 +144,40 @@ pub trait Accept {
 /// let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
 /// assert!(report.detail().unwrap().starts_with("accept: "));
 /// ```
-pub async fn serve<A, T, S>(listener: A, handle: Handle, trigger: Trigger, timer: T, mut spawn: S)
+pub fn serve<A, T, S>(
+    listener: A,
+    handle: Handle,
+    trigger: Trigger,
+    timer: T,
+    spawn: S,
+) -> impl Future<Output = ()>
 where
     A: Accept,
     T: Timer,
     S: FnMut(A::Conn, Connection),
 {
-    let mut listener = listener;
+    // Keeps the drain open until the backlog was taken; none once the drain completed.
+    // Taken now, not at the first poll: a shutdown that starts before the spawned loop
+    // first runs must still find the listener open and its backlog waiting to be taken.
+    let hold = Hold::new(&handle);
+    accepting(listener, handle, trigger, timer, spawn, hold)
+}
+
+async fn accepting<A, T, S>(
+    mut listener: A,
+    handle: Handle,
+    trigger: Trigger,
+    timer: T,
+    mut spawn: S,
+    hold: Option<Hold>,
+) where
+    A: Accept,
+    T: Timer,
+    S: FnMut(A::Conn, Connection),
+{
+    let Some(_hold) = hold else {
+        return;
+    };
     let mut draining = handle.draining();
     let mut backoff = Backoff::default();
     while handle.phase().accepts() {
@@ -132,12 +202,55 @@ where
                 }
                 AcceptError::Fatal => {
                     trigger.fail(format_args!("accept: {error}"));
-                    break;
+                    drop(listener);
+                    return;
                 }
             },
         }
     }
+    take_queued(&mut listener, &handle, &mut spawn);
     drop(listener);
+}
+
+/// Takes and spawns what waits in `listener`'s backlog now (the drain has started).
+fn take_queued<A, S>(listener: &mut A, handle: &Handle, spawn: &mut S)
+where
+    A: Accept,
+    S: FnMut(A::Conn, Connection),
+{
+    for _ in 0..MAX_TAKEN_AT_DRAIN {
+        match listener.try_accept() {
+            None => return,
+            Some(Ok(conn)) => {
+                // Counted while the hold keeps the tracker from being drained.
+                if let Some(guard) = handle.connection() {
+                    spawn(conn, guard);
+                }
+            }
+            Some(Err(error)) => {
+                if AcceptError::classify(&error) != AcceptError::Connection {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The accept loop's hold on the drain (see [`serve`]); released when dropped.
+struct Hold(Handle);
+
+impl Hold {
+    fn new(handle: &Handle) -> Option<Hold> {
+        // `then`, not `then_some`: a hold built eagerly and dropped on refusal would
+        // release what it never took.
+        handle.shared.tracker.hold().then(|| Hold(handle.clone()))
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.shared.tracker.unhold();
+    }
 }
 
 /// `future`'s output, or `None` if draining starts first.
@@ -166,10 +279,14 @@ mod tests {
     use std::{collections::VecDeque, io, vec::Vec};
 
     /// Answers from a script (`Ok(id)` or `Err(errno)`), then never; records when it is called.
+    /// `queued` is the backlog `try_accept` takes from (empty: the default's `None`).
     struct Script {
         answers: VecDeque<Result<u32, i32>>,
+        queued: VecDeque<Result<u32, i32>>,
         clock: ManualClock,
         calls: Vec<u128>,
+        /// When `try_accept` was called, and whether the scripted listener was dropped then.
+        tried: Vec<u128>,
     }
 
     impl Script {
@@ -178,9 +295,16 @@ mod tests {
             let clock = clock.clone();
             Script {
                 answers,
+                queued: VecDeque::new(),
                 clock,
                 calls: Vec::new(),
+                tried: Vec::new(),
             }
+        }
+
+        fn queue(mut self, queued: &[Result<u32, i32>]) -> Script {
+            self.queued = queued.iter().copied().collect();
+            self
         }
     }
 
@@ -198,6 +322,116 @@ mod tests {
                 }
             }
         }
+
+        fn try_accept(&mut self) -> Option<io::Result<u32>> {
+            self.tried.push(self.clock.now().as_millis());
+            match self.queued.pop_front()? {
+                Ok(id) => Some(Ok(id)),
+                Err(errno) => Some(Err(io::Error::from_raw_os_error(errno))),
+            }
+        }
+    }
+
+    /// Serves `script` until the drain, with a shutdown asked for at `at`; each connection
+    /// spawned is held open for `hold` from then. Returns the ids served and the report.
+    fn drain_with_backlog(
+        script: &mut Script,
+        clock: &ManualClock,
+        at: Duration,
+        hold: Duration,
+    ) -> (Vec<u32>, crate::Report) {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let guards = core::cell::RefCell::new(Vec::new());
+        let served = core::cell::RefCell::new(Vec::new());
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        let serving = serve(
+            script,
+            handle,
+            trigger.clone(),
+            clock.clone(),
+            |id, guard| {
+                served.borrow_mut().push(id);
+                guards.borrow_mut().push(guard);
+            },
+        );
+        let closing = async {
+            clock.sleep(at).await;
+            trigger.shutdown();
+            // The accept loop takes its backlog as soon as it sees the drain; the
+            // connections it took close `hold` later.
+            clock.sleep(hold).await;
+            guards.borrow_mut().clear();
+        };
+        let running = shutdown.run(clock.clone(), futures::stream::pending());
+        let ((), (), report) = clock.block_on(futures::future::join3(serving, closing, running));
+        (served.into_inner(), report)
+    }
+
+    #[test]
+    fn the_backlog_is_taken_and_served_before_the_listener_closes() {
+        let clock = ManualClock::new();
+        let mut script =
+            Script::new(&[Ok(1)], &clock).queue(&[Ok(2), Err(libc::ECONNABORTED), Ok(3)]);
+        let (served, report) = drain_with_backlog(
+            &mut script,
+            &clock,
+            Duration::from_millis(50),
+            Duration::from_millis(100),
+        );
+        assert_eq!(served, [1, 2, 3], "the queued connections were served");
+        // Taken once the drain began, until the backlog was empty (an aborted one skipped).
+        assert_eq!(script.tried, [50, 50, 50, 50]);
+        // The drain waited for them: they were counted, not dropped.
+        assert_eq!(clock.now(), Duration::from_millis(150));
+        assert_eq!(report.exit_code(), 0);
+        assert!(report.drained());
+    }
+
+    #[test]
+    fn an_empty_server_does_not_finish_its_drain_before_the_backlog_was_taken() {
+        // No connection open when draining starts: without the accept loop's hold the
+        // tracker would be drained at once and the queued connection dropped unserved.
+        let clock = ManualClock::new();
+        let mut script = Script::new(&[], &clock).queue(&[Ok(7)]);
+        let (served, report) = drain_with_backlog(
+            &mut script,
+            &clock,
+            Duration::from_millis(10),
+            Duration::from_millis(30),
+        );
+        assert_eq!(served, [7]);
+        assert_eq!(
+            clock.now(),
+            Duration::from_millis(40),
+            "the drain waited for it"
+        );
+        assert_eq!(report.exit_code(), 0);
+    }
+
+    #[test]
+    fn running_out_of_descriptors_stops_taking_the_backlog() {
+        let clock = ManualClock::new();
+        let mut script = Script::new(&[], &clock).queue(&[Ok(1), Err(libc::EMFILE), Ok(2)]);
+        let (served, _) = drain_with_backlog(
+            &mut script,
+            &clock,
+            Duration::ZERO,
+            Duration::from_millis(5),
+        );
+        assert_eq!(served, [1]);
+        assert_eq!(script.tried.len(), 2);
+    }
+
+    #[test]
+    fn the_hold_is_not_a_connection() {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let handle = shutdown.handle();
+        let hold = super::Hold::new(&handle).unwrap();
+        assert_eq!(handle.snapshot().open, 0);
+        assert!(!shutdown.shared.tracker.start_drain(), "held open");
+        drop(hold);
+        assert!(shutdown.shared.tracker.is_drained());
+        assert!(super::Hold::new(&handle).is_none(), "none after the drain");
     }
 
     #[test]

@@ -124,6 +124,27 @@ pub trait Network: Runtime {
         acceptor: &mut Self::Acceptor,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<Self::Stream>>;
+
+    /// Takes a connection the kernel has queued, without waiting: `None` when none is. The
+    /// accept loop calls it when draining starts, until `None`, to serve the backlog
+    /// instead of resetting it with the listener
+    /// ([`accept::Accept::try_accept`](crate::accept::Accept::try_accept)).
+    ///
+    /// The default polls [`poll_accept`](Self::poll_accept) with a waker that does
+    /// nothing, which the contract above makes exact. A runtime whose `poll_accept` answers
+    /// from a readiness cache (tokio's) should override it with a plain non-blocking
+    /// `accept(2)`: the cache may not have seen what was queued since its last event.
+    ///
+    /// # Errors
+    ///
+    /// The accept error, as [`poll_accept`](Self::poll_accept)'s.
+    fn try_accept(&self, acceptor: &mut Self::Acceptor) -> Option<io::Result<Self::Stream>> {
+        let mut cx = Context::from_waker(core::task::Waker::noop());
+        match self.poll_accept(acceptor, &mut cx) {
+            Poll::Ready(accepted) => Some(accepted),
+            Poll::Pending => None,
+        }
+    }
 }
 
 impl fmt::Display for Listener {

@@ -41,6 +41,9 @@ pub struct Tracker {
     word: AtomicUsize,
     idle: AtomicUsize,
     anomalies: AtomicUsize,
+    /// Holds (see `hold`): counted in `word`, so they keep the drain open, but not
+    /// reported as open connections.
+    holds: AtomicUsize,
     #[cfg(feature = "alloc")]
     pub(crate) drained: event_listener::Event,
     /// How many times the drained transition fired; the loom models prove it is once.
@@ -60,6 +63,7 @@ impl Tracker {
             word: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
             anomalies: AtomicUsize::new(0),
+            holds: AtomicUsize::new(0),
             #[cfg(feature = "alloc")]
             drained: event_listener::Event::new(),
         }
@@ -72,6 +76,7 @@ impl Tracker {
             word: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
             anomalies: AtomicUsize::new(0),
+            holds: AtomicUsize::new(0),
             #[cfg(feature = "alloc")]
             drained: event_listener::Event::new(),
             transitions: AtomicUsize::new(0),
@@ -150,8 +155,11 @@ impl Tracker {
     /// assert_eq!(tracker.open(), 1);
     /// ```
     pub fn open(&self) -> usize {
-        // Relaxed: a statistic; no other memory is published through it.
-        self.word.load(Ordering::Relaxed) & COUNT
+        // Relaxed: a statistic; no other memory is published through it. Holds are
+        // counted in the word after (and uncounted before) `holds` moves, so this never
+        // reports a hold as a connection; it may miss a connection for that moment.
+        (self.word.load(Ordering::Relaxed) & COUNT)
+            .saturating_sub(self.holds.load(Ordering::Relaxed))
     }
 
     /// Open connections marked idle.
@@ -234,6 +242,28 @@ impl Tracker {
             return false;
         }
         true
+    }
+
+    /// Keeps the drain from completing without counting a connection: an accept loop
+    /// holds one while its listener is open, so that the connections still queued in the
+    /// listener's backlog when draining starts can be taken and counted before the tracker
+    /// may call itself drained. `false` once the drain has completed.
+    #[cfg(feature = "std")]
+    pub(crate) fn hold(&self) -> bool {
+        // Relaxed: a statistic, read only by `open`.
+        self.holds.fetch_add(1, Ordering::Relaxed);
+        if self.acquire() {
+            return true;
+        }
+        self.holds.fetch_sub(1, Ordering::Relaxed);
+        false
+    }
+
+    /// Releases a hold that `hold` took.
+    #[cfg(feature = "std")]
+    pub(crate) fn unhold(&self) {
+        self.release(false);
+        self.holds.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Uncounts one connection that `acquire` counted.

@@ -56,6 +56,10 @@ pub async fn bounded<F: core::future::Future>(what: &str, future: F) -> F::Outpu
 }
 
 fn binary(name: &str) -> PathBuf {
+    // Another build's demos (to measure a different version), when asked for.
+    if let Some(dir) = std::env::var_os("LAMEDUCK_DEMO_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
     let profile_dir = exe
@@ -117,12 +121,23 @@ type Spawned = (
 );
 
 fn spawn(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Spawned {
+    spawn_with(name, args, env, None)
+}
+
+/// As [`spawn`], with the child's stderr given (then not read here) instead of piped.
+fn spawn_with(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+    stderr: Option<Stdio>,
+) -> Spawned {
+    let given = stderr.is_some();
     let mut child = Command::new(binary(name))
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr.unwrap_or_else(Stdio::piped))
         .spawn()
         .expect("start the demo");
     let (tx, rx) = mpsc::unbounded_channel();
@@ -137,6 +152,17 @@ fn spawn(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Spawned
         }
     });
     let stderr = Arc::new(Mutex::new(String::new()));
+    if given {
+        return (
+            child,
+            rx,
+            stdout,
+            Output {
+                stderr,
+                stderr_done: None,
+            },
+        );
+    }
     let err = BufReader::new(child.stderr.take().unwrap());
     let all = stderr.clone();
     let stderr_done = std::thread::spawn(move || {
@@ -170,15 +196,29 @@ impl Demo {
         Demo::start_with_env(name, args, &[]).await
     }
 
+    /// As [`start`](Self::start), with the demo's stderr given (and not read here).
+    pub async fn start_with(name: &'static str, args: &[&str], stderr: Option<Stdio>) -> Demo {
+        Demo::start_full(name, args, &[], stderr).await
+    }
+
     /// [`start`](Self::start) with these environment variables set for the demo.
     pub async fn start_with_env(
         name: &'static str,
         args: &[&str],
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Demo {
+        Demo::start_full(name, args, env, None).await
+    }
+
+    async fn start_full(
+        name: &'static str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+        stderr: Option<Stdio>,
+    ) -> Demo {
         let mut all = vec!["--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let (child, lines, stdout, stderr) = spawn(name, &all, env);
+        let (child, lines, stdout, stderr) = spawn_with(name, &all, env, stderr);
         let mut demo = Demo {
             name,
             child: Some(child),
