@@ -168,7 +168,7 @@ impl HookList {
 
     /// How many hooks are not yet taken, and the sum of their timeouts (`default` for
     /// those without their own): how long the hooks still to run may take at most.
-    #[cfg(feature = "systemd")]
+    #[cfg(all(feature = "systemd", unix))]
     pub(crate) fn time_left(&self, default: Duration) -> (usize, Duration) {
         self.slots
             .iter()
