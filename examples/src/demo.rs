@@ -109,13 +109,11 @@ impl Demo {
         runtime.spawn(phases_done);
         runtime.spawn(output::progress(handle.clone(), runtime.clone()));
         // Subscribed before the shutdown runs: no reload is missed.
-        runtime.spawn(output::reloads(handle.clone()));
-        runtime.spawn(lameduck::systemd::heartbeat(handle, runtime.clone()));
+        runtime.spawn(output::reloads(handle));
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         output::listening(server.local_addr().unwrap_or("?"));
-        lameduck::systemd::ready();
         let report = server.await;
         phases_printed.await;
         output::finish(&report)
