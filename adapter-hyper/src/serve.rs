@@ -86,7 +86,10 @@ where
     #[cfg(feature = "systemd")]
     if signals.is_ok() && acceptor.is_ok() {
         lameduck::systemd::ready();
-        runtime.spawn(lameduck::systemd::heartbeat(handle.clone(), runtime.clone()));
+        runtime.spawn(lameduck::systemd::heartbeat(
+            handle.clone(),
+            runtime.clone(),
+        ));
     }
     let future = async move {
         let (signals, acceptor) = match (signals, acceptor) {
