@@ -198,8 +198,11 @@ mod unix {
         if !enabled() {
             return;
         }
+        // Each deadline is absolute, so phase changes never delay a ping.
         let watchdog = sd_notify::watchdog_enabled().map(|every| every / 2);
+        let mut next_ping = watchdog.map(|every| timer.now().saturating_add(every));
         let mut drain_deadline = None;
+        let mut next_progress = None;
         loop {
             let phase = handle.phase();
             if phase == Phase::Stopped {
@@ -207,43 +210,44 @@ mod unix {
             }
             if phase == Phase::Draining && drain_deadline.is_none() {
                 // Counted from when this task saw the drain start: at most a poll late.
-                drain_deadline = Some(
-                    timer
-                        .now()
-                        .saturating_add(handle.config().drain_timeout_duration()),
-                );
+                let now = timer.now();
+                drain_deadline = Some(now.saturating_add(handle.config().drain_timeout_duration()));
+                next_progress = Some(now.saturating_add(PROGRESS_EVERY));
             }
-            let progress = (phase == Phase::Draining).then_some(PROGRESS_EVERY);
+            if phase != Phase::Draining {
+                next_progress = None;
+            }
             let next_phase = handle.reached(Phase::ALL[phase.index() + 1]);
-            let period = match (watchdog, progress) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(period) => period,
-                    None => {
-                        next_phase.await;
-                        continue;
-                    }
-                },
+            let Some(wake) = [next_ping, next_progress].into_iter().flatten().min() else {
+                next_phase.await;
+                continue;
             };
-            let tick = core::pin::pin!(timer.sleep(period));
+            let tick = core::pin::pin!(timer.sleep(wake.saturating_sub(timer.now())));
             if let Either::Right(_) = select(tick, next_phase).await {
                 continue;
             }
-            if watchdog.is_some() {
-                send(&[NotifyState::Watchdog]);
+            let now = timer.now();
+            if let (Some(at), Some(every)) = (next_ping, watchdog) {
+                if now >= at {
+                    send(&[NotifyState::Watchdog]);
+                    next_ping = Some(now.saturating_add(every));
+                }
             }
-            if let (Some(deadline), Phase::Draining) = (drain_deadline, handle.phase()) {
-                let (_, hook_time) = hooks_left(&handle.shared);
-                let left = deadline.saturating_sub(timer.now());
-                let status = format!(
-                    "draining: {} connection(s) left, {} ms to the deadline",
-                    handle.snapshot().open,
-                    left.as_millis()
-                );
-                send(&[
-                    NotifyState::Status(&status),
-                    NotifyState::ExtendTimeoutUsec(usec(left.saturating_add(hook_time))),
-                ]);
+            if let (Some(at), Some(deadline)) = (next_progress, drain_deadline) {
+                if now >= at && handle.phase() == Phase::Draining {
+                    let (_, hook_time) = hooks_left(&handle.shared);
+                    let left = deadline.saturating_sub(now);
+                    let status = format!(
+                        "draining: {} connection(s) left, {} ms to the deadline",
+                        handle.snapshot().open,
+                        left.as_millis()
+                    );
+                    send(&[
+                        NotifyState::Status(&status),
+                        NotifyState::ExtendTimeoutUsec(usec(left.saturating_add(hook_time))),
+                    ]);
+                    next_progress = Some(now.saturating_add(PROGRESS_EVERY));
+                }
             }
         }
     }

@@ -56,7 +56,7 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
     lameduck::systemd::ready();
     signals.send(Signal::TERM);
     let connection = async {
-        clock.sleep(ms(1500)).await;
+        clock.sleep(ms(2050)).await;
         drop(guard);
     };
     let heartbeat = lameduck::systemd::heartbeat(handle.clone(), clock.clone());
@@ -76,10 +76,12 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
             "STOPPING=1\nSTATUS=lame-duck: 1 connection(s) open\nEXTEND_TIMEOUT_USEC=4800000\n"
                 .into(),
             "STATUS=draining: 1 connection(s) left\nEXTEND_TIMEOUT_USEC=4700000\n".into(),
-            // Half WATCHDOG_USEC after the drain began, with the progress.
+            // Every half WATCHDOG_USEC from the heartbeat's start (phase changes do not
+            // delay it), and a second into the drain, its progress.
             "WATCHDOG=1\n".into(),
             "STATUS=draining: 1 connection(s) left, 2000 ms to the deadline\nEXTEND_TIMEOUT_USEC=3700000\n"
                 .into(),
+            "WATCHDOG=1\n".into(),
             "STATUS=hooks: 2 to run\nEXTEND_TIMEOUT_USEC=1700000\n".into(),
             "STATUS=stopped: drained=true connections_left=0 exit_code=0\n".into(),
         ]
