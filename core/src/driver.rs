@@ -8,7 +8,7 @@ use crate::{
     listen::poll_until,
     observe,
     report::{HookOutcome, HookReport},
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
     Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal, SignalSource,
 };
@@ -111,6 +111,9 @@ impl<T: Runtime, S: SignalSource> Driver<T, S> {
                     let bits = self.shared.take_requests();
                     if bits & REQUEST_FAILED != 0 {
                         self.machine.request(Reason::Failed, now);
+                    }
+                    if bits & REQUEST_HANDOVER != 0 {
+                        self.machine.request(Reason::Upgrade, now);
                     }
                     if bits & REQUEST_SHUTDOWN != 0 {
                         self.machine.request(Reason::Requested, now);

@@ -90,6 +90,7 @@ impl Hook {
     ///     .timeout(core::time::Duration::from_millis(100));
     /// assert_eq!(hook.timeout_duration(), Some(core::time::Duration::from_millis(100)));
     /// ```
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Hook {
         self.timeout = Some(timeout);
         self

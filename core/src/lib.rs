@@ -53,6 +53,8 @@ mod net;
 pub mod systemd;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+#[cfg(feature = "std")]
+pub mod upgrade;
 
 pub use config::{Config, ConfigError, Escalation};
 pub use machine::{Action, HookResult, Machine, Summary};

@@ -52,7 +52,7 @@ impl ReloadState {
 
 impl Handle {
     /// The reload requests from now on: each signal of the config's reload set
-    /// ([`Config::reload_on`](crate::Config::reload_on), default `SIGHUP`) that the driver
+    /// ([`Config::reload`](crate::Config::reload), default `SIGHUP`) that the driver
     /// takes after this call, as a stream of that signal. It ends once the shutdown has
     /// stopped. A reload signal never shuts down; with no subscriber it is dropped.
     ///

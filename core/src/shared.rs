@@ -13,6 +13,7 @@ use event_listener::Event;
 pub(crate) const REQUEST_SHUTDOWN: u8 = 1;
 pub(crate) const REQUEST_FORCE: u8 = 2;
 pub(crate) const REQUEST_FAILED: u8 = 4;
+pub(crate) const REQUEST_HANDOVER: u8 = 8;
 
 /// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
 /// as the `Arc`'s reference counts right before it: taking and dropping a

@@ -114,6 +114,7 @@ impl SignalSet {
     /// use lameduck::{Signal, SignalSet};
     /// assert!(SignalSet::EMPTY.with(Signal::HUP).contains(Signal::HUP));
     /// ```
+    #[must_use]
     pub const fn with(self, signal: Signal) -> SignalSet {
         SignalSet(self.0 | (1u128 << signal.0))
     }
@@ -124,6 +125,7 @@ impl SignalSet {
     /// use lameduck::{Signal, SignalSet};
     /// assert!(!SignalSet::DEFAULT.without(Signal::QUIT).contains(Signal::QUIT));
     /// ```
+    #[must_use]
     pub const fn without(self, signal: Signal) -> SignalSet {
         SignalSet(self.0 & !(1u128 << signal.0))
     }
@@ -135,6 +137,7 @@ impl SignalSet {
     /// let hup = SignalSet::EMPTY.with(Signal::HUP);
     /// assert!(SignalSet::DEFAULT.union(hup).contains(Signal::HUP));
     /// ```
+    #[must_use]
     pub const fn union(self, other: SignalSet) -> SignalSet {
         SignalSet(self.0 | other.0)
     }
@@ -146,6 +149,7 @@ impl SignalSet {
     /// let term = SignalSet::EMPTY.with(Signal::TERM);
     /// assert!(!SignalSet::DEFAULT.difference(term).contains(Signal::TERM));
     /// ```
+    #[must_use]
     pub const fn difference(self, other: SignalSet) -> SignalSet {
         SignalSet(self.0 & !other.0)
     }

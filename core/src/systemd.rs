@@ -20,6 +20,11 @@
 //! it listens (or by an upgrade's successor, which then becomes systemd's main process:
 //! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
 //!
+//! A process that handed over to an upgrade's successor
+//! ([`Trigger::handover`](crate::Trigger::handover)) says nothing about its own shutdown:
+//! systemd's main process is the successor by then, and a `STOPPING=1` from the
+//! predecessor would read as the service's.
+//!
 //! Nothing happens without `NOTIFY_SOCKET`, and nothing at all off Unix. Sending never
 //! blocks: a datagram systemd has no room for is dropped, as a log line would be.
 //!
@@ -88,8 +93,10 @@ pub(crate) fn phase(_: &crate::shared::Shared, _: Phase, _: &crate::Summary) {}
 #[cfg(unix)]
 mod unix {
     use super::*;
+    use crate::Reason;
     use alloc::{format, string::String};
     use core::fmt::Write;
+    use core::sync::atomic::{AtomicBool, Ordering};
     use futures_util::future::{select, Either};
     use sd_notify::NotifyState;
     use std::{ffi::OsStr, io, os::unix::net::UnixDatagram};
@@ -142,12 +149,26 @@ mod unix {
 
     /// The most the hooks still to run may take, and how many there are.
     fn hooks_left(shared: &Shared) -> (usize, Duration) {
-        let default = shared.config.hook_timeout_duration();
+        let default = shared.config.hook_timeout;
         shared.hooks.lock().time_left(default)
     }
 
+    /// Process-wide, as the notify socket is; a plain flag, outside the loom models.
+    /// Set once this process handed over to an upgrade's successor: systemd's main process
+    /// is the successor then, and this one's stopping is not the service's (a `STOPPING=1`
+    /// or `STATUS=` from it would be taken as the service's own), so it says nothing more.
+    static HANDED_OVER: AtomicBool = AtomicBool::new(false);
+
+    fn handed_over() -> bool {
+        // Relaxed: a flag about messages to send, ordered with nothing else.
+        HANDED_OVER.load(Ordering::Relaxed)
+    }
+
     pub(super) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
-        if !enabled() {
+        if summary.reason() == Some(Reason::Upgrade) {
+            HANDED_OVER.store(true, Ordering::Relaxed);
+        }
+        if !enabled() || handed_over() {
             return;
         }
         let config = &shared.config;
@@ -157,8 +178,8 @@ mod unix {
             Phase::Running => {}
             Phase::LameDuck => {
                 let left = config
-                    .lame_duck_duration()
-                    .saturating_add(config.drain_timeout_duration())
+                    .lame_duck
+                    .saturating_add(config.drain_timeout)
                     .saturating_add(hook_time);
                 let status = format!("lame-duck: {open} connection(s) open");
                 send(&[
@@ -168,7 +189,7 @@ mod unix {
                 ]);
             }
             Phase::Draining => {
-                let left = config.drain_timeout_duration().saturating_add(hook_time);
+                let left = config.drain_timeout.saturating_add(hook_time);
                 let status = format!("draining: {open} connection(s) left");
                 send(&[
                     NotifyState::Status(&status),
@@ -211,7 +232,7 @@ mod unix {
             if phase == Phase::Draining && drain_deadline.is_none() {
                 // Counted from when this task saw the drain start: at most a poll late.
                 let now = timer.now();
-                drain_deadline = Some(now.saturating_add(handle.config().drain_timeout_duration()));
+                drain_deadline = Some(now.saturating_add(handle.config().drain_timeout));
                 next_progress = Some(now.saturating_add(PROGRESS_EVERY));
             }
             if phase != Phase::Draining {
@@ -227,6 +248,9 @@ mod unix {
                 continue;
             }
             let now = timer.now();
+            if handed_over() {
+                return;
+            }
             if let (Some(at), Some(every)) = (next_ping, watchdog) {
                 if now >= at {
                     send(&[NotifyState::Watchdog]);

@@ -104,7 +104,7 @@ fn a_signal_in_both_sets_shuts_down() {
 #[test]
 fn the_reload_set_is_configurable() {
     let usr1 = Signal::new(10);
-    let config = Config::new().reload_on(SignalSet::EMPTY.with(usr1));
+    let config = Config::new().reload(SignalSet::EMPTY.with(usr1));
     assert_eq!(
         config.listened_signals(),
         SignalSet::DEFAULT.with(usr1),

@@ -5,10 +5,10 @@
 #![cfg(unix)]
 
 use core::time::Duration;
-use futures::future::join3;
+use futures::future::{join, join3};
 use lameduck::{
     test_util::{ManualClock, ScriptedSignals},
-    Config, Hook, Shutdown, Signal, Timer,
+    Config, Hook, Reason, Shutdown, Signal, Timer,
 };
 use std::os::unix::net::UnixDatagram;
 
@@ -86,6 +86,19 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
             "STATUS=stopped: drained=true connections_left=0 exit_code=0\n".into(),
         ]
     );
+
+    // A handover to an upgrade's successor: systemd's main process is the successor now
+    // (it sent its own READY=1 and MAINPID=), so this one stops without a word.
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let handle = shutdown.handle();
+    shutdown.trigger().handover();
+    let clock = ManualClock::new();
+    let (report, ()) = clock.block_on(join(
+        shutdown.run(clock.clone(), ScriptedSignals::new()),
+        lameduck::systemd::heartbeat(handle, clock.clone()),
+    ));
+    assert_eq!(report.reason(), Reason::Upgrade);
+    assert_eq!(received(&socket), Vec::<String>::new());
 
     // A service manager that reads nothing: its queue fills, and sending still never waits
     // (the messages that do not fit are dropped).

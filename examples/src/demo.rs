@@ -72,8 +72,9 @@ impl Demo {
         Routes::new(self.shutdown.handle(), runtime)
     }
 
-    /// Serves `service` on the `--addr` listener with `lameduck_hyper::serve` and keeps
-    /// the contract's output: `listening on` once the signal handlers are installed, each
+    /// Serves `service` on the inherited listener (`LISTEN_FDS`) or the `--addr` one with
+    /// `lameduck_hyper::serve`, upgrades in place on `SIGUSR2` (see [`crate::upgrade`]), and
+    /// keeps the contract's output: `listening on` once the signal handlers are installed, each
     /// phase, each hook, the report line; then exits with the report's code. Binding
     /// failures exit 1.
     ///
@@ -102,8 +103,9 @@ impl Demo {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let listener = bind_or_exit(&self.options);
+        let listener = crate::upgrade::listener_or_exit(&self.options);
         let handle = self.shutdown.handle();
+        crate::upgrade::on_usr2(&runtime, &listener, &handle, self.shutdown.trigger());
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
         runtime.spawn(phases_done);
@@ -114,6 +116,11 @@ impl Demo {
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         output::listening(server.local_addr().unwrap_or("?"));
+        // `serve` sent READY=1 and MAINPID= (systemd follows the successor) once its
+        // signals and listener were set up; now the predecessor, if any, stops accepting;
+        // connections queued meanwhile wait in the shared accept queue for this process's
+        // first poll.
+        crate::upgrade::serving();
         let report = server.await;
         phases_printed.await;
         output::finish(&report)

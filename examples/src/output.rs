@@ -95,7 +95,7 @@ pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
 /// ```
 pub async fn progress<T: Timer>(handle: Handle, timer: T) {
     handle.draining().await;
-    let deadline = timer.now() + handle.config().drain_timeout_duration();
+    let deadline = timer.now() + handle.config().drain_timeout;
     loop {
         let snapshot = handle.snapshot();
         let left = deadline.saturating_sub(timer.now());
