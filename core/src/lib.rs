@@ -10,51 +10,32 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod config;
-mod machine;
-mod phase;
-mod signal;
-mod sync;
-#[cfg(feature = "alloc")]
-mod trace;
-mod tracker;
-mod traits;
+// The layers, one folder each: `pure` (no allocation: builds for bare metal), `facade`
+// (`alloc`: the shared state a server holds), `os` (`std`: sockets, upgrades, systemd),
+// `testkit` (`test-util`). The paths below keep `crate::machine` and the like short.
+mod pure;
+use pure::{config, machine, phase, signal, sync, tracker, traits};
 
 #[cfg(feature = "alloc")]
-mod connection;
-#[cfg(feature = "alloc")]
-mod driver;
-#[cfg(feature = "alloc")]
-mod handle;
-#[cfg(feature = "alloc")]
-mod hooks;
-#[cfg(feature = "alloc")]
-mod listen;
-#[cfg(feature = "alloc")]
-mod observe;
-#[cfg(feature = "alloc")]
-mod reload;
-#[cfg(feature = "alloc")]
-mod report;
-#[cfg(feature = "alloc")]
-mod runtime;
-#[cfg(feature = "alloc")]
-mod shared;
-
-#[cfg(feature = "std")]
-pub mod accept;
-#[cfg(feature = "test-util")]
-pub mod conformance;
+mod facade;
 #[cfg(feature = "metrics")]
-pub mod metrics;
+pub use facade::metrics;
+#[cfg(feature = "alloc")]
+use facade::{connection, handle, hooks, listen, observe, reload, report, runtime, shared, trace};
+
 #[cfg(feature = "std")]
-mod net;
+mod os;
+#[cfg(feature = "std")]
+use os::net;
 #[cfg(feature = "systemd")]
-pub mod systemd;
-#[cfg(feature = "test-util")]
-pub mod test_util;
+pub use os::systemd;
 #[cfg(feature = "std")]
-pub mod upgrade;
+pub use os::{accept, upgrade};
+
+#[cfg(feature = "test-util")]
+mod testkit;
+#[cfg(feature = "test-util")]
+pub use testkit::{conformance, test_util};
 
 pub use config::{Config, ConfigError, Escalation};
 pub use machine::{Action, HookResult, Machine, Summary};
