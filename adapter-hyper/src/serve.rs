@@ -37,6 +37,11 @@ use lameduck::{accept, Listener, Network, Report, Shutdown};
 /// If the signals or the listener cannot be set up, the future resolves at once to a report
 /// of the failure (hooks still run; exit code 1).
 ///
+/// With the feature `systemd`, once both are set up it tells systemd the server is ready
+/// (`lameduck::systemd::ready`: `READY=1`, `MAINPID`) and spawns
+/// `lameduck::systemd::heartbeat` (watchdog, drain progress); the phase changes are
+/// reported by the shutdown itself. Without `NOTIFY_SOCKET` none of it does anything.
+///
 /// ```no_run
 /// use axum::{routing::get, Router};
 /// use lameduck::{Config, Hook, Report, Shutdown};
@@ -78,6 +83,14 @@ where
     // Both now, not at the first poll: see above.
     let signals = runtime.signals(handle.config().listened_signals());
     let acceptor = runtime.listen(listener);
+    #[cfg(feature = "systemd")]
+    if signals.is_ok() && acceptor.is_ok() {
+        lameduck::systemd::ready();
+        runtime.spawn(lameduck::systemd::heartbeat(
+            handle.clone(),
+            runtime.clone(),
+        ));
+    }
     let future = async move {
         let (signals, acceptor) = match (signals, acceptor) {
             (Ok(signals), Ok(acceptor)) => (signals, acceptor),

@@ -106,7 +106,7 @@ impl Listener for tokio::net::UnixListener {
 ///         }
 ///     },
 /// ));
-/// let signals = runtime.signals(shutdown.handle().config().signals).unwrap();
+/// let signals = runtime.signals(shutdown.handle().config().listened_signals()).unwrap();
 /// let report = shutdown.run(runtime, signals).await;
 /// # });
 /// ```

@@ -5,10 +5,10 @@
 #![cfg(unix)]
 
 use core::time::Duration;
-use futures::future::join3;
+use futures::future::{join, join3};
 use lameduck::{
     test_util::{ManualClock, ScriptedSignals},
-    Config, Hook, Shutdown, Signal, Timer,
+    Config, Hook, Reason, Shutdown, Signal, Timer,
 };
 use std::os::unix::net::UnixDatagram;
 
@@ -56,7 +56,7 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
     lameduck::systemd::ready();
     signals.send(Signal::TERM);
     let connection = async {
-        clock.sleep(ms(1500)).await;
+        clock.sleep(ms(2050)).await;
         drop(guard);
     };
     let heartbeat = lameduck::systemd::heartbeat(handle.clone(), clock.clone());
@@ -76,14 +76,29 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
             "STOPPING=1\nSTATUS=lame-duck: 1 connection(s) open\nEXTEND_TIMEOUT_USEC=4800000\n"
                 .into(),
             "STATUS=draining: 1 connection(s) left\nEXTEND_TIMEOUT_USEC=4700000\n".into(),
-            // Half WATCHDOG_USEC after the drain began, with the progress.
+            // Every half WATCHDOG_USEC from the heartbeat's start (phase changes do not
+            // delay it), and a second into the drain, its progress.
             "WATCHDOG=1\n".into(),
             "STATUS=draining: 1 connection(s) left, 2000 ms to the deadline\nEXTEND_TIMEOUT_USEC=3700000\n"
                 .into(),
+            "WATCHDOG=1\n".into(),
             "STATUS=hooks: 2 to run\nEXTEND_TIMEOUT_USEC=1700000\n".into(),
             "STATUS=stopped: drained=true connections_left=0 exit_code=0\n".into(),
         ]
     );
+
+    // A handover to an upgrade's successor: systemd's main process is the successor now
+    // (it sent its own READY=1 and MAINPID=), so this one stops without a word.
+    let shutdown = Shutdown::new(Config::new()).unwrap();
+    let handle = shutdown.handle();
+    shutdown.trigger().handover();
+    let clock = ManualClock::new();
+    let (report, ()) = clock.block_on(join(
+        shutdown.run(clock.clone(), ScriptedSignals::new()),
+        lameduck::systemd::heartbeat(handle, clock.clone()),
+    ));
+    assert_eq!(report.reason(), Reason::Upgrade);
+    assert_eq!(received(&socket), Vec::<String>::new());
 
     // A service manager that reads nothing: its queue fills, and sending still never waits
     // (the messages that do not fit are dropped).

@@ -111,16 +111,15 @@ impl Demo {
         runtime.spawn(phases_done);
         runtime.spawn(output::progress(handle.clone(), runtime.clone()));
         // Subscribed before the shutdown runs: no reload is missed.
-        runtime.spawn(output::reloads(handle.clone()));
-        runtime.spawn(lameduck::systemd::heartbeat(handle, runtime.clone()));
+        runtime.spawn(output::reloads(handle));
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         output::listening(server.local_addr().unwrap_or("?"));
-        // READY=1 and MAINPID= first (systemd follows the successor), then the predecessor,
-        // if any, stops accepting; connections queued meanwhile wait in the shared accept
-        // queue for this process's first poll.
-        lameduck::systemd::ready();
+        // `serve` sent READY=1 and MAINPID= (systemd follows the successor) once its
+        // signals and listener were set up; now the predecessor, if any, stops accepting;
+        // connections queued meanwhile wait in the shared accept queue for this process's
+        // first poll.
         crate::upgrade::serving();
         let report = server.await;
         phases_printed.await;

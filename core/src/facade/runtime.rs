@@ -64,7 +64,9 @@ pub trait Runtime: Timer<Sleep: Send> + Clone + Send + Sync + 'static {
     /// The stream [`signals`](Self::signals) returns.
     type Signals: SignalSource + Send + 'static;
 
-    /// Starts listening for every signal in `set`, now.
+    /// Starts listening for every signal in `set`, now. A shutdown passes its config's
+    /// [`listened_signals`](crate::Config::listened_signals) (shutdown and reload), so that a
+    /// reload signal is never left to its default action.
     ///
     /// # Errors
     ///

@@ -20,6 +20,11 @@
 //! it listens (or by an upgrade's successor, which then becomes systemd's main process:
 //! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
 //!
+//! A process that handed over to an upgrade's successor
+//! ([`Trigger::handover`](crate::Trigger::handover)) says nothing about its own shutdown:
+//! systemd's main process is the successor by then, and a `STOPPING=1` from the
+//! predecessor would read as the service's.
+//!
 //! Nothing happens without `NOTIFY_SOCKET`, and nothing at all off Unix. Sending never
 //! blocks: a datagram systemd has no room for is dropped, as a log line would be.
 //!
@@ -88,8 +93,10 @@ pub(crate) fn phase(_: &crate::shared::Shared, _: Phase, _: &crate::Summary) {}
 #[cfg(unix)]
 mod unix {
     use super::*;
+    use crate::Reason;
     use alloc::{format, string::String};
     use core::fmt::Write;
+    use core::sync::atomic::{AtomicBool, Ordering};
     use futures_util::future::{select, Either};
     use sd_notify::NotifyState;
     use std::{ffi::OsStr, io, os::unix::net::UnixDatagram};
@@ -146,8 +153,22 @@ mod unix {
         shared.hooks.lock().time_left(default)
     }
 
+    /// Process-wide, as the notify socket is; a plain flag, outside the loom models.
+    /// Set once this process handed over to an upgrade's successor: systemd's main process
+    /// is the successor then, and this one's stopping is not the service's (a `STOPPING=1`
+    /// or `STATUS=` from it would be taken as the service's own), so it says nothing more.
+    static HANDED_OVER: AtomicBool = AtomicBool::new(false);
+
+    fn handed_over() -> bool {
+        // Relaxed: a flag about messages to send, ordered with nothing else.
+        HANDED_OVER.load(Ordering::Relaxed)
+    }
+
     pub(super) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
-        if !enabled() {
+        if summary.reason() == Some(Reason::Upgrade) {
+            HANDED_OVER.store(true, Ordering::Relaxed);
+        }
+        if !enabled() || handed_over() {
             return;
         }
         let config = &shared.config;
@@ -198,8 +219,11 @@ mod unix {
         if !enabled() {
             return;
         }
+        // Each deadline is absolute, so phase changes never delay a ping.
         let watchdog = sd_notify::watchdog_enabled().map(|every| every / 2);
+        let mut next_ping = watchdog.map(|every| timer.now().saturating_add(every));
         let mut drain_deadline = None;
+        let mut next_progress = None;
         loop {
             let phase = handle.phase();
             if phase == Phase::Stopped {
@@ -207,39 +231,47 @@ mod unix {
             }
             if phase == Phase::Draining && drain_deadline.is_none() {
                 // Counted from when this task saw the drain start: at most a poll late.
-                drain_deadline = Some(timer.now().saturating_add(handle.config().drain_timeout));
+                let now = timer.now();
+                drain_deadline = Some(now.saturating_add(handle.config().drain_timeout));
+                next_progress = Some(now.saturating_add(PROGRESS_EVERY));
             }
-            let progress = (phase == Phase::Draining).then_some(PROGRESS_EVERY);
+            if phase != Phase::Draining {
+                next_progress = None;
+            }
             let next_phase = handle.reached(Phase::ALL[phase.index() + 1]);
-            let period = match (watchdog, progress) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(period) => period,
-                    None => {
-                        next_phase.await;
-                        continue;
-                    }
-                },
+            let Some(wake) = [next_ping, next_progress].into_iter().flatten().min() else {
+                next_phase.await;
+                continue;
             };
-            let tick = core::pin::pin!(timer.sleep(period));
+            let tick = core::pin::pin!(timer.sleep(wake.saturating_sub(timer.now())));
             if let Either::Right(_) = select(tick, next_phase).await {
                 continue;
             }
-            if watchdog.is_some() {
-                send(&[NotifyState::Watchdog]);
+            let now = timer.now();
+            if handed_over() {
+                return;
             }
-            if let (Some(deadline), Phase::Draining) = (drain_deadline, handle.phase()) {
-                let (_, hook_time) = hooks_left(&handle.shared);
-                let left = deadline.saturating_sub(timer.now());
-                let status = format!(
-                    "draining: {} connection(s) left, {} ms to the deadline",
-                    handle.snapshot().open,
-                    left.as_millis()
-                );
-                send(&[
-                    NotifyState::Status(&status),
-                    NotifyState::ExtendTimeoutUsec(usec(left.saturating_add(hook_time))),
-                ]);
+            if let (Some(at), Some(every)) = (next_ping, watchdog) {
+                if now >= at {
+                    send(&[NotifyState::Watchdog]);
+                    next_ping = Some(now.saturating_add(every));
+                }
+            }
+            if let (Some(at), Some(deadline)) = (next_progress, drain_deadline) {
+                if now >= at && handle.phase() == Phase::Draining {
+                    let (_, hook_time) = hooks_left(&handle.shared);
+                    let left = deadline.saturating_sub(now);
+                    let status = format!(
+                        "draining: {} connection(s) left, {} ms to the deadline",
+                        handle.snapshot().open,
+                        left.as_millis()
+                    );
+                    send(&[
+                        NotifyState::Status(&status),
+                        NotifyState::ExtendTimeoutUsec(usec(left.saturating_add(hook_time))),
+                    ]);
+                    next_progress = Some(now.saturating_add(PROGRESS_EVERY));
+                }
             }
         }
     }
