@@ -144,3 +144,64 @@ pub fn spin_until(flag: &AtomicBool) {
         std::thread::yield_now();
     }
 }
+
+/// A measured variant for [`interleaved`]: its name and one round of it, returning the time
+/// the round's operations took.
+pub type Variant<'a> = (&'a str, &'a dyn Fn() -> Duration);
+
+/// Runs the variants interleaved, round by round (each round runs every variant once, the
+/// order rotated from one round to the next so that none always runs first), and prints per
+/// variant the median time per operation over the rounds, the spread (the fastest and the
+/// slowest round) and two ratios to the first variant: of the medians, and the median of the
+/// rounds' own ratios (each round's variants ran back to back, under the same load). Returns
+/// the medians, in ns per operation.
+///
+/// ```
+/// use core::time::Duration;
+/// let medians = lameduck_benches::interleaved(
+///     "doc",
+///     3,
+///     1,
+///     &[("a", &|| Duration::from_nanos(10)), ("b", &|| Duration::from_nanos(20))],
+/// );
+/// assert_eq!(medians, vec![10.0, 20.0]);
+/// ```
+pub fn interleaved(
+    name: &str,
+    rounds: usize,
+    ops_per_round: u64,
+    variants: &[Variant<'_>],
+) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(rounds); variants.len()];
+    for round in 0..rounds {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            let took = (variants[i].1)();
+            times[i].push(took.as_secs_f64() * 1e9 / ops_per_round as f64);
+        }
+    }
+    let median = |values: &[f64]| {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    };
+    let medians: Vec<f64> = times.iter().map(|t| median(t)).collect();
+    println!(
+        "{name:<40} {:<32} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "variant", "median ns", "min", "max", "ratio", "rounds"
+    );
+    for (i, (variant, _)) in variants.iter().enumerate() {
+        let (min, max) = times[i]
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+        let per_round: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, b)| t / b).collect();
+        println!(
+            "{:<40} {variant:<32} {:>10.1} {min:>10.1} {max:>10.1} {:>7.3}× {:>7.3}×",
+            "",
+            medians[i],
+            medians[i] / medians[0],
+            median(&per_round)
+        );
+    }
+    medians
+}

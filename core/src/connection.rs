@@ -16,7 +16,7 @@ use core::{
 use event_listener::{Event, EventListener};
 
 /// The connection's own word: requests in flight (from [`ONE_REQUEST`] up), whether its
-/// writes are blocked, and whether the tracker counts it idle now.
+/// writes are blocked, and whether the tracker counts it idle (not busy) now.
 const MARKED_IDLE: usize = 1;
 const WRITE_BLOCKED: usize = 2;
 const ONE_REQUEST: usize = 4;
@@ -62,8 +62,8 @@ struct State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        let idle = self.word.load(Ordering::Acquire) & MARKED_IDLE != 0;
-        self.shared.tracker.release(idle);
+        let busy = self.word.load(Ordering::Acquire) & MARKED_IDLE == 0;
+        self.shared.tracker.release(busy);
     }
 }
 
@@ -72,8 +72,8 @@ impl Connection {
         if !shared.tracker.acquire() {
             return None;
         }
-        // A connection that has sent nothing yet holds nothing in flight: idle.
-        shared.tracker.mark_idle(true);
+        // A connection that has sent nothing yet holds nothing in flight: idle, which the
+        // tracker counts by not counting it busy (so opening one touches no other counter).
         Some(Connection {
             state: Arc::new(State {
                 shared,
@@ -232,7 +232,7 @@ impl State {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    self.shared.tracker.mark_idle(idle);
+                    self.shared.tracker.mark_busy(!idle);
                     if idle {
                         self.idle.notify(usize::MAX);
                     }
