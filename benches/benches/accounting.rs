@@ -17,7 +17,7 @@ use core::{hint::black_box, pin::pin, time::Duration};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 use lameduck::{Config, Handle, Shutdown, Tracker};
-use lameduck_benches::{contended, cores, interleaved, poll_once};
+use lameduck_benches::{contended, cores, interleaved, poll_once, thread_cpu};
 use std::cell::RefCell;
 
 #[path = "support/hyper_conn.rs"]
@@ -172,11 +172,11 @@ fn head_to_head() {
     let threads = cores();
     let one = |op: Op| {
         move || {
-            let start = std::time::Instant::now();
+            let start = thread_cpu();
             for _ in 0..ITERS {
                 op(peers);
             }
-            start.elapsed()
+            thread_cpu() - start
         }
     };
     let many = |op: Op| move || contended(threads, ITERS, peers, op);
@@ -184,7 +184,9 @@ fn head_to_head() {
     let token_notice: Op = WITH_NOTICE[1].1;
     let track: Op = COUNT[0].1;
     let token: Op = COUNT[2].1;
-    println!("\naccounting, interleaved: 40 rounds of {ITERS} operations (per thread)");
+    println!(
+        "\naccounting, interleaved: 40 rounds of {ITERS} operations (per thread, thread CPU time)"
+    );
     for (name, ops) in [
         (
             "notice",

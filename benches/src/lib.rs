@@ -19,8 +19,11 @@ use std::{
 };
 
 /// Runs `op` `iters` times on each of `threads` threads at once (they start together behind a
-/// barrier) and returns the wall time from the start to the last thread's end: the time of
-/// `iters` operations per thread under contention.
+/// barrier) and returns the most CPU time one thread's loop took: the time of `iters`
+/// operations per thread under contention. Each thread times its own loop, in its own CPU
+/// time ([`thread_cpu`]): a wall clock read by the spawning thread after the barrier may run
+/// late on a loaded machine, when the loops are already done, and on a shared machine wall
+/// time counts the time other processes ran.
 ///
 /// ```
 /// use core::sync::atomic::{AtomicUsize, Ordering};
@@ -36,25 +39,49 @@ pub fn contended<S: Sync>(
     state: &S,
     op: impl Fn(&S) + Sync,
 ) -> Duration {
-    let barrier = Barrier::new(threads + 1);
-    let start = Mutex::new(None::<Instant>);
+    let barrier = Barrier::new(threads);
+    let longest = Mutex::new(Duration::ZERO);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 barrier.wait();
+                let start = thread_cpu();
                 for _ in 0..iters {
                     op(state);
                 }
+                let took = thread_cpu() - start;
+                let mut longest = longest.lock().expect("not poisoned");
+                *longest = (*longest).max(took);
             });
         }
-        barrier.wait();
-        *start.lock().expect("not poisoned") = Some(Instant::now());
     });
-    let start = start
-        .lock()
-        .expect("not poisoned")
-        .expect("set before the threads end");
-    start.elapsed()
+    longest.into_inner().expect("not poisoned")
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): what the benches
+/// time with on this shared machine, where wall time mostly measures the other processes.
+///
+/// ```
+/// let a = lameduck_benches::thread_cpu();
+/// assert!(lameduck_benches::thread_cpu() >= a);
+/// ```
+pub fn thread_cpu() -> Duration {
+    cpu(rustix::time::ClockId::ThreadCPUTime)
+}
+
+/// The CPU time the whole process has used, every thread's (`CLOCK_PROCESS_CPUTIME_ID`).
+///
+/// ```
+/// let a = lameduck_benches::process_cpu();
+/// assert!(lameduck_benches::process_cpu() >= a);
+/// ```
+pub fn process_cpu() -> Duration {
+    cpu(rustix::time::ClockId::ProcessCPUTime)
+}
+
+fn cpu(clock: rustix::time::ClockId) -> Duration {
+    let t = rustix::time::clock_gettime(clock);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// How many threads the contended benches use: every core the machine has.

@@ -5,7 +5,7 @@
 //!
 //! Also the two users of the tracker above it: the per-phase waiter sets of `Shared` (a
 //! waiter registering while its phase is entered, or passed over, is always woken) and a
-//! `Connection`'s idle marking (`settle`: concurrent request starts and ends and blocked
+//! `Connection`'s idle marking (`State::update`: concurrent request starts and ends and blocked
 //! writes leave the tracker's busy count right once they have all settled).
 
 use super::Tracker;
