@@ -57,6 +57,10 @@ async fn echo(State(app): State<App>, mut request: Request) -> Response {
     axum_response(echo::answer(&mut request, &app.runtime))
 }
 
+async fn metrics(State(app): State<App>) -> Response {
+    axum_response(routes::metrics(&app.handle))
+}
+
 async fn not_found() -> Response {
     axum_response(routes::not_found())
 }
@@ -68,6 +72,7 @@ fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/stream", get(stream))
         .route("/echo", get(echo))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(app)

@@ -53,7 +53,7 @@ mod unix {
         let goodbye = Hook::new("goodbye", || Ok::<(), String>(()));
         shutdown.hooks().register(goodbye).expect("still running");
         let handle = shutdown.handle();
-        let signals = ThreadSignals::new(handle.config().shutdown_signals()).expect("signals");
+        let signals = ThreadSignals::new(handle.config().listened_signals()).expect("signals");
         let listener = TcpListener::bind(addr).expect("bind");
         let addr = listener.local_addr().expect("local address");
         let open = Arc::new(Open::default());

@@ -1,7 +1,7 @@
 //! [`serve_connection`]: one connection served by hyper under a shutdown — counted with its
 //! requests, told to finish when draining starts, dropped when the drain is cut.
 
-use crate::{io::Counted, service::Counting};
+use crate::{io::Counted, service::Counting, shared::Conn};
 use core::{
     future::Future,
     pin::pin,
@@ -24,22 +24,6 @@ pub(crate) type BoxError = Box<dyn core::error::Error + Send + Sync>;
 /// How long a connection may sit idle, after draining started, without closing (a peer that
 /// never sent a byte, or half a request) before it is dropped.
 const IDLE_GRACE: Duration = Duration::from_secs(1);
-
-/// What the socket, the service and the connection's task share.
-pub(crate) struct Conn {
-    pub(crate) connection: Connection,
-    /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
-    /// peer's flow control may still hold response bytes after the service is done).
-    http2: AtomicBool,
-}
-
-impl Conn {
-    pub(crate) fn saw_http2(&self) {
-        if !self.http2.load(Ordering::Relaxed) {
-            self.http2.store(true, Ordering::Relaxed);
-        }
-    }
-}
 
 /// hyper spawns HTTP/2 streams (and upgrades' work) on the runtime.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 //! upgrade's handler) keeps the connection counted, blocked writes make it busy, and the
 //! socket fails once the drain is cut.
 
-use crate::connection::Conn;
+use crate::shared::Conn;
 use core::{
     future::Future,
     pin::Pin,

@@ -9,6 +9,7 @@ mod listen;
 mod readiness;
 mod serve;
 mod service;
+mod shared;
 
 pub use connection::serve_connection;
 pub use listen::{backlog, bind, MIN_BACKLOG};

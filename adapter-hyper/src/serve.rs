@@ -76,7 +76,7 @@ where
     let local_addr = listener.local_addr().ok();
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
     // Both now, not at the first poll: see above.
-    let signals = runtime.signals(handle.config().shutdown_signals());
+    let signals = runtime.signals(handle.config().listened_signals());
     let acceptor = runtime.listen(listener);
     let future = async move {
         let (signals, acceptor) = match (signals, acceptor) {

@@ -2,7 +2,7 @@
 //! flight from the call until its response body ends (or is dropped), so a streamed body
 //! keeps its connection busy.
 
-use crate::connection::Conn;
+use crate::shared::Conn;
 use bytes::Buf;
 use core::{
     future::Future,

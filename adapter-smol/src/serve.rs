@@ -88,7 +88,7 @@ impl Listener for async_net::unix::UnixListener {
 ///         },
 ///     ))
 ///     .detach();
-///     let signals = runtime.signals(shutdown.handle().config().shutdown_signals()).unwrap();
+///     let signals = runtime.signals(shutdown.handle().config().signals).unwrap();
 ///     let report = shutdown.run(runtime, signals).await;
 /// });
 /// ```

@@ -1,4 +1,4 @@
-//! [`SmolSignals`]: the config's shutdown signals as a lameduck signal source.
+//! [`SmolSignals`]: the config's shutdown and reload signals as a lameduck signal source.
 
 use async_signal::Signal as Os;
 use core::{
@@ -7,7 +7,7 @@ use core::{
     task::{Context, Poll},
 };
 use futures_core::Stream;
-use lameduck::{Signal, SignalSet};
+use lameduck::{Config, Signal, SignalSet};
 use std::io;
 
 /// The signals async-signal can listen for.
@@ -52,6 +52,21 @@ pub struct SmolSignals {
 }
 
 impl SmolSignals {
+    /// Starts listening for every signal the config acts on: its shutdown signals and its
+    /// reload signals ([`Config::listened_signals`]), so that a `SIGHUP` sent at any time
+    /// after this call is a reload request and never kills the process.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    ///
+    /// ```
+    /// let _signals = lameduck_smol::SmolSignals::for_config(&lameduck::Config::new()).unwrap();
+    /// ```
+    pub fn for_config(config: &Config) -> io::Result<SmolSignals> {
+        SmolSignals::new(config.listened_signals())
+    }
+
     /// Starts listening for every signal in `set`.
     ///
     /// # Errors

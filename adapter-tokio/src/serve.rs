@@ -78,7 +78,7 @@ impl Listener for tokio::net::UnixListener {
 ///         }
 ///     },
 /// ));
-/// let signals = runtime.signals(shutdown.handle().config().shutdown_signals()).unwrap();
+/// let signals = runtime.signals(shutdown.handle().config().signals).unwrap();
 /// let report = shutdown.run(runtime, signals).await;
 /// # });
 /// ```

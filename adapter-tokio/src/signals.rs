@@ -1,4 +1,4 @@
-//! [`TokioSignals`]: the config's shutdown signals as a lameduck signal source.
+//! [`TokioSignals`]: the config's shutdown and reload signals as a lameduck signal source.
 
 use core::{
     fmt,
@@ -6,7 +6,7 @@ use core::{
     task::{Context, Poll},
 };
 use futures_core::Stream;
-use lameduck::{Signal, SignalSet};
+use lameduck::{Config, Signal, SignalSet};
 use std::io;
 
 /// lameduck's [`SignalSource`](lameduck::SignalSource) over tokio's signal handling.
@@ -42,6 +42,23 @@ pub struct TokioSignals {
 }
 
 impl TokioSignals {
+    /// Starts listening for every signal the config acts on: its shutdown signals and its
+    /// reload signals ([`Config::listened_signals`]), so that a `SIGHUP` sent at any time
+    /// after this call is a reload request and never kills the process.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let _signals = lameduck_tokio::TokioSignals::for_config(&lameduck::Config::new()).unwrap();
+    /// # });
+    /// ```
+    pub fn for_config(config: &Config) -> io::Result<TokioSignals> {
+        TokioSignals::new(config.listened_signals())
+    }
+
     /// Starts listening for every signal in `set`. Call it within a tokio runtime with
     /// the signal driver enabled (`enable_all`, or `#[tokio::main]`).
     ///

@@ -10,41 +10,32 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod config;
-mod machine;
-mod phase;
-mod signal;
-mod sync;
-#[cfg(feature = "alloc")]
-mod trace;
-mod tracker;
-mod traits;
+// The layers, one folder each: `pure` (no allocation: builds for bare metal), `facade`
+// (`alloc`: the shared state a server holds), `os` (`std`: sockets, upgrades, systemd),
+// `testkit` (`test-util`). The paths below keep `crate::machine` and the like short.
+mod pure;
+use pure::{config, machine, phase, signal, sync, tracker, traits};
 
 #[cfg(feature = "alloc")]
-mod connection;
+mod facade;
+#[cfg(feature = "metrics")]
+pub use facade::metrics;
 #[cfg(feature = "alloc")]
-mod driver;
-#[cfg(feature = "alloc")]
-mod handle;
-#[cfg(feature = "alloc")]
-mod hooks;
-#[cfg(feature = "alloc")]
-mod listen;
-#[cfg(feature = "alloc")]
-mod report;
-#[cfg(feature = "alloc")]
-mod runtime;
-#[cfg(feature = "alloc")]
-mod shared;
+use facade::{connection, handle, hooks, listen, observe, reload, report, runtime, shared, trace};
 
 #[cfg(feature = "std")]
-pub mod accept;
-#[cfg(feature = "test-util")]
-pub mod conformance;
+mod os;
 #[cfg(feature = "std")]
-mod net;
+use os::net;
+#[cfg(feature = "systemd")]
+pub use os::systemd;
+#[cfg(feature = "std")]
+pub use os::{accept, upgrade};
+
 #[cfg(feature = "test-util")]
-pub mod test_util;
+mod testkit;
+#[cfg(feature = "test-util")]
+pub use testkit::{conformance, test_util};
 
 pub use config::{Config, ConfigError, Escalation};
 pub use machine::{Action, HookResult, Machine, Summary};
@@ -61,6 +52,8 @@ pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "std")]
 pub use net::{Listener, Network};
+#[cfg(feature = "alloc")]
+pub use reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]

@@ -45,6 +45,7 @@ fn phases_hooks_and_signals_are_traced_with_counts() {
         let clock = ManualClock::new();
         let signals = ScriptedSignals::new();
         signals.send(Signal::HUP);
+        signals.send(Signal::new(10));
         signals.send(Signal::TERM);
         signals.send(Signal::TERM);
         clock.block_on(shutdown.run(clock.clone(), signals));
@@ -52,7 +53,8 @@ fn phases_hooks_and_signals_are_traced_with_counts() {
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     for expected in [
-        "signal received signal=1 acted=false",
+        "reload requested signal=1",
+        "signal received signal=10 acted=false",
         "signal received signal=15 acted=true",
         "phase changed phase=\"lame-duck\" open=1 idle=1 anomalies=0",
         "phase changed phase=\"draining\" open=1 idle=1",

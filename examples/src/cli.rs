@@ -202,7 +202,7 @@ impl Options {
     ///
     /// ```
     /// let config = lameduck_examples::cli::Options::default().config();
-    /// assert_eq!(config.drain_timeout_duration().as_secs(), 30);
+    /// assert_eq!(config.drain_timeout.as_secs(), 30);
     /// ```
     pub fn config(&self) -> Config {
         Config::new()

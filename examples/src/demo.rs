@@ -26,7 +26,8 @@ impl Demo {
         Demo::with_options(Options::from_env_or_exit())
     }
 
-    /// The shutdown for `options`, with the `flush` hook registered.
+    /// The shutdown for `options`, with the `flush` hook registered; installs the
+    /// Prometheus recorder behind `/metrics` first.
     ///
     /// ```
     /// use lameduck_examples::{cli::Options, demo::Demo};
@@ -34,6 +35,7 @@ impl Demo {
     /// assert_eq!(demo.shutdown.hooks().len(), 1);
     /// ```
     pub fn with_options(options: Options) -> Demo {
+        crate::routes::prometheus();
         let shutdown = match Shutdown::new(options.config()) {
             Ok(shutdown) => shutdown,
             Err(error) => {
@@ -70,8 +72,9 @@ impl Demo {
         Routes::new(self.shutdown.handle(), runtime)
     }
 
-    /// Serves `service` on the `--addr` listener with `lameduck_hyper::serve` and keeps
-    /// the contract's output: `listening on` once the signal handlers are installed, each
+    /// Serves `service` on the inherited listener (`LISTEN_FDS`) or the `--addr` one with
+    /// `lameduck_hyper::serve`, upgrades in place on `SIGUSR2` (see [`crate::upgrade`]), and
+    /// keeps the contract's output: `listening on` once the signal handlers are installed, each
     /// phase, each hook, the report line; then exits with the report's code. Binding
     /// failures exit 1.
     ///
@@ -100,16 +103,25 @@ impl Demo {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let listener = bind_or_exit(&self.options);
+        let listener = crate::upgrade::listener_or_exit(&self.options);
         let handle = self.shutdown.handle();
+        crate::upgrade::on_usr2(&runtime, &listener, &handle, self.shutdown.trigger());
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
         runtime.spawn(phases_done);
-        runtime.spawn(output::progress(handle, runtime.clone()));
+        runtime.spawn(output::progress(handle.clone(), runtime.clone()));
+        // Subscribed before the shutdown runs: no reload is missed.
+        runtime.spawn(output::reloads(handle.clone()));
+        runtime.spawn(lameduck::systemd::heartbeat(handle, runtime.clone()));
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         output::listening(server.local_addr().unwrap_or("?"));
+        // READY=1 and MAINPID= first (systemd follows the successor), then the predecessor,
+        // if any, stops accepting; connections queued meanwhile wait in the shared accept
+        // queue for this process's first poll.
+        lameduck::systemd::ready();
+        crate::upgrade::serving();
         let report = server.await;
         phases_printed.await;
         output::finish(&report)

@@ -11,3 +11,4 @@ pub mod demo;
 pub mod echo;
 pub mod output;
 pub mod routes;
+pub mod upgrade;

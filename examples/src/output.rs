@@ -1,7 +1,11 @@
 //! The contract's stdout lines (each flushed at once) and the drain progress on stderr.
 
+use core::future::Future;
 use core::time::Duration;
-use futures_util::future::{select, Either};
+use futures_util::{
+    future::{select, Either},
+    StreamExt,
+};
 use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
 use std::io::Write;
 
@@ -49,6 +53,32 @@ pub async fn phases(handle: Handle) {
     }
 }
 
+/// Prints `reload: <signal>` (`reload: SIGHUP`) for each reload request, until the
+/// shutdown has stopped. The demos have nothing to reload: the line shows the signal was
+/// taken as a reload and did not end the process.
+///
+/// It subscribes when called, not when first polled: call it before the shutdown runs, so
+/// a reload the driver takes before the printing task first runs is printed too.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the printing.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// tokio::spawn(lameduck_examples::output::reloads(shutdown.handle()));
+/// # });
+/// ```
+pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
+    let mut reloads = handle.reloads();
+    async move {
+        while let Some(signal) = reloads.next().await {
+            line(format_args!("reload: {signal}"));
+        }
+    }
+}
+
 /// While draining, about once a second: connections left and time to the deadline, on
 /// stderr. Completes when the drain is over.
 ///
@@ -65,7 +95,7 @@ pub async fn phases(handle: Handle) {
 /// ```
 pub async fn progress<T: Timer>(handle: Handle, timer: T) {
     handle.draining().await;
-    let deadline = timer.now() + handle.config().drain_timeout_duration();
+    let deadline = timer.now() + handle.config().drain_timeout;
     loop {
         let snapshot = handle.snapshot();
         let left = deadline.saturating_sub(timer.now());

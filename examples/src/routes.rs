@@ -8,6 +8,7 @@
 //! | `GET /healthz` | 200 `ok` while running, 503 `draining` from the first signal on |
 //! | `GET /stream?chunks=N&interval_ms=M` | 200, N lines `chunk i` (i from 0), one every M ms |
 //! | `GET /echo` + `Connection: upgrade`, `Upgrade: echo` | 101, then a raw echo stream |
+//! | `GET /metrics` | 200, lameduck's metrics in Prometheus text |
 //! | anything else | 404 |
 //!
 //! A malformed query answers 400 with a one-line reason.
@@ -25,6 +26,8 @@ use core::{
 };
 use hyper::{Method, Request, Response, StatusCode};
 use lameduck::{Handle, Runtime, Timer};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
 
 /// The routes, as a `tower::Service`. Cheap to clone.
 ///
@@ -84,6 +87,7 @@ impl<R: Runtime> Routes<R> {
             "/sleep" => sleep(&self.runtime, &query).await,
             "/stream" => stream(&self.runtime, &query),
             "/echo" => echo::answer(&mut request, &self.runtime),
+            "/metrics" => metrics(&self.handle),
             _ => not_found(),
         }
     }
@@ -145,6 +149,43 @@ pub fn healthz(handle: &Handle) -> Response<Body> {
             "draining"
         },
     )
+}
+
+/// The process's Prometheus recorder, installed as the global `metrics` recorder on the
+/// first call (the demos' [`Demo::with_options`](crate::demo::Demo::with_options), before
+/// the shutdown runs, so it sees all the driver records). `None` if another recorder was
+/// installed first.
+///
+/// ```
+/// assert!(lameduck_examples::routes::prometheus().is_some());
+/// ```
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+/// `/metrics`: lameduck's metrics (phase, connections, cuts, hook runs) in Prometheus text
+/// format 0.0.4, brought up to date from `handle` first.
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// lameduck_examples::routes::prometheus();
+/// let response = lameduck_examples::routes::metrics(&shutdown.handle());
+/// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4");
+/// ```
+pub fn metrics(handle: &Handle) -> Response<Body> {
+    lameduck::metrics::record(handle);
+    let body = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    let mut response = text(StatusCode::OK, &body);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "text/plain; version=0.0.4".parse().unwrap(),
+    );
+    response
 }
 
 /// `/sleep?ms=N`: 200 `slept N` after N ms.

@@ -62,7 +62,7 @@ fuzz_target!(|input: Input| {
     if let Some(n) = input.extra_signal {
         config = config.signal(Signal::new(n));
     }
-    let signals = config.shutdown_signals();
+    let signals = config.signals;
     let Ok(mut machine) = Machine::new(config) else {
         return;
     };

@@ -29,7 +29,7 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
     .detach();
     let runtime = lameduck_smol::Smol::new();
     let signals = runtime
-        .signals(shutdown.handle().config().shutdown_signals())
+        .signals(shutdown.handle().config().listened_signals())
         .expect("signal handlers");
     println!("listening on {addr}");
     let report = shutdown.run(runtime, signals).await;

@@ -4,6 +4,7 @@
 use crate::client::{Client, Server};
 use std::io::ErrorKind;
 
+const SIGHUP: i32 = 1;
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
@@ -26,6 +27,7 @@ pub const ALL: &[(&str, fn())] = &[
         "accept_errors_back_off_and_serving_goes_on",
         accept_errors_back_off,
     ),
+    ("sighup_is_a_reload_not_a_shutdown", sighup_reloads),
 ];
 
 /// Runs the scenarios whose name contains the first free argument (all without one), in
@@ -120,6 +122,24 @@ fn sigterm_drains() {
             "phase: stopped"
         ]
     );
+    assert_eq!(code, 0, "{lines:#?}");
+}
+
+/// `run` listens for the reload signals from its call on: `SIGHUP` neither kills nor
+/// starts a shutdown, however often it comes.
+fn sighup_reloads() {
+    let mut server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    for _ in 0..5 {
+        server.signal(SIGHUP);
+        client.send("ping");
+        assert_eq!(client.line().as_deref(), Some("pong"));
+    }
+    assert!(server.is_running());
+    server.signal(SIGTERM);
+    let (code, lines) = server.finish();
+    let report = report_line(&lines);
+    assert!(report.ends_with(" reason=SIGTERM"), "{report}");
     assert_eq!(code, 0, "{lines:#?}");
 }
 

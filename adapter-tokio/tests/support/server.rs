@@ -36,7 +36,7 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
     });
     let runtime = lameduck_tokio::Tokio::new();
     let signals = runtime
-        .signals(shutdown.handle().config().shutdown_signals())
+        .signals(shutdown.handle().config().listened_signals())
         .expect("signal handlers");
     println!("listening on {addr}");
     let report = shutdown.run(runtime, signals).await;

@@ -116,9 +116,10 @@ type Spawned = (
     Output,
 );
 
-fn spawn(name: &str, args: &[&str]) -> Spawned {
+fn spawn(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Spawned {
     let mut child = Command::new(binary(name))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -166,9 +167,18 @@ pub struct Output {
 impl Demo {
     /// Starts `name` on a free port with `args`, and waits for `listening on`.
     pub async fn start(name: &'static str, args: &[&str]) -> Demo {
+        Demo::start_with_env(name, args, &[]).await
+    }
+
+    /// [`start`](Self::start) with these environment variables set for the demo.
+    pub async fn start_with_env(
+        name: &'static str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Demo {
         let mut all = vec!["--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let (child, lines, stdout, stderr) = spawn(name, &all);
+        let (child, lines, stdout, stderr) = spawn(name, &all, env);
         let mut demo = Demo {
             name,
             child: Some(child),
@@ -187,7 +197,7 @@ impl Demo {
 
     /// Runs `name` with `args` to its end (for command-line errors).
     pub async fn run(name: &'static str, args: &[&str]) -> Exit {
-        let (child, lines, stdout, stderr) = spawn(name, args);
+        let (child, lines, stdout, stderr) = spawn(name, args, &[]);
         let demo = Demo {
             name,
             child: Some(child),
@@ -228,6 +238,11 @@ impl Demo {
         let id = self.child.as_ref().expect("running").id();
         let pid = rustix::process::Pid::from_raw(id as i32).expect("a child's pid");
         rustix::process::kill_process(pid, signal).expect("signal the demo");
+    }
+
+    /// The demo's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     pub fn term(&self) {

@@ -5,6 +5,16 @@
 //! deadline from [`Machine::next_deadline`]. A timeout that is not due yet is a no-op, so a
 //! spurious wake-up can never move the machine. This is what the driver runs and what the
 //! model checker and property tests drive directly.
+//!
+//! | phase | entered on | the deadline (from entering) | leaves on | a signal here |
+//! | --- | --- | --- | --- | --- |
+//! | `Running` | creation | none | the first request (signal or program) | the first starts the shutdown |
+//! | `LameDuck` | the first request | `lame_duck`: then `Draining` (skipped when zero, or for a handover) | the deadline, or a force | the second forces: straight to `Hooks` |
+//! | `Draining` | the lame duck's end | `drain_timeout`: then the open connections are cut | the last connection closing, the deadline, or a force | the second forces (cut, `Hooks`); the third exits |
+//! | `Hooks` | the drain's end | each hook's own timeout (or `hook_timeout`): then it is abandoned and the next runs | the last hook ending | nothing left to force: the hooks go on; the third exits at once, skipping the rest |
+//! | `Stopped` | the last hook, or an exit signal | none | never | ignored |
+//!
+//! Only signals count towards escalation (see [`Machine::request`]); `force` always forces.
 
 use crate::{Config, ConfigError, Escalation, Phase, Reason};
 use core::time::Duration;
@@ -31,14 +41,21 @@ use transitions::deadline;
 /// assert_eq!(m.poll_action(), Some(Action::StopAccepting));
 /// assert_eq!(m.poll_action(), None);
 /// ```
+///
+/// Exhaustive on purpose: a driver must handle every action, and a new one would change
+/// what every driver has to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// A new phase began.
+    /// A new phase began: publish it (whoever waits for it wakes).
     Enter(Phase),
-    /// Close the listeners: new connects must be refused from now on. Comes right after
-    /// `Enter(Draining)`; this is also when the connection tracker starts draining.
+    /// The drain began: accept loops stop and close their listeners when they see
+    /// `Draining` (new connects are refused from now on); the driver checks whether the
+    /// tracker — set draining as `Draining` was entered — is already empty. Comes right
+    /// after `Enter(Draining)`.
     StopAccepting,
-    /// Cut the connections still open, then report how many with [`Machine::record_cut`].
+    /// Waiting for connections is over with some still open (deadline, force): each cuts
+    /// itself when it sees the next phase; the driver reports how many were left with
+    /// [`Machine::record_cut`].
     CutConnections,
     /// Start hook `index` and report it with [`Machine::hook_started`], or report that there
     /// is no such hook with [`Machine::hooks_exhausted`].
@@ -54,6 +71,8 @@ pub enum Action {
 /// ```
 /// assert_ne!(lameduck::HookResult::Ok, lameduck::HookResult::Failed);
 /// ```
+///
+/// Exhaustive on purpose: the machine only needs to know whether a hook counts as failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HookResult {
     /// It returned success.
@@ -177,7 +196,8 @@ impl Machine {
 
     /// A shutdown request. Returns whether it did anything.
     ///
-    /// The first request starts the shutdown. A signal outside the configured set does
+    /// The first request starts the shutdown; with [`Reason::Upgrade`] it skips the lame-duck
+    /// period (draining starts at once). A signal outside the configured set does
     /// nothing. Later programmatic requests do nothing (they are idempotent); later signals
     /// escalate per the [`Escalation`] policy: the second *signal* forces while lame-duck or
     /// draining, the third ends everything at once with `128 + N`.
@@ -198,7 +218,7 @@ impl Machine {
     /// ```
     pub fn request(&mut self, reason: Reason, now: Duration) -> bool {
         let signal = match reason {
-            Reason::Signal(s) if !self.config.shutdown_signals().contains(s) => return false,
+            Reason::Signal(s) if !self.config.signals.contains(s) => return false,
             Reason::Signal(s) => Some(s),
             _ => None,
         };
@@ -209,13 +229,20 @@ impl Machine {
             self.requests = u8::from(signal.is_some());
             self.reason = Some(reason);
             self.enter(Phase::LameDuck, now);
-            self.deadline = deadline(now, self.config.lame_duck_duration());
+            // A hand-over needs no lame duck: the successor already accepts from the same
+            // sockets, so the period is zero and lame duck ends at once (still entered, so
+            // every shutdown walks the same phases).
+            let lame_duck = match reason {
+                Reason::Upgrade => Duration::ZERO,
+                _ => self.config.lame_duck,
+            };
+            self.deadline = deadline(now, lame_duck);
             self.expire(now);
             return true;
         }
         let Some(signal) = signal else { return false };
         self.requests = self.requests.saturating_add(1);
-        match (self.config.escalation_policy(), self.requests) {
+        match (self.config.escalation, self.requests) {
             // The first signal after a programmatic start: the operator's first request,
             // and the shutdown is already as graceful as it gets.
             (_, 1) | (Escalation::Ignore, _) | (Escalation::ForceOnly, 3..) => false,
@@ -323,7 +350,7 @@ impl Machine {
         if self.phase == Phase::Hooks && self.hook.is_none() && index == self.next_hook {
             self.hook = Some(index);
             self.next_hook = index.saturating_add(1);
-            let timeout = timeout.unwrap_or(self.config.hook_timeout_duration());
+            let timeout = timeout.unwrap_or(self.config.hook_timeout);
             self.deadline = deadline(now, timeout);
         }
     }

@@ -22,6 +22,11 @@ pub(crate) fn signal(signal: Signal, acted: bool) {
 }
 
 #[cfg(feature = "tracing")]
+pub(crate) fn reload(signal: Signal) {
+    tracing::info!(target: "lameduck", signal = signal.number(), "reload requested");
+}
+
+#[cfg(feature = "tracing")]
 pub(crate) fn hook(report: &HookReport) {
     if report.outcome().is_ok() {
         tracing::info!(target: "lameduck", hook = report.name(), elapsed_ms = report.elapsed().as_millis() as u64, "hook ok");
@@ -35,6 +40,9 @@ pub(crate) fn phase(_: Phase, _: &Tracker) {}
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn signal(_: Signal, _: bool) {}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn reload(_: Signal) {}
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn hook(_: &HookReport) {}

@@ -10,6 +10,9 @@ use core::fmt;
 /// assert!(Phase::Running < Phase::LameDuck && Phase::Hooks < Phase::Stopped);
 /// assert_eq!(Phase::LameDuck.to_string(), "lame-duck");
 /// ```
+///
+/// Exhaustive on purpose: the five phases are the model itself; a sixth would be a new
+/// major version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Phase {
@@ -102,6 +105,7 @@ impl fmt::Display for Phase {
 /// use lameduck::{Reason, Signal};
 /// assert_eq!(Reason::Signal(Signal::TERM).to_string(), "SIGTERM");
 /// assert_eq!(Reason::Requested.to_string(), "requested");
+/// assert_eq!(Reason::Upgrade.to_string(), "upgrade");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -112,6 +116,10 @@ pub enum Reason {
     Requested,
     /// Serving failed for good (a listener died, say); the report carries the detail.
     Failed,
+    /// A successor took over the listening sockets and serves (an in-place upgrade, see
+    /// [`Trigger::handover`](crate::Trigger::handover)): the lame-duck period is skipped,
+    /// since nothing needs to move traffic away — the successor accepts from the same sockets.
+    Upgrade,
 }
 
 impl Reason {
@@ -136,6 +144,7 @@ impl fmt::Display for Reason {
             Reason::Signal(s) => s.fmt(f),
             Reason::Requested => f.write_str("requested"),
             Reason::Failed => f.write_str("failed"),
+            Reason::Upgrade => f.write_str("upgrade"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `Handle` (observes it), with their futures.
 
 use crate::{
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
     Config, ConfigError, Connection, Events, HookRegistry, Phase, Snapshot, Summary,
 };
@@ -109,6 +109,18 @@ impl Trigger {
     /// ```
     pub fn shutdown(&self) {
         self.shared.request(REQUEST_SHUTDOWN);
+    }
+
+    /// Starts the shutdown because a successor now serves from the same listening sockets
+    /// (an in-place upgrade), with [`Reason::Upgrade`](crate::Reason::Upgrade): as
+    /// [`shutdown`](Self::shutdown), without the lame-duck period.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// shutdown.trigger().handover();
+    /// ```
+    pub fn handover(&self) {
+        self.shared.request(REQUEST_HANDOVER);
     }
 
     /// Stops waiting for connections: cuts those left and goes to the hooks (starting the

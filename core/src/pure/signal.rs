@@ -18,7 +18,7 @@ use core::fmt;
 pub struct Signal(u8);
 
 impl Signal {
-    /// `SIGHUP` (1): by default not a shutdown signal.
+    /// `SIGHUP` (1): by default a reload request, not a shutdown signal.
     pub const HUP: Signal = Signal(1);
     /// `SIGINT` (2): Ctrl-C.
     pub const INT: Signal = Signal(2);
@@ -114,6 +114,7 @@ impl SignalSet {
     /// use lameduck::{Signal, SignalSet};
     /// assert!(SignalSet::EMPTY.with(Signal::HUP).contains(Signal::HUP));
     /// ```
+    #[must_use]
     pub const fn with(self, signal: Signal) -> SignalSet {
         SignalSet(self.0 | (1u128 << signal.0))
     }
@@ -124,8 +125,33 @@ impl SignalSet {
     /// use lameduck::{Signal, SignalSet};
     /// assert!(!SignalSet::DEFAULT.without(Signal::QUIT).contains(Signal::QUIT));
     /// ```
+    #[must_use]
     pub const fn without(self, signal: Signal) -> SignalSet {
         SignalSet(self.0 & !(1u128 << signal.0))
+    }
+
+    /// The signals in either set.
+    ///
+    /// ```
+    /// use lameduck::{Signal, SignalSet};
+    /// let hup = SignalSet::EMPTY.with(Signal::HUP);
+    /// assert!(SignalSet::DEFAULT.union(hup).contains(Signal::HUP));
+    /// ```
+    #[must_use]
+    pub const fn union(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 | other.0)
+    }
+
+    /// The signals in this set and not in `other`.
+    ///
+    /// ```
+    /// use lameduck::{Signal, SignalSet};
+    /// let term = SignalSet::EMPTY.with(Signal::TERM);
+    /// assert!(!SignalSet::DEFAULT.difference(term).contains(Signal::TERM));
+    /// ```
+    #[must_use]
+    pub const fn difference(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 & !other.0)
     }
 
     /// Whether `signal` is in the set.

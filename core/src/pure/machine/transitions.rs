@@ -17,7 +17,7 @@ impl Machine {
     pub(super) fn begin_drain(&mut self, now: Duration) {
         self.enter(Phase::Draining, now);
         self.queue.push(Action::StopAccepting);
-        self.deadline = deadline(now, self.config.drain_timeout_duration());
+        self.deadline = deadline(now, self.config.drain_timeout);
     }
 
     pub(super) fn cut_and_run_hooks(&mut self, now: Duration) {

@@ -6,11 +6,11 @@
 
 use crate::{
     listen::poll_until,
+    observe,
     report::{HookOutcome, HookReport},
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
+    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
-    trace, Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal,
-    SignalSource,
+    Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal, SignalSource,
 };
 use alloc::{borrow::Cow, boxed::Box, vec::Vec};
 use core::{
@@ -102,6 +102,7 @@ struct Driver<T: Runtime, S> {
 
 impl<T: Runtime, S: SignalSource> Driver<T, S> {
     async fn run(mut self) -> Report {
+        observe::started(&self.shared);
         while !self.apply_actions() {
             let wake = poll_fn(|cx| self.poll_wake(cx)).await;
             let now = self.timer.now();
@@ -111,6 +112,9 @@ impl<T: Runtime, S: SignalSource> Driver<T, S> {
                     if bits & REQUEST_FAILED != 0 {
                         self.machine.request(Reason::Failed, now);
                     }
+                    if bits & REQUEST_HANDOVER != 0 {
+                        self.machine.request(Reason::Upgrade, now);
+                    }
                     if bits & REQUEST_SHUTDOWN != 0 {
                         self.machine.request(Reason::Requested, now);
                     }
@@ -118,9 +122,14 @@ impl<T: Runtime, S: SignalSource> Driver<T, S> {
                         self.machine.force(now);
                     }
                 }
+                // A reload signal goes to the reload subscribers, never to the machine.
+                Wake::Signal(signal) if self.shared.config.reload_signals().contains(signal) => {
+                    self.shared.reload.notify(signal);
+                    observe::reload(signal);
+                }
                 Wake::Signal(signal) => {
                     let acted = self.machine.request(Reason::Signal(signal), now);
-                    trace::signal(signal, acted);
+                    observe::signal(signal, acted);
                 }
                 Wake::SignalsEnded => self.signals = None,
                 Wake::Drained => self.machine.drained(now),
@@ -149,7 +158,11 @@ impl<T: Runtime, S: SignalSource> Driver<T, S> {
                         self.machine.drained(self.timer.now());
                     }
                 }
-                Action::CutConnections => self.machine.record_cut(self.shared.tracker.open()),
+                Action::CutConnections => {
+                    let open = self.shared.tracker.open();
+                    self.machine.record_cut(open);
+                    observe::cut(open);
+                }
                 Action::RunHook(index) => self.start_hook(index),
                 Action::AbandonHook(_) => {
                     let outcome = if self.machine.summary().exit_signal().is_some() {
@@ -179,13 +192,14 @@ impl<T: Runtime, S: SignalSource> Driver<T, S> {
                 }));
             let summary = self.machine.summary();
             self.shared.summary.call_once(|| summary);
+            self.shared.reload.close();
         }
         if phase == Phase::Draining {
             // Before the phase is published: whoever sees Draining finds the tracker draining.
             self.shared.tracker.start_drain();
         }
         self.shared.set_phase(phase);
-        trace::phase(phase, &self.shared.tracker);
+        observe::phase(&self.shared, phase, &self.machine.summary());
     }
 
     fn start_hook(&mut self, index: usize) {
@@ -218,7 +232,7 @@ impl<T: Runtime, S: SignalSource> Driver<T, S> {
             outcome,
             elapsed: now.saturating_sub(hook.started),
         };
-        trace::hook(&report);
+        observe::hook(&report);
         self.hooks.push(report);
         // After a timeout or an exit the machine has already moved on and ignores this.
         self.machine.hook_finished(hook.index, result);

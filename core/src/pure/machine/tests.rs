@@ -13,6 +13,7 @@ const TERM: Reason = Reason::Signal(Signal::TERM);
 const INT: Reason = Reason::Signal(Signal::INT);
 
 mod escalation;
+mod handover;
 
 /// Collects pending actions into a fixed array (the machine's tests stay no-alloc).
 mod alloc_free {

@@ -14,7 +14,7 @@ use core::{fmt, time::Duration};
 /// ```
 /// use lameduck::{Config, Escalation};
 /// let config = Config::new().escalation(Escalation::ForceOnly);
-/// assert_eq!(config.escalation_policy(), Escalation::ForceOnly);
+/// assert_eq!(config.escalation, Escalation::ForceOnly);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -29,7 +29,8 @@ pub enum Escalation {
     Ignore,
 }
 
-/// Shutdown configuration: lame-duck duration, drain deadline, hook timeout, signals, escalation.
+/// Shutdown configuration: lame-duck duration, drain deadline, hook timeout, shutdown and
+/// reload signals, escalation.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
 /// [`Machine::new`](crate::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
@@ -42,24 +43,38 @@ pub enum Escalation {
 ///     .drain_timeout(Duration::from_secs(20))
 ///     .signal(Signal::HUP);
 /// assert!(config.validate().is_ok());
-/// assert_eq!(config.drain_timeout_duration(), Duration::from_secs(20));
+/// assert_eq!(config.drain_timeout, Duration::from_secs(20));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Config {
-    lame_duck: Duration,
-    drain_timeout: Duration,
-    hook_timeout: Duration,
-    signals: SignalSet,
-    escalation: Escalation,
+    /// How long to keep serving, not ready, after the first request (default 0). Set with
+    /// [`Config::lame_duck`].
+    pub lame_duck: Duration,
+    /// The drain deadline, counted from the start of draining (default 30 s). Set with
+    /// [`Config::drain_timeout`].
+    pub drain_timeout: Duration,
+    /// The bound on each hook that has no timeout of its own (default 5 s). Set with
+    /// [`Config::hook_timeout`].
+    pub hook_timeout: Duration,
+    /// The signals that shut down (default `SIGINT`, `SIGTERM`, `SIGQUIT`). Set with
+    /// [`Config::signals`] and [`Config::signal`].
+    pub signals: SignalSet,
+    /// The signals that ask for a reload (default `SIGHUP`); one that also shuts down shuts
+    /// down. Set with [`Config::reload`].
+    pub reload: SignalSet,
+    /// What repeated signals do (default [`Escalation::ForceThenExit`]). Set with
+    /// [`Config::escalation`].
+    pub escalation: Escalation,
 }
 
 impl Config {
     /// The defaults: no lame-duck period, a 30 s drain deadline, 5 s per hook,
-    /// `SIGINT`/`SIGTERM`/`SIGQUIT`, [`Escalation::ForceThenExit`].
+    /// `SIGINT`/`SIGTERM`/`SIGQUIT` shut down, `SIGHUP` reloads, [`Escalation::ForceThenExit`].
     ///
     /// ```
     /// let config = lameduck::Config::new();
-    /// assert_eq!(config.hook_timeout_duration().as_secs(), 5);
+    /// assert_eq!(config.hook_timeout.as_secs(), 5);
     /// ```
     pub const fn new() -> Config {
         Config {
@@ -67,6 +82,7 @@ impl Config {
             drain_timeout: Duration::from_secs(30),
             hook_timeout: Duration::from_secs(5),
             signals: SignalSet::DEFAULT,
+            reload: SignalSet::EMPTY.with(Signal::HUP),
             escalation: Escalation::ForceThenExit,
         }
     }
@@ -75,8 +91,9 @@ impl Config {
     ///
     /// ```
     /// let c = lameduck::Config::new().lame_duck(core::time::Duration::from_millis(1500));
-    /// assert_eq!(c.lame_duck_duration().as_millis(), 1500);
+    /// assert_eq!(c.lame_duck.as_millis(), 1500);
     /// ```
+    #[must_use]
     pub const fn lame_duck(mut self, duration: Duration) -> Config {
         self.lame_duck = duration;
         self
@@ -89,6 +106,7 @@ impl Config {
     /// let c = lameduck::Config::new().drain_timeout(core::time::Duration::ZERO);
     /// assert!(c.validate().is_ok());
     /// ```
+    #[must_use]
     pub const fn drain_timeout(mut self, duration: Duration) -> Config {
         self.drain_timeout = duration;
         self
@@ -100,6 +118,7 @@ impl Config {
     /// let c = lameduck::Config::new().hook_timeout(core::time::Duration::ZERO);
     /// assert!(c.validate().is_err());
     /// ```
+    #[must_use]
     pub const fn hook_timeout(mut self, duration: Duration) -> Config {
         self.hook_timeout = duration;
         self
@@ -110,8 +129,9 @@ impl Config {
     /// ```
     /// use lameduck::{Config, SignalSet, Signal};
     /// let c = Config::new().signals(SignalSet::EMPTY.with(Signal::TERM));
-    /// assert!(!c.shutdown_signals().contains(Signal::INT));
+    /// assert!(!c.signals.contains(Signal::INT));
     /// ```
+    #[must_use]
     pub const fn signals(mut self, signals: SignalSet) -> Config {
         self.signals = signals;
         self
@@ -121,10 +141,27 @@ impl Config {
     ///
     /// ```
     /// use lameduck::{Config, Signal};
-    /// assert!(Config::new().signal(Signal::HUP).shutdown_signals().contains(Signal::HUP));
+    /// assert!(Config::new().signal(Signal::HUP).signals.contains(Signal::HUP));
     /// ```
+    #[must_use]
     pub const fn signal(mut self, signal: Signal) -> Config {
         self.signals = self.signals.with(signal);
+        self
+    }
+
+    /// Replaces the set of reload signals (default `SIGHUP`): they never shut down; the
+    /// driver hands each to the subscribers of [`Handle::reloads`](crate::Handle::reloads)
+    /// and drops it when there are none. A signal in both sets shuts down.
+    ///
+    /// ```
+    /// use lameduck::{Config, Signal, SignalSet};
+    /// let c = Config::new().reload(SignalSet::EMPTY.with(Signal::new(10)));
+    /// assert!(c.reload_signals().contains(Signal::new(10)));
+    /// assert!(!c.reload_signals().contains(Signal::HUP));
+    /// ```
+    #[must_use]
+    pub const fn reload(mut self, signals: SignalSet) -> Config {
+        self.reload = signals;
         self
     }
 
@@ -133,57 +170,34 @@ impl Config {
     /// ```
     /// use lameduck::{Config, Escalation};
     /// let c = Config::new().escalation(Escalation::Ignore);
-    /// assert_eq!(c.escalation_policy(), Escalation::Ignore);
+    /// assert_eq!(c.escalation, Escalation::Ignore);
     /// ```
+    #[must_use]
     pub const fn escalation(mut self, policy: Escalation) -> Config {
         self.escalation = policy;
         self
     }
 
-    /// The lame-duck duration.
+    /// The signals that ask for a reload: the reload set without the shutdown signals.
     ///
     /// ```
-    /// assert!(lameduck::Config::new().lame_duck_duration().is_zero());
+    /// use lameduck::{Config, Signal};
+    /// assert!(Config::new().reload_signals().contains(Signal::HUP));
+    /// assert!(Config::new().signal(Signal::HUP).reload_signals().is_empty());
     /// ```
-    pub const fn lame_duck_duration(&self) -> Duration {
-        self.lame_duck
+    pub const fn reload_signals(&self) -> SignalSet {
+        self.reload.difference(self.signals)
     }
 
-    /// The drain deadline, counted from the start of draining.
+    /// Every signal the driver acts on, shutdown and reload: what a
+    /// [`SignalSource`](crate::SignalSource) must listen for from its creation on.
     ///
     /// ```
-    /// assert_eq!(lameduck::Config::new().drain_timeout_duration().as_secs(), 30);
+    /// use lameduck::{Config, Signal, SignalSet};
+    /// assert_eq!(Config::new().listened_signals(), SignalSet::DEFAULT.with(Signal::HUP));
     /// ```
-    pub const fn drain_timeout_duration(&self) -> Duration {
-        self.drain_timeout
-    }
-
-    /// The default bound on each hook.
-    ///
-    /// ```
-    /// assert_eq!(lameduck::Config::new().hook_timeout_duration().as_secs(), 5);
-    /// ```
-    pub const fn hook_timeout_duration(&self) -> Duration {
-        self.hook_timeout
-    }
-
-    /// The signals that shut down.
-    ///
-    /// ```
-    /// assert_eq!(lameduck::Config::new().shutdown_signals(), lameduck::SignalSet::DEFAULT);
-    /// ```
-    pub const fn shutdown_signals(&self) -> SignalSet {
-        self.signals
-    }
-
-    /// The escalation policy.
-    ///
-    /// ```
-    /// use lameduck::{Config, Escalation};
-    /// assert_eq!(Config::new().escalation_policy(), Escalation::ForceThenExit);
-    /// ```
-    pub const fn escalation_policy(&self) -> Escalation {
-        self.escalation
+    pub const fn listened_signals(&self) -> SignalSet {
+        self.signals.union(self.reload)
     }
 
     /// Checks the combination.

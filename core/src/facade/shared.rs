@@ -2,6 +2,7 @@
 
 use crate::{
     hooks::HookList,
+    reload::ReloadState,
     sync::{AtomicU8, Ordering},
     Config, Phase, Summary, Tracker,
 };
@@ -12,6 +13,7 @@ use event_listener::Event;
 pub(crate) const REQUEST_SHUTDOWN: u8 = 1;
 pub(crate) const REQUEST_FORCE: u8 = 2;
 pub(crate) const REQUEST_FAILED: u8 = 4;
+pub(crate) const REQUEST_HANDOVER: u8 = 8;
 
 /// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
 /// as the `Arc`'s reference counts right before it: taking and dropping a
@@ -33,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) failure: spin::Mutex<Option<String>>,
     pub(crate) summary: spin::Once<Summary>,
     pub(crate) hooks: spin::Mutex<HookList>,
+    /// Reload requests, for [`Handle::reloads`](crate::Handle::reloads).
+    pub(crate) reload: ReloadState,
 }
 
 impl Shared {
@@ -53,6 +57,7 @@ impl Shared {
             failure: spin::Mutex::new(None),
             summary: spin::Once::new(),
             hooks: spin::Mutex::new(HookList::default()),
+            reload: ReloadState::default(),
         }
     }
 

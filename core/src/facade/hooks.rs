@@ -90,6 +90,7 @@ impl Hook {
     ///     .timeout(core::time::Duration::from_millis(100));
     /// assert_eq!(hook.timeout_duration(), Some(core::time::Duration::from_millis(100)));
     /// ```
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Hook {
         self.timeout = Some(timeout);
         self
@@ -154,6 +155,28 @@ impl HookList {
 
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
+    }
+
+    /// The names of the hooks not yet taken, in order.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn names(&self) -> Vec<Cow<'static, str>> {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|h| h.name.clone())
+            .collect()
+    }
+
+    /// How many hooks are not yet taken, and the sum of their timeouts (`default` for
+    /// those without their own): how long the hooks still to run may take at most.
+    #[cfg(feature = "systemd")]
+    pub(crate) fn time_left(&self, default: Duration) -> (usize, Duration) {
+        self.slots
+            .iter()
+            .flatten()
+            .fold((0, Duration::ZERO), |(n, sum), h| {
+                (n + 1, sum.saturating_add(h.timeout.unwrap_or(default)))
+            })
     }
 }
 

@@ -1,0 +1,17 @@
+//! The shared-state façade (feature `alloc`): what a server holds — the shutdown and its
+//! handles, connections, hooks, the driver that runs the pure machine on a `Runtime`, and the
+//! report.
+
+pub(crate) mod connection;
+pub(crate) mod driver;
+pub(crate) mod handle;
+pub(crate) mod hooks;
+pub(crate) mod listen;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+pub(crate) mod observe;
+pub(crate) mod reload;
+pub(crate) mod report;
+pub(crate) mod runtime;
+pub(crate) mod shared;
+pub(crate) mod trace;

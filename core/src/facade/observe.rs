@@ -1,0 +1,42 @@
+//! One call per event of the driver (started, phase entered, signal, reload, hook outcome,
+//! connections cut), fanned out to what is switched on: `tracing`, `metrics`, `systemd`.
+//! With none of those features these calls are empty and vanish.
+
+use crate::{report::HookReport, shared::Shared, trace, Phase, Signal, Summary};
+
+pub(crate) fn started(shared: &Shared) {
+    #[cfg(feature = "metrics")]
+    crate::metrics::started(shared);
+    let _ = shared;
+}
+
+pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
+    trace::phase(phase, &shared.tracker);
+    #[cfg(feature = "metrics")]
+    crate::metrics::phase(shared, phase, summary);
+    #[cfg(feature = "systemd")]
+    crate::systemd::phase(shared, phase, summary);
+    let _ = summary;
+}
+
+pub(crate) fn signal(signal: Signal, acted: bool) {
+    trace::signal(signal, acted);
+}
+
+pub(crate) fn reload(signal: Signal) {
+    trace::reload(signal);
+    #[cfg(feature = "metrics")]
+    crate::metrics::reload();
+}
+
+pub(crate) fn hook(report: &HookReport) {
+    trace::hook(report);
+    #[cfg(feature = "metrics")]
+    crate::metrics::hook(report);
+}
+
+pub(crate) fn cut(connections: usize) {
+    #[cfg(feature = "metrics")]
+    crate::metrics::cut(connections);
+    let _ = connections;
+}

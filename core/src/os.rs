@@ -1,0 +1,8 @@
+//! The operating-system layer (feature `std`): sockets and the accept loop, inherited
+//! listeners and in-place upgrades, systemd.
+
+pub mod accept;
+pub(crate) mod net;
+#[cfg(feature = "systemd")]
+pub mod systemd;
+pub mod upgrade;

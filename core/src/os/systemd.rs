@@ -1,0 +1,246 @@
+//! systemd's service notifications (feature `systemd`): `sd_notify(3)` messages on the
+//! socket named by `NOTIFY_SOCKET`.
+//!
+//! | when | message |
+//! | --- | --- |
+//! | [`ready`], once serving | `READY=1`, `MAINPID=<pid>`, `STATUS=running` |
+//! | the shutdown starts (lame duck) | `STOPPING=1`, `STATUS=lame-duck: …`, `EXTEND_TIMEOUT_USEC=…` |
+//! | draining starts | `STATUS=draining: N connection(s) left`, `EXTEND_TIMEOUT_USEC=…` |
+//! | while draining, once a second ([`heartbeat`]) | `STATUS=draining: N connection(s) left, M ms to the deadline`, `EXTEND_TIMEOUT_USEC=…` |
+//! | the hooks start | `STATUS=hooks: N to run`, `EXTEND_TIMEOUT_USEC=…` |
+//! | stopped | `STATUS=stopped: drained=… connections_left=… exit_code=…` |
+//! | every half `WATCHDOG_USEC`, when set ([`heartbeat`]) | `WATCHDOG=1` |
+//!
+//! `EXTEND_TIMEOUT_USEC` is the most the rest of the shutdown may take under the
+//! configuration (lame duck, drain deadline, each hook's timeout) plus one second for the
+//! process to exit, so systemd's stop timeout follows the configured deadlines instead of
+//! killing a drain it was told about.
+//!
+//! The phase messages are sent by the driver itself; [`ready`] is called by the server once
+//! it listens (or by an upgrade's successor, which then becomes systemd's main process:
+//! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
+//!
+//! Nothing happens without `NOTIFY_SOCKET`, and nothing at all off Unix. Sending never
+//! blocks: a datagram systemd has no room for is dropped, as a log line would be.
+//!
+//! Formats come from the [`sd-notify`](https://docs.rs/sd-notify) crate; the sending is
+//! done here because `sd_notify::notify` sends on a blocking socket, which waits when
+//! systemd's queue is full (a stuck service manager would then stall the shutdown).
+
+#[cfg(unix)]
+use crate::{shared::Shared, Summary};
+use crate::{Handle, Phase, Timer};
+#[cfg(unix)]
+use core::time::Duration;
+
+/// Tells systemd the server serves: `READY=1` with `MAINPID=<this process>` and
+/// `STATUS=running`. Call it once listening (the listener bound, or taken over from a
+/// predecessor or from socket activation): an in-place upgrade's successor calls it before
+/// its predecessor stops. Does nothing without `NOTIFY_SOCKET`.
+///
+/// ```
+/// lameduck::systemd::ready();
+/// ```
+pub fn ready() {
+    #[cfg(unix)]
+    unix::send(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::MainPid(std::process::id()),
+        sd_notify::NotifyState::Status("running"),
+    ]);
+}
+
+/// What runs beside the server under systemd, until the shutdown has stopped: `WATCHDOG=1`
+/// every half `WATCHDOG_USEC` (when systemd set it for this process), and while draining,
+/// once a second, the drain progress as `STATUS=` with a fresh `EXTEND_TIMEOUT_USEC=`.
+/// Completes at once without `NOTIFY_SOCKET` (or off Unix).
+///
+/// The watchdog is kept on the server's executor, through its [`Timer`], so a stalled
+/// executor stops the pings and systemd notices.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the pings and progress messages.
+///
+/// ```
+/// use lameduck::{test_util::ManualClock, Config, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let clock = ManualClock::new();
+/// # std::env::remove_var("NOTIFY_SOCKET");
+/// clock.block_on(lameduck::systemd::heartbeat(shutdown.handle(), clock.clone())); // no NOTIFY_SOCKET: done
+/// ```
+pub async fn heartbeat<T: Timer>(handle: Handle, timer: T) {
+    #[cfg(unix)]
+    unix::heartbeat(handle, timer).await;
+    #[cfg(not(unix))]
+    let _ = (handle, timer);
+}
+
+/// The driver entered `phase`.
+#[cfg(unix)]
+pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
+    unix::phase(shared, phase, summary);
+}
+
+#[cfg(not(unix))]
+pub(crate) fn phase(_: &crate::shared::Shared, _: Phase, _: &crate::Summary) {}
+
+#[cfg(unix)]
+mod unix {
+    use super::*;
+    use alloc::{format, string::String};
+    use core::fmt::Write;
+    use futures_util::future::{select, Either};
+    use sd_notify::NotifyState;
+    use std::{ffi::OsStr, io, os::unix::net::UnixDatagram};
+
+    /// Added to every `EXTEND_TIMEOUT_USEC`: the time to exit once stopped.
+    const EXIT_SLACK: Duration = Duration::from_secs(1);
+    /// How often [`heartbeat`] reports the drain progress.
+    const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+    pub(super) fn enabled() -> bool {
+        std::env::var_os("NOTIFY_SOCKET").is_some()
+    }
+
+    /// Sends `states` as one datagram, if `NOTIFY_SOCKET` is set; never blocks, never fails
+    /// (an error is dropped: notifications are advice to the service manager).
+    pub(super) fn send(states: &[NotifyState<'_>]) {
+        let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+            return;
+        };
+        let mut message = String::new();
+        for state in states {
+            let _ = writeln!(message, "{state}");
+        }
+        let _ = send_to(&path, message.as_bytes());
+    }
+
+    fn send_to(path: &OsStr, message: &[u8]) -> io::Result<()> {
+        let socket = UnixDatagram::unbound()?;
+        socket.set_nonblocking(true)?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            // `@name` is a socket in Linux's abstract namespace, as sd_notify(3) reads it.
+            if let Some(name) = path.as_bytes().strip_prefix(b"@") {
+                #[cfg(target_os = "android")]
+                use std::os::android::net::SocketAddrExt;
+                #[cfg(target_os = "linux")]
+                use std::os::linux::net::SocketAddrExt;
+                let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                return socket.send_to_addr(message, &address).map(drop);
+            }
+        }
+        socket.send_to(message, path).map(drop)
+    }
+
+    /// Microseconds for `EXTEND_TIMEOUT_USEC`, saturating at what the message carries.
+    fn usec(duration: Duration) -> u32 {
+        u32::try_from(duration.saturating_add(EXIT_SLACK).as_micros()).unwrap_or(u32::MAX)
+    }
+
+    /// The most the hooks still to run may take, and how many there are.
+    fn hooks_left(shared: &Shared) -> (usize, Duration) {
+        let default = shared.config.hook_timeout;
+        shared.hooks.lock().time_left(default)
+    }
+
+    pub(super) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
+        if !enabled() {
+            return;
+        }
+        let config = &shared.config;
+        let (hooks, hook_time) = hooks_left(shared);
+        let open = shared.tracker.open();
+        match phase {
+            Phase::Running => {}
+            Phase::LameDuck => {
+                let left = config
+                    .lame_duck
+                    .saturating_add(config.drain_timeout)
+                    .saturating_add(hook_time);
+                let status = format!("lame-duck: {open} connection(s) open");
+                send(&[
+                    NotifyState::Stopping,
+                    NotifyState::Status(&status),
+                    NotifyState::ExtendTimeoutUsec(usec(left)),
+                ]);
+            }
+            Phase::Draining => {
+                let left = config.drain_timeout.saturating_add(hook_time);
+                let status = format!("draining: {open} connection(s) left");
+                send(&[
+                    NotifyState::Status(&status),
+                    NotifyState::ExtendTimeoutUsec(usec(left)),
+                ]);
+            }
+            Phase::Hooks => {
+                let status = format!("hooks: {hooks} to run");
+                send(&[
+                    NotifyState::Status(&status),
+                    NotifyState::ExtendTimeoutUsec(usec(hook_time)),
+                ]);
+            }
+            Phase::Stopped => {
+                let status = format!(
+                    "stopped: drained={} connections_left={} exit_code={}",
+                    summary.drained(),
+                    summary.connections_left(),
+                    summary.exit_code()
+                );
+                send(&[NotifyState::Status(&status)]);
+            }
+        }
+    }
+
+    pub(super) async fn heartbeat<T: Timer>(handle: Handle, timer: T) {
+        if !enabled() {
+            return;
+        }
+        let watchdog = sd_notify::watchdog_enabled().map(|every| every / 2);
+        let mut drain_deadline = None;
+        loop {
+            let phase = handle.phase();
+            if phase == Phase::Stopped {
+                return;
+            }
+            if phase == Phase::Draining && drain_deadline.is_none() {
+                // Counted from when this task saw the drain start: at most a poll late.
+                drain_deadline = Some(timer.now().saturating_add(handle.config().drain_timeout));
+            }
+            let progress = (phase == Phase::Draining).then_some(PROGRESS_EVERY);
+            let next_phase = handle.reached(Phase::ALL[phase.index() + 1]);
+            let period = match (watchdog, progress) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(period) => period,
+                    None => {
+                        next_phase.await;
+                        continue;
+                    }
+                },
+            };
+            let tick = core::pin::pin!(timer.sleep(period));
+            if let Either::Right(_) = select(tick, next_phase).await {
+                continue;
+            }
+            if watchdog.is_some() {
+                send(&[NotifyState::Watchdog]);
+            }
+            if let (Some(deadline), Phase::Draining) = (drain_deadline, handle.phase()) {
+                let (_, hook_time) = hooks_left(&handle.shared);
+                let left = deadline.saturating_sub(timer.now());
+                let status = format!(
+                    "draining: {} connection(s) left, {} ms to the deadline",
+                    handle.snapshot().open,
+                    left.as_millis()
+                );
+                send(&[
+                    NotifyState::Status(&status),
+                    NotifyState::ExtendTimeoutUsec(usec(left.saturating_add(hook_time))),
+                ]);
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Restarts in place and socket activation (feature `std`; the fd passing is unix-only).
+//!
+//! An **upgrade** replaces a running server by a new process of itself without refusing a
+//! connection: the old process (the *predecessor*) starts its *successor* with its listening
+//! sockets inherited, waits until the successor says it serves, and only then stops
+//! accepting and drains. Nothing re-binds the port and the sockets are never closed, so no
+//! connect is refused and nothing queued in the kernel's accept queue is lost: the successor
+//! accepts from the very same queue.
+//!
+//! - [`Upgrader`] is the predecessor's side: [`Upgrader::upgrade`] starts the successor and
+//!   waits for it (bounded, 10 s by default); on success the caller starts its shutdown with
+//!   [`Trigger::handover`](crate::Trigger::handover), which skips the lame-duck period. A
+//!   successor that cannot start, exits, or stays silent leaves this process serving, with an
+//!   [`UpgradeError`] that says why; it is killed and reaped if still alive. One upgrade runs
+//!   at a time; a failed one can be retried.
+//! - [`Inherited`] is every process's side: the listening sockets it was started with, found
+//!   through systemd's `LISTEN_FDS` / `LISTEN_PID` / `LISTEN_FDNAMES`. One path serves both a
+//!   systemd socket unit and a hand-off, so a server that takes its listeners from
+//!   [`Inherited`] (and binds only when there are none) gets both.
+//! - [`ready`] is the successor's "I serve now": it tells the predecessor, which then stops.
+//!   It does nothing when the process was not started by an upgrade.
+//!
+//! ```no_run
+//! use lameduck::upgrade::{Inherited, Upgrader};
+//! # fn main() -> std::io::Result<()> {
+//! let mut inherited = Inherited::from_env()?;
+//! let listener = match inherited.take_tcp() {
+//!     Some(listener) => listener,
+//!     None => std::net::TcpListener::bind("127.0.0.1:8080")?,
+//! };
+//! let upgrader = Upgrader::new().listener("http", &listener)?;
+//! // ... start serving on `listener`, then:
+//! lameduck::upgrade::ready()?;
+//! // ... and on SIGUSR2:
+//! match upgrader.upgrade_blocking() {
+//!     Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
+//!     Err(e) => println!("upgrade: failed: {e}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The hand-off
+//!
+//! The successor gets the listeners as fds `3..3+N` in the order they were added, then one
+//! more: a Unix socket named `lameduck-ready`, the readiness channel. `LISTEN_FDS` counts
+//! them all and `LISTEN_FDNAMES` names them, as systemd does, so a successor that reads them
+//! some other way still finds its sockets by name. Every other fd of the predecessor stays
+//! close-on-exec (the fds are placed in the child between `fork` and `exec` only, by
+//! `command-fds`, never made inheritable in the parent where a concurrent spawn could take
+//! them).
+//!
+//! systemd proves that the variables are meant for this process with `LISTEN_PID`, which
+//! must equal its pid. A predecessor cannot know its successor's pid before the successor
+//! runs, and writing the variable between `fork` and `exec` is not async-signal-safe (it
+//! allocates). So the hand-off leaves `LISTEN_PID` out and sets `LAMEDUCK_PREDECESSOR` to
+//! the predecessor's pid instead; the successor accepts the sockets when that pid is its
+//! parent's — or when the predecessor is gone (it died mid-upgrade, and the successor,
+//! orphaned, is the only one left to serve). tableflip (Go) marks the child with an
+//! environment variable of its own and passes names over a second pipe; shellflip (Rust)
+//! serializes its listeners over a pipe; neither is readable by a systemd-style successor.
+//!
+//! The variables are removed from the environment once read, so processes the server starts
+//! later do not take the sockets by mistake, and the sockets taken are made close-on-exec.
+
+mod inherit;
+mod spawn;
+
+pub use inherit::{ready, Inherited};
+pub use spawn::{Handover, UpgradeError, Upgrader, Upgrading};
+
+#[cfg_attr(not(unix), allow(dead_code))]
+/// The name of the readiness channel in `LISTEN_FDNAMES`.
+const READY_NAME: &str = "lameduck-ready";
+#[cfg_attr(not(unix), allow(dead_code))]
+/// The predecessor's pid, set for a successor instead of `LISTEN_PID` (see the module docs).
+const PREDECESSOR_VAR: &str = "LAMEDUCK_PREDECESSOR";
+
+/// Whether `name` can stand in `LISTEN_FDNAMES`: what systemd accepts in `FileDescriptorName=`
+/// (1 to 255 printable ASCII characters, no colon).
+fn valid_name(name: &str) -> bool {
+    (1..=255).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn names_follow_systemd() {
+        assert!(valid_name("http"));
+        assert!(valid_name("lameduck-ready"));
+        assert!(!valid_name(""));
+        assert!(!valid_name("a:b"));
+        assert!(!valid_name("with space"));
+        assert!(!valid_name(&"x".repeat(256)));
+        assert!(valid_name(&"x".repeat(255)));
+    }
+}
