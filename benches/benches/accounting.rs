@@ -4,6 +4,12 @@
 //! * `with_notice`: the guard plus the shutdown notice a connection task waits on, polled
 //!   once (registered) and dropped, which is what every connection pays in practice, and
 //!   the only form hyper-util offers (its watcher is the count and the notice in one).
+//!
+//! Printed first, the head-to-head figures with the variants interleaved round by round
+//! (`lameduck_benches::interleaved`): `Connection` + `going_away()` against tokio-util's
+//! token + `cancelled()`, on one thread and on every core at once; the count alone, the
+//! same way; and a request started and ended on a connection of each thread's own, every
+//! core at once (the per-request path of the shared counters).
 
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
@@ -11,7 +17,8 @@ use core::{hint::black_box, pin::pin, time::Duration};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 use lameduck::{Config, Handle, Shutdown, Tracker};
-use lameduck_benches::{contended, cores, poll_once};
+use lameduck_benches::{contended, cores, interleaved, poll_once, thread_cpu};
+use std::cell::RefCell;
 
 #[path = "support/hyper_conn.rs"]
 mod hyper_conn;
@@ -120,6 +127,113 @@ const WITH_NOTICE: &[(&str, Op)] = &[
     }),
 ];
 
+/// The same notice polled twice by the same task, as an executor re-polls a connection
+/// task: the second poll takes no lock.
+fn going_away_repolled(p: &Peers) {
+    let conn = p.lameduck.connection().expect("running");
+    let mut notice = pin!(conn.going_away());
+    black_box(poll_once(notice.as_mut()));
+    black_box(poll_once(notice.as_mut()));
+}
+
+fn cancelled_repolled(p: &Peers) {
+    let token = p.task_tracker.token();
+    let mut notice = pin!(p.cancel.cancelled());
+    black_box(poll_once(notice.as_mut()));
+    black_box(poll_once(notice.as_mut()));
+    drop(token);
+}
+
+thread_local! {
+    /// Each thread's own connection, for the per-request figure.
+    static CONNECTION: RefCell<Option<lameduck::Connection>> = const { RefCell::new(None) };
+}
+
+/// One request started and ended on this thread's own connection.
+fn request(p: &Peers) {
+    CONNECTION.with(|conn| {
+        let mut conn = conn.borrow_mut();
+        let conn = conn.get_or_insert_with(|| p.lameduck.connection().expect("running"));
+        drop(black_box(conn.request()));
+    });
+}
+
+/// As [`request`], with every other operation also opening and closing a connection: the
+/// connection count's word and the busy count moved by the same threads.
+fn request_and_track(p: &Peers) {
+    request(p);
+    let _ = black_box(p.lameduck.connection());
+}
+
+/// The head-to-head figures, interleaved round by round.
+fn head_to_head() {
+    let peers = &Peers::new();
+    const ITERS: u64 = 20_000;
+    let threads = cores();
+    let one = |op: Op| {
+        move || {
+            let start = thread_cpu();
+            for _ in 0..ITERS {
+                op(peers);
+            }
+            thread_cpu() - start
+        }
+    };
+    let many = |op: Op| move || contended(threads, ITERS, peers, op);
+    let track_notice: Op = WITH_NOTICE[0].1;
+    let token_notice: Op = WITH_NOTICE[1].1;
+    let track: Op = COUNT[0].1;
+    let token: Op = COUNT[2].1;
+    println!(
+        "\naccounting, interleaved: 40 rounds of {ITERS} operations (per thread, thread CPU time)"
+    );
+    for (name, ops) in [
+        (
+            "notice",
+            [
+                ("tokio_util_token_cancelled", token_notice),
+                ("lameduck_connection_going_away", track_notice),
+            ],
+        ),
+        (
+            "notice_repolled",
+            [
+                ("tokio_util_token_cancelled", cancelled_repolled as Op),
+                ("lameduck_connection_going_away", going_away_repolled),
+            ],
+        ),
+        (
+            "count",
+            [
+                ("tokio_util_task_tracker_token", token),
+                ("lameduck_connection", track),
+            ],
+        ),
+    ] {
+        let (a, b) = (one(ops[0].1), one(ops[1].1));
+        interleaved(
+            &format!("{name}_1thread"),
+            40,
+            ITERS,
+            &[(ops[0].0, &a), (ops[1].0, &b)],
+        );
+        let (a, b) = (many(ops[0].1), many(ops[1].1));
+        interleaved(
+            &format!("{name}_{threads}threads"),
+            40,
+            ITERS,
+            &[(ops[0].0, &a), (ops[1].0, &b)],
+        );
+    }
+    let (a, b) = (many(request), many(request_and_track));
+    interleaved(
+        &format!("request_{threads}threads"),
+        40,
+        ITERS,
+        &[("request", &a), ("request_and_connection", &b)],
+    );
+}
+
 fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
     group
         .warm_up_time(Duration::from_millis(500))
@@ -128,6 +242,7 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
 }
 
 fn single(c: &mut Criterion) {
+    head_to_head();
     let peers = Peers::new();
     for (group_name, ops) in [
         ("accounting_count_1thread", COUNT),

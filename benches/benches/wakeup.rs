@@ -85,18 +85,33 @@ fn smol_local(setup: fn() -> Case, ex: &smol::LocalExecutor<'static>) -> Duratio
     }))
 }
 
-/// Runs `measure` `RUNS` times and prints the median and the 99th percentile, in µs: on a
-/// shared machine the tail says more than criterion's mean.
-fn print_distribution(setting: &str, name: &str, mut measure: impl FnMut() -> Duration) {
+/// Runs every case `RUNS` times, interleaved run by run (each round runs every case once,
+/// the order rotated from round to round), and prints per case the median and the 99th
+/// percentile, in µs, and the first case's median divided by this one's (lameduck's tracker
+/// ÷ the case): on a shared machine the
+/// tail says more than criterion's mean, and only cases measured side by side compare (run
+/// one block of cases after another and the machine's load moves between the blocks).
+fn print_distribution(setting: &str, mut measure: impl FnMut(fn() -> Case) -> Duration) {
     const RUNS: usize = 1000;
-    let mut runs: Vec<Duration> = (0..RUNS).map(|_| measure()).collect();
-    runs.sort();
+    let mut runs: Vec<Vec<Duration>> = vec![Vec::with_capacity(RUNS); CASES.len()];
+    for round in 0..RUNS {
+        for k in 0..CASES.len() {
+            let i = (round + k) % CASES.len();
+            runs[i].push(measure(CASES[i].1));
+        }
+    }
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "{setting:<22} {name:<32} {:>9.2} {:>9.2}",
-        us(runs[RUNS / 2]),
-        us(runs[RUNS * 99 / 100])
-    );
+    let mut first = None;
+    for ((name, _), runs) in CASES.iter().zip(&mut runs) {
+        runs.sort();
+        let median = us(runs[RUNS / 2]);
+        let first = *first.get_or_insert(median);
+        println!(
+            "{setting:<22} {name:<32} {median:>9.2} {:>9.2} {:>8.2}×",
+            us(runs[RUNS * 99 / 100]),
+            first / median
+        );
+    }
 }
 
 fn wakeup(c: &mut Criterion) {
@@ -109,24 +124,18 @@ fn wakeup(c: &mut Criterion) {
         .expect("runtime");
     let local = smol::LocalExecutor::new();
 
-    println!("\nwake-up latency, 1000 runs each (µs):");
+    println!("\nwake-up latency, 1000 runs each, the cases interleaved (µs):");
     println!(
-        "{:<22} {:<32} {:>9} {:>9}",
-        "setting", "case", "median", "p99"
+        "{:<22} {:<32} {:>9} {:>9} {:>9}",
+        "setting", "case", "median", "p99", "1st ÷ it"
     );
-    for (name, setup) in CASES {
-        print_distribution("tokio_current_thread", name, || {
-            tokio_current_thread(*setup, &current)
-        });
-    }
-    for (name, setup) in CASES {
-        print_distribution("smol_local", name, || smol_local(*setup, &local));
-    }
-    for (name, setup) in CASES {
-        print_distribution("tokio_cross_thread", name, || {
-            tokio_cross_thread(*setup, &multi)
-        });
-    }
+    print_distribution("tokio_current_thread", |setup| {
+        tokio_current_thread(setup, &current)
+    });
+    print_distribution("smol_local", |setup| smol_local(setup, &local));
+    print_distribution("tokio_cross_thread", |setup| {
+        tokio_cross_thread(setup, &multi)
+    });
 
     let ms = Duration::from_millis;
     bench_setting(

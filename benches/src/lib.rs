@@ -19,8 +19,11 @@ use std::{
 };
 
 /// Runs `op` `iters` times on each of `threads` threads at once (they start together behind a
-/// barrier) and returns the wall time from the start to the last thread's end: the time of
-/// `iters` operations per thread under contention.
+/// barrier) and returns the most CPU time one thread's loop took: the time of `iters`
+/// operations per thread under contention. Each thread times its own loop, in its own CPU
+/// time ([`thread_cpu`]): a wall clock read by the spawning thread after the barrier may run
+/// late on a loaded machine, when the loops are already done, and on a shared machine wall
+/// time counts the time other processes ran.
 ///
 /// ```
 /// use core::sync::atomic::{AtomicUsize, Ordering};
@@ -36,25 +39,49 @@ pub fn contended<S: Sync>(
     state: &S,
     op: impl Fn(&S) + Sync,
 ) -> Duration {
-    let barrier = Barrier::new(threads + 1);
-    let start = Mutex::new(None::<Instant>);
+    let barrier = Barrier::new(threads);
+    let longest = Mutex::new(Duration::ZERO);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 barrier.wait();
+                let start = thread_cpu();
                 for _ in 0..iters {
                     op(state);
                 }
+                let took = thread_cpu() - start;
+                let mut longest = longest.lock().expect("not poisoned");
+                *longest = (*longest).max(took);
             });
         }
-        barrier.wait();
-        *start.lock().expect("not poisoned") = Some(Instant::now());
     });
-    let start = start
-        .lock()
-        .expect("not poisoned")
-        .expect("set before the threads end");
-    start.elapsed()
+    longest.into_inner().expect("not poisoned")
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): what the benches
+/// time with on this shared machine, where wall time mostly measures the other processes.
+///
+/// ```
+/// let a = lameduck_benches::thread_cpu();
+/// assert!(lameduck_benches::thread_cpu() >= a);
+/// ```
+pub fn thread_cpu() -> Duration {
+    cpu(rustix::time::ClockId::ThreadCPUTime)
+}
+
+/// The CPU time the whole process has used, every thread's (`CLOCK_PROCESS_CPUTIME_ID`).
+///
+/// ```
+/// let a = lameduck_benches::process_cpu();
+/// assert!(lameduck_benches::process_cpu() >= a);
+/// ```
+pub fn process_cpu() -> Duration {
+    cpu(rustix::time::ClockId::ProcessCPUTime)
+}
+
+fn cpu(clock: rustix::time::ClockId) -> Duration {
+    let t = rustix::time::clock_gettime(clock);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// How many threads the contended benches use: every core the machine has.
@@ -143,4 +170,65 @@ pub fn spin_until(flag: &AtomicBool) {
     while !flag.load(Ordering::Acquire) {
         std::thread::yield_now();
     }
+}
+
+/// A measured variant for [`interleaved`]: its name and one round of it, returning the time
+/// the round's operations took.
+pub type Variant<'a> = (&'a str, &'a dyn Fn() -> Duration);
+
+/// Runs the variants interleaved, round by round (each round runs every variant once, the
+/// order rotated from one round to the next so that none always runs first), and prints per
+/// variant the median time per operation over the rounds, the spread (the fastest and the
+/// slowest round) and two ratios to the first variant: of the medians, and the median of the
+/// rounds' own ratios (each round's variants ran back to back, under the same load). Returns
+/// the medians, in ns per operation.
+///
+/// ```
+/// use core::time::Duration;
+/// let medians = lameduck_benches::interleaved(
+///     "doc",
+///     3,
+///     1,
+///     &[("a", &|| Duration::from_nanos(10)), ("b", &|| Duration::from_nanos(20))],
+/// );
+/// assert_eq!(medians, vec![10.0, 20.0]);
+/// ```
+pub fn interleaved(
+    name: &str,
+    rounds: usize,
+    ops_per_round: u64,
+    variants: &[Variant<'_>],
+) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(rounds); variants.len()];
+    for round in 0..rounds {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            let took = (variants[i].1)();
+            times[i].push(took.as_secs_f64() * 1e9 / ops_per_round as f64);
+        }
+    }
+    let median = |values: &[f64]| {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    };
+    let medians: Vec<f64> = times.iter().map(|t| median(t)).collect();
+    println!(
+        "{name:<40} {:<32} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "variant", "median ns", "min", "max", "ratio", "rounds"
+    );
+    for (i, (variant, _)) in variants.iter().enumerate() {
+        let (min, max) = times[i]
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+        let per_round: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, b)| t / b).collect();
+        println!(
+            "{:<40} {variant:<32} {:>10.1} {min:>10.1} {max:>10.1} {:>7.3}× {:>7.3}×",
+            "",
+            medians[i],
+            medians[i] / medians[0],
+            median(&per_round)
+        );
+    }
+    medians
 }

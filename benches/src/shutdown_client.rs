@@ -90,16 +90,43 @@ fn terminate(child: &Child) {
     .expect("send SIGTERM");
 }
 
+/// The server's resident set size now, in bytes (Linux's `/proc/PID/status`; `None`
+/// elsewhere).
+fn rss(child: &Child) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+    let kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// What one idle run measured.
+#[derive(Clone, Copy, Debug)]
+pub struct IdleRun {
+    /// From SIGTERM to the exit, as `waitpid` sees it.
+    pub took: Duration,
+    /// The server's RSS growth from before the connections to when all were answered,
+    /// divided by their number (bytes; `NaN` where RSS cannot be read).
+    pub rss_per_connection: f64,
+}
+
 /// `n` idle keep-alive connections (one `GET /` answered on each), then SIGTERM: the time
-/// from the signal to the exit.
+/// from the signal to the exit, timed by waiting on the process (`Child::wait`, that is
+/// `waitpid`), and the server's RSS per connection.
 ///
 /// ```no_run
 /// use lameduck_benches::shutdown_client::{idle_run, Server};
-/// let took = idle_run(&Server::new("bare", "target/release/bare_hyper"), 10);
-/// println!("{took:?}");
+/// let run = idle_run(&Server::new("bare", "target/release/bare_hyper"), 10);
+/// println!("{:?}", run.took);
 /// ```
-pub fn idle_run(server: &Server, n: usize) -> Duration {
+pub fn idle_run(server: &Server, n: usize) -> IdleRun {
     let (mut child, addr) = server.start();
+    let before = rss(&child);
     let get = request("/");
     let mut conns: Vec<TcpStream> = (0..n)
         .map(|_| {
@@ -118,12 +145,20 @@ pub fn idle_run(server: &Server, n: usize) -> Duration {
             server.name
         );
     }
+    let after = rss(&child);
+    let rss_per_connection = match (before, after) {
+        (Some(before), Some(after)) => (after as f64 - before as f64) / n as f64,
+        _ => f64::NAN,
+    };
     let start = Instant::now();
     terminate(&child);
     child.wait().expect("wait");
     let took = start.elapsed();
     drop(conns);
-    took
+    IdleRun {
+        took,
+        rss_per_connection,
+    }
 }
 
 /// `n` connections each waiting on `GET /sleep?ms=…`, SIGTERM while they are in the

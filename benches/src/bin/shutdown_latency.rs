@@ -4,10 +4,19 @@
 //! ```text
 //! shutdown_latency --runs 5 --idle 10,1000,10000 --inflight 100 --sleep-ms 500 \
 //!     lameduck=target/release/examples/hyper_tokio axum=target/release/axum_graceful
+//!
+//! # against the floor: each server NAME=PATH@FLOOR names the server it is compared with
+//! SMOL_THREADS=2 shutdown_latency --runs 15 --idle 10,200,1000,10000 --inflight 0 \
+//!     bare=target/release/bare_hyper bare_smol=target/release/bare_hyper_smol \
+//!     tokio=target/release/examples/hyper_tokio@bare smol=target/release/examples/hyper_smol@bare_smol
 //! ```
 //!
 //! * idle: N keep-alive connections, each having had one `GET /` answered, then SIGTERM;
-//!   the figure is SIGTERM to the process's exit (as `waitpid` sees it);
+//!   the figure is SIGTERM to the process's exit, timed by waiting on the process
+//!   (`Child::wait`: `waitpid`, no polling). Printed per server: median, quartiles, min and
+//!   max over the runs; for a server with a floor, the ratio of the medians, the median of
+//!   the run-by-run differences (the runs of a server and its floor are adjacent), and the
+//!   server's RSS growth per connection (median over the runs) against the floor's;
 //! * in flight: 100 connections each waiting on `GET /sleep?ms=S`, SIGTERM 50 ms after the
 //!   requests were written (so they are in the handlers); the figure is the last response's
 //!   arrival to the exit. Both ends are seen from this process: a response read a moment
@@ -23,6 +32,7 @@ fn main() {
     let mut runs = 5;
     let mut idle = vec![10, 1_000, 10_000];
     let mut inflight = 100;
+    let mut floors: Vec<Option<String>> = Vec::new();
     let mut sleep_ms = 500;
     let mut servers = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -39,25 +49,65 @@ fn main() {
             "--inflight" => inflight = value().parse().expect("--inflight N"),
             "--sleep-ms" => sleep_ms = value().parse().expect("--sleep-ms N"),
             server => {
-                let (name, path) = server.split_once('=').expect("NAME=PATH");
+                let (name, path) = server.split_once('=').expect("NAME=PATH[@FLOOR]");
+                let (path, floor) = match path.split_once('@') {
+                    Some((path, floor)) => (path, Some(floor.to_owned())),
+                    None => (path, None),
+                };
                 servers.push(Server::new(name, path));
+                floors.push(floor);
             }
         }
     }
+    let floor_of: Vec<Option<usize>> = floors
+        .iter()
+        .map(|floor| {
+            floor.as_ref().map(|floor| {
+                servers
+                    .iter()
+                    .position(|s| &s.name == floor)
+                    .unwrap_or_else(|| panic!("no server called {floor}"))
+            })
+        })
+        .collect();
     println!(
-        "{:<10} {:<22} {:>10} {:>10} {:>10}  (ms)",
-        "server", "case", "median", "min", "max"
+        "{:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10}  (ms)",
+        "server", "case", "median", "q1", "q3", "min", "max"
     );
     for &n in &idle {
-        let mut results = vec![Vec::new(); servers.len()];
-        for _ in 0..runs {
-            for (server, results) in servers.iter().zip(&mut results) {
-                results.push(idle_run(server, n).as_secs_f64() * 1e3);
+        let mut took = vec![Vec::new(); servers.len()];
+        let mut rss = vec![Vec::new(); servers.len()];
+        for run in 0..runs {
+            // Rotate the order, so that no server always runs first.
+            for k in 0..servers.len() {
+                let i = (run + k) % servers.len();
+                let result = idle_run(&servers[i], n);
+                took[i].push(result.took.as_secs_f64() * 1e3);
+                rss[i].push(result.rss_per_connection);
             }
         }
-        for (server, results) in servers.iter().zip(&results) {
+        for (server, results) in servers.iter().zip(&took) {
             report(&server.name, &format!("idle {n}: TERM->exit"), results);
         }
+        for (i, floor) in floor_of.iter().enumerate() {
+            let Some(f) = *floor else { continue };
+            let diffs: Vec<f64> = took[i].iter().zip(&took[f]).map(|(a, b)| a - b).collect();
+            println!(
+                "{:<10} idle {n}: {:.2}× {} (median), run by run {:+.3} ms [{:+.3} .. {:+.3}]; RSS {:.0} B/conn vs {:.0} B/conn ({:+.0} B)",
+                servers[i].name,
+                median(&took[i]) / median(&took[f]),
+                servers[f].name,
+                median(&diffs),
+                quantile(&diffs, 0.0),
+                quantile(&diffs, 1.0),
+                median(&rss[i]),
+                median(&rss[f]),
+                median(&rss[i]) - median(&rss[f]),
+            );
+        }
+    }
+    if inflight == 0 {
+        return;
     }
     let mut results = vec![Vec::new(); servers.len()];
     for _ in 0..runs {
@@ -74,13 +124,24 @@ fn main() {
     }
 }
 
-fn report(server: &str, case: &str, results: &[f64]) {
-    let mut sorted = results.to_vec();
+/// The `q` quantile (0 = min, 1 = max) of `values`, nearest rank.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn median(values: &[f64]) -> f64 {
+    quantile(values, 0.5)
+}
+
+fn report(server: &str, case: &str, results: &[f64]) {
     println!(
-        "{server:<10} {case:<22} {:>10.3} {:>10.3} {:>10.3}",
-        sorted[sorted.len() / 2],
-        sorted[0],
-        sorted[sorted.len() - 1]
+        "{server:<10} {case:<22} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+        median(results),
+        quantile(results, 0.25),
+        quantile(results, 0.75),
+        quantile(results, 0.0),
+        quantile(results, 1.0),
     );
 }

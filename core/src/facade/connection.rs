@@ -16,7 +16,7 @@ use core::{
 use event_listener::{Event, EventListener};
 
 /// The connection's own word: requests in flight (from [`ONE_REQUEST`] up), whether its
-/// writes are blocked, and whether the tracker counts it idle now.
+/// writes are blocked, and whether the tracker counts it idle (not busy) now.
 const MARKED_IDLE: usize = 1;
 const WRITE_BLOCKED: usize = 2;
 const ONE_REQUEST: usize = 4;
@@ -62,8 +62,8 @@ struct State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        let idle = self.word.load(Ordering::Acquire) & MARKED_IDLE != 0;
-        self.shared.tracker.release(idle);
+        let busy = self.word.load(Ordering::Acquire) & MARKED_IDLE == 0;
+        self.shared.tracker.release(busy);
     }
 }
 
@@ -72,8 +72,8 @@ impl Connection {
         if !shared.tracker.acquire() {
             return None;
         }
-        // A connection that has sent nothing yet holds nothing in flight: idle.
-        shared.tracker.mark_idle(true);
+        // A connection that has sent nothing yet holds nothing in flight: idle, which the
+        // tracker counts by not counting it busy (so opening one touches no other counter).
         Some(Connection {
             state: Arc::new(State {
                 shared,
@@ -96,9 +96,7 @@ impl Connection {
     /// assert!(conn.is_idle());
     /// ```
     pub fn request(&self) -> InFlight {
-        // Relaxed: the count itself orders nothing; `settle` publishes the idle marking.
-        self.state.word.fetch_add(ONE_REQUEST, Ordering::Relaxed);
-        self.state.settle();
+        self.state.update(|word| word + ONE_REQUEST);
         InFlight {
             state: self.state.clone(),
         }
@@ -119,11 +117,10 @@ impl Connection {
     /// ```
     pub fn write_blocked(&self, blocked: bool) {
         if blocked {
-            self.state.word.fetch_or(WRITE_BLOCKED, Ordering::Relaxed);
+            self.state.update(|word| word | WRITE_BLOCKED);
         } else {
-            self.state.word.fetch_and(!WRITE_BLOCKED, Ordering::Relaxed);
+            self.state.update(|word| word & !WRITE_BLOCKED);
         }
-        self.state.settle();
     }
 
     /// Whether nothing is in flight and no write is blocked.
@@ -213,28 +210,32 @@ impl State {
         word & !MARKED_IDLE != 0
     }
 
-    /// Brings the tracker's idle marking in line with the word. Every change to the word
-    /// is followed by a call, so the last change's call leaves them agreeing; each flip of
-    /// `MARKED_IDLE` is made by exactly one CAS and followed by exactly one tracker update,
-    /// so the tracker's idle count sums right even when two updates land out of order.
-    fn settle(&self) {
-        let mut word = self.word.load(Ordering::Acquire);
+    /// Changes the word by `change` and, in the same compare-and-swap, brings its idle
+    /// marking in line with the new count: one atomic read-modify-write per request start or
+    /// end when nothing races it. Each flip of `MARKED_IDLE` is made by exactly one
+    /// successful CAS and followed by exactly one tracker update, so the tracker's busy count
+    /// sums right even when two updates land out of order.
+    fn update(&self, change: impl Fn(usize) -> usize) {
+        // Relaxed to start from: the CAS below is what orders.
+        let mut word = self.word.load(Ordering::Relaxed);
         loop {
-            let idle = !self.busy(word);
-            if idle == (word & MARKED_IDLE != 0) {
-                return;
+            let mut next = change(word);
+            let idle = !self.busy(next);
+            let flip = idle != (next & MARKED_IDLE != 0);
+            if flip {
+                next ^= MARKED_IDLE;
             }
             // AcqRel: the flip is ordered with the count changes it reflects.
-            match self.word.compare_exchange_weak(
-                word,
-                word ^ MARKED_IDLE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match self
+                .word
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => {
-                    self.shared.tracker.mark_idle(idle);
-                    if idle {
-                        self.idle.notify(usize::MAX);
+                    if flip {
+                        self.shared.tracker.mark_busy(!idle);
+                        if idle {
+                            self.idle.notify(usize::MAX);
+                        }
                     }
                     return;
                 }
@@ -260,8 +261,7 @@ pub struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.state.word.fetch_sub(ONE_REQUEST, Ordering::Relaxed);
-        self.state.settle();
+        self.state.update(|word| word - ONE_REQUEST);
     }
 }
 
@@ -407,8 +407,7 @@ impl Events {
             (EventState::Open(conn, _), ConnEvent::Idle) => (EventState::Open(conn, None), None),
             (EventState::Open(conn, request), ConnEvent::Hijacked) => {
                 // The new owner's connection is busy until it is dropped.
-                conn.state.word.fetch_add(ONE_REQUEST, Ordering::Relaxed);
-                conn.state.settle();
+                conn.state.update(|word| word + ONE_REQUEST);
                 drop(request);
                 (EventState::Done, Some(conn))
             }

@@ -5,6 +5,7 @@ use crate::{
     sync::{AtomicUsize, Ordering},
     Phase,
 };
+use core::fmt;
 
 #[cfg(feature = "alloc")]
 mod drained;
@@ -22,7 +23,7 @@ const COUNT: usize = DRAINED - 1;
 
 /// Counts open connections and tells when the last one closed after draining began.
 ///
-/// It holds one word for the draining flags and the count, one for idle connections and
+/// It holds one word for the draining flags and the count, one for busy connections and
 /// one for malformed event sequences; it needs no allocator and can live in a `static`.
 /// Connections are counted by [`Guard`]s (or, with `alloc`, by
 /// [`Connection`](crate::Connection)s and the [`Events`](crate::Events) API).
@@ -36,14 +37,23 @@ const COUNT: usize = DRAINED - 1;
 /// drop(guard);
 /// assert!(TRACKER.is_drained());
 /// ```
-#[derive(Debug)]
+#[repr(C)]
 pub struct Tracker {
+    /// Moved when a connection opens or closes. First, so that in `Shared` (`repr(C)`, the
+    /// tracker first) it sits right after the `Arc`'s counts, which the same calls move.
     word: AtomicUsize,
-    idle: AtomicUsize,
+    _gap: Gap,
+    /// Busy connections (requests in flight or writes blocked), moved when a connection
+    /// turns busy or idle: counting busy rather than idle ones means a connection that
+    /// opens and closes idle never touches it. At least 128 bytes from `word` (and from
+    /// what follows the tracker), so the two are never in one cache line (false sharing:
+    /// one core's request ends bouncing the line another core's connection opens need).
+    busy: AtomicUsize,
     anomalies: AtomicUsize,
     /// Holds (see `hold`): counted in `word`, so they keep the drain open, but not
     /// reported as open connections.
     holds: AtomicUsize,
+    _tail: Gap,
     #[cfg(feature = "alloc")]
     pub(crate) drained: event_listener::Event,
     /// How many times the drained transition fired; the loom models prove it is once.
@@ -61,9 +71,11 @@ impl Tracker {
     pub const fn new() -> Tracker {
         Tracker {
             word: AtomicUsize::new(0),
-            idle: AtomicUsize::new(0),
+            _gap: Gap::NEW,
+            busy: AtomicUsize::new(0),
             anomalies: AtomicUsize::new(0),
             holds: AtomicUsize::new(0),
+            _tail: Gap::NEW,
             #[cfg(feature = "alloc")]
             drained: event_listener::Event::new(),
         }
@@ -74,9 +86,11 @@ impl Tracker {
     pub fn new() -> Tracker {
         Tracker {
             word: AtomicUsize::new(0),
-            idle: AtomicUsize::new(0),
+            _gap: Gap::NEW,
+            busy: AtomicUsize::new(0),
             anomalies: AtomicUsize::new(0),
             holds: AtomicUsize::new(0),
+            _tail: Gap::NEW,
             #[cfg(feature = "alloc")]
             drained: event_listener::Event::new(),
             transitions: AtomicUsize::new(0),
@@ -97,9 +111,13 @@ impl Tracker {
     pub fn guard(&self) -> Option<Guard<'_>> {
         // `then`, not `then_some`: a guard built eagerly and dropped on refusal would
         // release a count it never acquired.
-        self.acquire().then(|| Guard {
-            tracker: self,
-            idle: false,
+        // A guard starts active (busy), as the connection it counts has work to do.
+        self.acquire().then(|| {
+            self.mark_busy(true);
+            Guard {
+                tracker: self,
+                idle: false,
+            }
         })
     }
 
@@ -171,14 +189,9 @@ impl Tracker {
     /// assert_eq!(tracker.idle(), 1);
     /// ```
     pub fn idle(&self) -> usize {
-        // Relaxed: a statistic. Clamped, since a guard may be counted idle a moment before
-        // its drop lowers the open count, and two connections' marks may land out of order
-        // (a moment below zero reads as a wrapped, huge value).
-        let idle = self.idle.load(Ordering::Relaxed);
-        if idle > usize::MAX / 2 {
-            return 0;
-        }
-        idle.min(self.open())
+        // Relaxed: a statistic. Saturating: `busy` reads the open count again, and a
+        // connection may open in between.
+        self.open().saturating_sub(self.busy())
     }
 
     /// Malformed connection-event sequences seen (and ignored) so far.
@@ -224,6 +237,17 @@ impl Tracker {
         Drained::new(self)
     }
 
+    /// Busy connections, at most [`open`](Self::open). Clamped, since the count and the
+    /// open count are two words read one after the other, and two marks of one connection
+    /// may land out of order (a moment below zero reads as a wrapped, huge value).
+    fn busy(&self) -> usize {
+        let busy = self.busy.load(Ordering::Relaxed);
+        if busy > usize::MAX / 2 {
+            return 0;
+        }
+        busy.min(self.open())
+    }
+
     #[cfg(feature = "alloc")]
     pub(crate) fn record_anomaly(&self) {
         // Relaxed: a statistic.
@@ -266,10 +290,10 @@ impl Tracker {
         self.holds.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Uncounts one connection that `acquire` counted.
-    pub(crate) fn release(&self, idle: bool) {
-        if idle {
-            self.idle.fetch_sub(1, Ordering::Relaxed);
+    /// Uncounts one connection that `acquire` counted; `busy` if it is counted busy.
+    pub(crate) fn release(&self, busy: bool) {
+        if busy {
+            self.busy.fetch_sub(1, Ordering::Relaxed);
         }
         // Release: the connection's work happens-before whoever acquires DRAINED.
         let prev = self.word.fetch_sub(1, Ordering::Release);
@@ -279,28 +303,30 @@ impl Tracker {
         }
     }
 
-    /// Counts one connection more (`true`) or less as idle; the caller keeps the marks
+    /// Counts one connection more (`true`) or less as busy; the caller keeps the marks
     /// alternating per connection, so the sum is right even if two land out of order
-    /// (atomics wrap; [`idle`](Self::idle) clamps the moment in between).
-    #[cfg(feature = "alloc")]
-    pub(crate) fn mark_idle(&self, idle: bool) {
+    /// (atomics wrap; [`busy`](Self::busy) clamps the moment in between).
+    pub(crate) fn mark_busy(&self, busy: bool) {
         // Relaxed: a statistic.
-        if idle {
-            self.idle.fetch_add(1, Ordering::Relaxed);
+        if busy {
+            self.busy.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.idle.fetch_sub(1, Ordering::Relaxed);
+            self.busy.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
     pub(crate) fn set_idle(&self, was: &mut bool, idle: bool) {
         if *was != idle {
             *was = idle;
-            if idle {
-                self.idle.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.idle.fetch_sub(1, Ordering::Relaxed);
-            }
+            self.mark_busy(!idle);
         }
+    }
+
+    /// Busy connections as the counter holds them, unclamped (the loom models check it
+    /// returns to zero).
+    #[cfg(all(test, loom))]
+    pub(crate) fn busy_raw(&self) -> usize {
+        self.busy.load(Ordering::Relaxed)
     }
 
     /// Moves "draining, zero open" to drained; only one caller ever succeeds, so waiters
@@ -328,6 +354,30 @@ impl Tracker {
         }
         won
     }
+}
+
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracker")
+            .field("open", &self.open())
+            .field("busy", &self.busy())
+            .field("draining", &self.is_draining())
+            .field("drained", &self.is_drained())
+            .field("anomalies", &self.anomalies())
+            .finish()
+    }
+}
+
+/// Bytes kept free between the tracker's words: 128 keeps two words in different cache lines
+/// and different line pairs (x86-64 prefetches lines in adjacent pairs). An array rather
+/// than `#[repr(align(128))]` (crossbeam-utils' `CachePadded` is that): aligning the tracker
+/// would also move it 128 bytes away from the `Arc` counts in front of it in `Shared`,
+/// which connection opens and closes move together with `word`.
+#[derive(Clone, Copy)]
+struct Gap(#[allow(dead_code)] [u8; 128 - core::mem::size_of::<usize>()]);
+
+impl Gap {
+    const NEW: Gap = Gap([0; 128 - core::mem::size_of::<usize>()]);
 }
 
 #[cfg(not(loom))]
@@ -379,7 +429,7 @@ impl Guard<'_> {
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        self.tracker.release(self.idle);
+        self.tracker.release(!self.idle);
     }
 }
 
