@@ -91,38 +91,24 @@ impl Network for crate::Tokio {
     /// queued since the reactor's last event, and `poll_accept` would say `Pending`.
     #[cfg(unix)]
     fn try_accept(&self, acceptor: &mut Acceptor) -> Option<io::Result<Stream>> {
-        use std::os::fd::AsFd;
-        fn now<L, S, A>(
-            listener: &impl AsFd,
-            accept: impl FnOnce(&L) -> io::Result<(S, A)>,
-        ) -> Option<io::Result<S>>
-        where
-            L: From<std::os::fd::OwnedFd>,
-        {
-            let dup = match listener.as_fd().try_clone_to_owned() {
-                Ok(fd) => L::from(fd),
-                Err(error) => return Some(Err(error)),
-            };
-            match accept(&dup) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
-                other => Some(other.map(|(stream, _)| stream)),
-            }
-        }
+        use crate::serve::accept_now;
         Some(match &acceptor.0 {
-            Listening::Tcp(listener) => {
-                now(listener, std::net::TcpListener::accept)?.and_then(|stream| {
+            Listening::Tcp(listener) => accept_now(listener, std::net::TcpListener::accept)?
+                .and_then(|(stream, _)| {
                     stream.set_nonblocking(true)?;
                     let stream = tokio::net::TcpStream::from_std(stream)?;
                     let _ = stream.set_nodelay(true);
                     Ok(Stream(Connected::Tcp(TokioIo::new(stream))))
-                })
-            }
-            Listening::Unix(listener) => now(listener, std::os::unix::net::UnixListener::accept)?
-                .and_then(|stream| {
-                    stream.set_nonblocking(true)?;
-                    let stream = tokio::net::UnixStream::from_std(stream)?;
-                    Ok(Stream(Connected::Unix(TokioIo::new(stream))))
                 }),
+            Listening::Unix(listener) => {
+                accept_now(listener, std::os::unix::net::UnixListener::accept)?.and_then(
+                    |(stream, _)| {
+                        stream.set_nonblocking(true)?;
+                        let stream = tokio::net::UnixStream::from_std(stream)?;
+                        Ok(Stream(Connected::Unix(TokioIo::new(stream))))
+                    },
+                )
+            }
         })
     }
 }

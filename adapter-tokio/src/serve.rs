@@ -148,7 +148,7 @@ impl<L: Listener> accept::Accept for Accepting<L> {
 /// flag: `None` on `WouldBlock`. It goes around the runtime's readiness, which may not
 /// have seen what was queued since its last event.
 #[cfg(unix)]
-fn accept_now<L, S, A>(
+pub(crate) fn accept_now<L, S, A>(
     listener: &impl std::os::fd::AsFd,
     accept: impl FnOnce(&L) -> io::Result<(S, A)>,
 ) -> Option<io::Result<(S, A)>>
