@@ -71,9 +71,10 @@ impl SmolSignals {
     ///
     /// # Errors
     ///
-    /// A signal async-signal cannot listen for (`SIGKILL`, `SIGSTOP`, the fault signals,
-    /// numbers it does not know; on Windows anything but `SIGINT`), or installing the
-    /// handler failed.
+    /// On Unix, a signal async-signal cannot listen for (`SIGKILL`, `SIGSTOP`, the fault
+    /// signals, numbers it does not know), or installing the handler failed. On Windows,
+    /// where async-signal has only `SIGINT` (Ctrl-C), the other signals of the set are left
+    /// out, as lameduck-tokio does there, so the default set works everywhere.
     ///
     /// ```
     /// use lameduck::{Signal, SignalSet};
@@ -88,6 +89,9 @@ impl SmolSignals {
                 .find(|known| *known as i32 == i32::from(signal.number()));
             match found {
                 Some(known) => os.push(known),
+                #[cfg(windows)]
+                None => {}
+                #[cfg(not(windows))]
                 None => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
