@@ -8,7 +8,7 @@ use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lameduck::{Config, Phase};
 use std::time::Instant;
-use support::{bounded, read_response, start, start_with, BIG};
+use support::{bounded, read_response, request_big_unread, start, start_with, until, BIG};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt, BufReader},
     net::TcpStream,
@@ -198,12 +198,7 @@ async fn an_upgrade_the_handler_does_not_count_is_counted_and_cut_at_the_deadlin
     // The cut made the server's reads fail: its task ended and the socket closed.
     let mut rest = Vec::new();
     let _ = bounded(socket.read_to_end(&mut rest)).await;
-    bounded(async {
-        while server.handle.snapshot().open != 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    until(|| server.handle.snapshot().open == 0).await;
 }
 
 /// A client that does not read its response: hyper has taken the whole body, but the bytes
@@ -213,19 +208,7 @@ async fn an_upgrade_the_handler_does_not_count_is_counted_and_cut_at_the_deadlin
 async fn a_slow_reader_is_waited_for_and_gets_its_whole_response() {
     let server = start().await;
     let mut socket = BufReader::new(TcpStream::connect(server.addr).await.unwrap());
-    socket
-        .get_mut()
-        .write_all(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    // Let the server fill the socket buffers and block.
-    bounded(async {
-        while server.handle.snapshot().active != 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    request_big_unread(&server, socket.get_mut()).await;
     server.trigger.shutdown();
     // Well past the idle grace (1 s): a connection counted idle would have been dropped.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -254,17 +237,7 @@ async fn a_slow_reader_is_waited_for_and_gets_its_whole_response() {
 async fn a_response_that_never_reaches_its_client_is_reported_cut() {
     let server = start_with(Config::new().drain_timeout(Duration::from_millis(1500))).await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
-    socket
-        .write_all(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    bounded(async {
-        while server.handle.snapshot().active != 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    request_big_unread(&server, &mut socket).await;
     let started = Instant::now();
     server.trigger.shutdown();
     let report = bounded(server.report).await.unwrap();

@@ -4,7 +4,7 @@ mod support;
 
 use core::time::Duration;
 use std::time::Instant;
-use support::{bounded, start};
+use support::{bounded, start, until};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -16,12 +16,7 @@ async fn closes_after(bytes: &[u8]) -> Duration {
     let server = start().await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     socket.write_all(bytes).await.unwrap();
-    bounded(async {
-        while server.handle.snapshot().open != 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until(|| server.handle.snapshot().open == 1).await;
     let started = Instant::now();
     server.trigger.shutdown();
     let mut rest = Vec::new();
@@ -61,12 +56,7 @@ async fn a_request_sent_just_after_the_drain_began_is_answered() {
     use tokio::io::BufReader;
     let server = start().await;
     let mut socket = BufReader::new(TcpStream::connect(server.addr).await.unwrap());
-    bounded(async {
-        while server.handle.snapshot().open != 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until(|| server.handle.snapshot().open == 1).await;
     server.trigger.shutdown();
     bounded(server.handle.draining()).await;
     tokio::time::sleep(Duration::from_millis(20)).await;

@@ -162,3 +162,24 @@ pub async fn bounded<F: core::future::Future>(future: F) -> F::Output {
         .await
         .expect("took too long")
 }
+
+/// Waits (bounded, see [`bounded`]) until `ready` holds, looking every 10 ms.
+pub async fn until(mut ready: impl FnMut() -> bool) {
+    bounded(async {
+        while !ready() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+/// Asks for `/big` on `socket` and waits until the server is busy writing it and has had
+/// time to fill the socket buffers of a client that does not read.
+pub async fn request_big_unread(server: &Server, socket: &mut tokio::net::TcpStream) {
+    socket
+        .write_all(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    until(|| server.handle.snapshot().active == 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
