@@ -15,3 +15,4 @@ pub(crate) mod report;
 pub(crate) mod runtime;
 pub(crate) mod shared;
 pub(crate) mod trace;
+pub(crate) mod waiters;

@@ -21,7 +21,9 @@ mod facade;
 #[cfg(feature = "metrics")]
 pub use facade::metrics;
 #[cfg(feature = "alloc")]
-use facade::{connection, handle, hooks, listen, observe, reload, report, runtime, shared, trace};
+use facade::{
+    connection, handle, hooks, listen, observe, reload, report, runtime, shared, trace, waiters,
+};
 
 #[cfg(feature = "std")]
 mod os;

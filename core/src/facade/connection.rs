@@ -53,8 +53,8 @@ pub struct Connection {
 }
 
 /// What the clones of one connection share. Dropping it uncounts the connection.
-struct State {
-    shared: Arc<Shared>,
+pub(crate) struct State {
+    pub(crate) shared: Arc<Shared>,
     word: AtomicUsize,
     /// Notified each time the connection turns idle.
     idle: Event,
@@ -156,7 +156,7 @@ impl Connection {
     /// let _going_away = conn.going_away();
     /// ```
     pub fn going_away(&self) -> Reached {
-        Reached::new(self.state.shared.clone(), Phase::Draining)
+        Reached::of_connection(self.state.clone(), Phase::Draining)
     }
 
     /// Completes when waiting for connections is over (the drain deadline passed, a second
@@ -168,7 +168,7 @@ impl Connection {
     /// let _cut = conn.cut();
     /// ```
     pub fn cut(&self) -> Reached {
-        Reached::new(self.state.shared.clone(), Phase::Hooks)
+        Reached::of_connection(self.state.clone(), Phase::Hooks)
     }
 
     /// Whether the drain was cut (see [`cut`](Self::cut)).

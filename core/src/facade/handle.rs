@@ -2,6 +2,7 @@
 //! `Handle` (observes it), with their futures.
 
 use crate::{
+    connection::State,
     shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
     sync::Arc,
     Config, ConfigError, Connection, Events, HookRegistry, Phase, Snapshot, Summary,
@@ -11,9 +12,8 @@ use core::{
     fmt,
     future::Future,
     pin::Pin,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
 };
-use event_listener::EventListener;
 
 /// A shutdown to be run: make it, hand out its [`Handle`], [`Trigger`] and
 /// [`HookRegistry`], then await [`Shutdown::run`](crate::Shutdown::run) with a timer and a
@@ -284,7 +284,7 @@ impl Handle {
 ///
 /// # Cancel safety
 ///
-/// Cancel-safe: dropping it unregisters its listener and loses nothing.
+/// Cancel-safe: dropping it unregisters its waker and loses nothing.
 ///
 /// ```
 /// use lameduck::{Config, Phase, Shutdown};
@@ -294,23 +294,71 @@ impl Handle {
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Reached {
-    shared: Arc<Shared>,
+    owner: Owner,
     phase: Phase,
-    listener: Option<EventListener>,
-    /// The waker `listener` was registered with: a re-poll with the same one needs only the
-    /// phase check, not the event's lock (a phase, once reached, stays reached, so a
-    /// notification is never spent on a phase not yet reached).
-    registered: Option<core::task::Waker>,
+    /// The waker's slot in the phase's waiter set, once registered.
+    pub(crate) key: Option<usize>,
+    /// The waker registered under `key`: a re-poll with the same one needs only the phase
+    /// check, not the set's lock (a phase, once reached, stays reached, so a wake-up is
+    /// never spent on a phase not yet reached).
+    registered: Option<Waker>,
+}
+
+/// What keeps the shutdown alive for a [`Reached`]: a connection's notice holds the
+/// connection's own state (whose reference count only that connection's clones move)
+/// rather than the `Arc` every handle and connection of the shutdown shares.
+enum Owner {
+    Shutdown(Arc<Shared>),
+    Connection(Arc<State>),
+}
+
+impl Owner {
+    fn shared(&self) -> &Shared {
+        match self {
+            Owner::Shutdown(shared) => shared,
+            Owner::Connection(state) => &state.shared,
+        }
+    }
 }
 
 impl Reached {
     pub(crate) fn new(shared: Arc<Shared>, phase: Phase) -> Reached {
+        Reached::with_owner(Owner::Shutdown(shared), phase)
+    }
+
+    pub(crate) fn of_connection(state: Arc<State>, phase: Phase) -> Reached {
+        Reached::with_owner(Owner::Connection(state), phase)
+    }
+
+    fn with_owner(owner: Owner, phase: Phase) -> Reached {
         Reached {
-            shared,
+            owner,
             phase,
-            listener: None,
+            key: None,
             registered: None,
         }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        self.owner.shared()
+    }
+
+    /// Takes the waker out of the phase's set, unless the set has been emptied (then it is
+    /// gone already).
+    fn unregister(&mut self) {
+        self.registered = None;
+        if let Some(key) = self.key.take() {
+            let waiters = &self.owner.shared().reached[self.phase.index()];
+            if !waiters.emptied() {
+                waiters.remove(key);
+            }
+        }
+    }
+}
+
+impl Drop for Reached {
+    fn drop(&mut self) {
+        self.unregister();
     }
 }
 
@@ -327,21 +375,31 @@ impl Future for Reached {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let (shared, phase) = (&this.shared, this.phase);
-        if this.listener.is_some()
+        let phase = this.phase;
+        if this.owner.shared().phase() >= phase {
+            this.unregister();
+            return Poll::Ready(());
+        }
+        if this.key.is_some()
             && this
                 .registered
                 .as_ref()
                 .is_some_and(|waker| waker.will_wake(cx.waker()))
-            && shared.phase() < phase
         {
             return Poll::Pending;
         }
-        let event = &shared.reached[phase.index()];
-        let poll =
-            crate::listen::poll_until(&mut this.listener, event, cx, || shared.phase() >= phase);
-        this.registered = poll.is_pending().then(|| cx.waker().clone());
-        poll
+        let shared = this.owner.shared();
+        let waiters = &shared.reached[phase.index()];
+        if waiters.register(&mut this.key, cx.waker(), || shared.phase() >= phase) {
+            match &mut this.registered {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => this.registered = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        } else {
+            this.registered = None;
+            Poll::Ready(())
+        }
     }
 }
 
@@ -369,7 +427,7 @@ impl Future for Stopped {
         let this = self.get_mut();
         core::task::ready!(Pin::new(&mut this.reached).poll(cx));
         // The driver publishes the summary before it enters Stopped.
-        let summary = this.reached.shared.summary.get();
+        let summary = this.reached.shared().summary.get();
         Poll::Ready(*summary.expect("the summary is published before Stopped"))
     }
 }

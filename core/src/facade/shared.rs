@@ -4,6 +4,7 @@ use crate::{
     hooks::HookList,
     reload::ReloadState,
     sync::{AtomicU8, Ordering},
+    waiters::Waiters,
     Config, Phase, Summary, Tracker,
 };
 use alloc::string::String;
@@ -28,7 +29,7 @@ pub(crate) struct Shared {
     phase: AtomicU8,
     /// One waiter set per phase, notified when that phase is reached: entering the lame
     /// duck wakes only who waits for it, not every connection waiting for the drain.
-    pub(crate) reached: [Event; 5],
+    pub(crate) reached: [Waiters; 5],
     requests: AtomicU8,
     /// Notified on every programmatic request.
     pub(crate) requested: Event,
@@ -45,13 +46,7 @@ impl Shared {
             tracker: Tracker::new(),
             config,
             phase: AtomicU8::new(Phase::Running as u8),
-            reached: [
-                Event::new(),
-                Event::new(),
-                Event::new(),
-                Event::new(),
-                Event::new(),
-            ],
+            reached: core::array::from_fn(|_| Waiters::new()),
             requests: AtomicU8::new(0),
             requested: Event::new(),
             failure: spin::Mutex::new(None),
@@ -73,7 +68,7 @@ impl Shared {
         let before = Phase::from_u8(self.phase.swap(phase as u8, Ordering::AcqRel));
         if phase > before {
             for passed in &self.reached[before.index() + 1..=phase.index()] {
-                passed.notify(usize::MAX);
+                passed.wake_all();
             }
         }
     }

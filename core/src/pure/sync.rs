@@ -1,12 +1,12 @@
 //! The one place that names atomics, so `--cfg loom` can swap in loom's models.
 
 #[cfg(all(feature = "alloc", not(loom)))]
-pub(crate) use core::sync::atomic::AtomicU8;
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8};
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 #[cfg(all(feature = "alloc", not(loom)))]
 pub(crate) use alloc::sync::Arc;
