@@ -129,7 +129,9 @@ impl Waiters {
 mod tests {
     //! The waiter set as `Reached` uses it: a waiter dropped is gone and never woken; a
     //! re-poll with another waker replaces the one stored.
-    use crate::{handle::Reached, shared::Shared, sync::Arc, Config, Phase};
+    use crate::{handle::Reached, shared::Shared, Phase};
+    #[cfg(not(loom))]
+    use crate::{sync::Arc, Config};
     use core::{
         future::Future,
         pin::Pin,
@@ -297,7 +299,7 @@ mod loom_models {
             let (first, first_waker) = counter();
             let (second, second_waker) = counter();
             let waiter = {
-                let shared = shared.clone();
+                let (shared, second_waker) = (shared.clone(), second_waker.clone());
                 thread::spawn(move || {
                     let mut reached = Reached::new(shared, Phase::Draining);
                     let polls = (
