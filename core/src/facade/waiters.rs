@@ -139,10 +139,10 @@ mod tests {
     };
     use std::task::Wake;
 
-    #[cfg(loom)]
-    use loom::sync::atomic::{AtomicUsize, Ordering};
     #[cfg(not(loom))]
     use core::sync::atomic::{AtomicUsize, Ordering};
+    #[cfg(loom)]
+    use loom::sync::atomic::{AtomicUsize, Ordering};
 
     /// Counts its wakes.
     #[derive(Default)]
@@ -169,6 +169,13 @@ mod tests {
 
     pub(super) fn draining_waiters(shared: &Shared) -> usize {
         shared.reached[Phase::Draining.index()].len()
+    }
+
+    #[cfg(not(loom))]
+    #[test]
+    fn reached_stays_send_sync_and_unpin() {
+        fn check<T: Send + Sync + Unpin>() {}
+        check::<Reached>();
     }
 
     #[cfg(not(loom))]
