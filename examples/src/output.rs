@@ -16,6 +16,7 @@
 use core::future::Future;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
+use futures::channel::oneshot;
 use futures_util::{
     future::{select, Either},
     StreamExt,
@@ -37,7 +38,13 @@ pub const EXIT_FLUSH: Duration = Duration::from_secs(1);
 enum Message {
     Line(String),
     /// Answered once everything sent before it was written.
-    Flushed(mpsc::SyncSender<()>),
+    Flushed(Done),
+}
+
+/// Who waits for a [`Message::Flushed`]: a thread ([`flush`]) or a task ([`written`]).
+enum Done {
+    Thread(mpsc::SyncSender<()>),
+    Task(oneshot::Sender<()>),
 }
 
 /// One stream's writer thread and the way to it.
@@ -83,7 +90,10 @@ impl Writer {
                             let _ = writeln!(out, "{text}");
                             let _ = out.flush();
                         }
-                        Message::Flushed(done) => {
+                        Message::Flushed(Done::Thread(done)) => {
+                            let _ = done.send(());
+                        }
+                        Message::Flushed(Done::Task(done)) => {
                             let _ = done.send(());
                         }
                     }
@@ -114,7 +124,7 @@ impl Writer {
     /// Waits until every line queued so far was written, or `until`.
     fn flush(&self, until: Instant) {
         let (done, flushed) = mpsc::sync_channel(1);
-        if self.send(Message::Flushed(done)) {
+        if self.send(Message::Flushed(Done::Thread(done))) {
             let _ = flushed.recv_timeout(until.saturating_duration_since(Instant::now()));
         }
     }
@@ -163,9 +173,32 @@ pub fn flush() {
     writer_of(true).flush(until);
 }
 
+/// Completes once the stdout lines printed so far were written, without blocking a thread
+/// (the writer thread answers the waiting task); at once if stdout has no writer.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the waiting.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// lameduck_examples::output::line("phase: hooks");
+/// lameduck_examples::output::written().await;
+/// # });
+/// ```
+pub async fn written() {
+    let (done, flushed) = oneshot::channel();
+    if writer_of(false).send(Message::Flushed(Done::Task(done))) {
+        let _ = flushed.await;
+    }
+}
+
 /// `listening on http://IP:PORT`, then `phase: running`, and waits (at most [`EXIT_FLUSH`])
 /// until they are written: what follows (a successor telling its predecessor it serves,
 /// which then prints `upgrade: handed over`) must come after them on a shared stdout.
+///
+/// It also starts the stderr writer, so that the shutdown's first progress line does not
+/// pay for starting a thread.
 ///
 /// ```
 /// lameduck_examples::output::listening("127.0.0.1:8080");
@@ -173,6 +206,7 @@ pub fn flush() {
 pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
+    let _ = writer_of(true);
     writer_of(false).flush(Instant::now() + EXIT_FLUSH);
 }
 
