@@ -121,12 +121,19 @@ impl Writer {
         }
     }
 
-    /// Waits until every line queued so far was written, or `until`.
-    fn flush(&self, until: Instant) {
+    /// Asks the writer to answer once every line queued so far was written; `None` if it
+    /// has no thread.
+    fn flushed(&self) -> Option<mpsc::Receiver<()>> {
         let (done, flushed) = mpsc::sync_channel(1);
-        if self.send(Message::Flushed(Done::Thread(done))) {
-            let _ = flushed.recv_timeout(until.saturating_duration_since(Instant::now()));
-        }
+        self.send(Message::Flushed(Done::Thread(done)))
+            .then_some(flushed)
+    }
+}
+
+/// Waits for each answer of [`Writer::flushed`] until `until`.
+fn wait_flushed(answers: impl IntoIterator<Item = Option<mpsc::Receiver<()>>>, until: Instant) {
+    for flushed in answers.into_iter().flatten() {
+        let _ = flushed.recv_timeout(until.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -169,8 +176,11 @@ pub fn diag(text: impl core::fmt::Display) {
 /// ```
 pub fn flush() {
     let until = Instant::now() + EXIT_FLUSH;
-    writer_of(false).flush(until);
-    writer_of(true).flush(until);
+    // Both asked before either is waited for: the two writers flush at the same time.
+    wait_flushed(
+        [writer_of(false).flushed(), writer_of(true).flushed()],
+        until,
+    );
 }
 
 /// Completes once the stdout lines printed so far were written, without blocking a thread
@@ -207,7 +217,7 @@ pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
     let _ = writer_of(true);
-    writer_of(false).flush(Instant::now() + EXIT_FLUSH);
+    wait_flushed([writer_of(false).flushed()], Instant::now() + EXIT_FLUSH);
 }
 
 /// Prints `phase: lame-duck`, `phase: draining`, `phase: hooks` as the shutdown reaches
@@ -329,11 +339,12 @@ mod tests {
     };
 
     /// A stream whose first write never returns (until the test ends), like a full pipe
-    /// nobody reads.
-    struct Stuck(mpsc::Receiver<()>);
+    /// nobody reads; it says when that write began.
+    struct Stuck(mpsc::Receiver<()>, mpsc::Sender<()>);
 
     impl Write for Stuck {
         fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            let _ = self.1.send(());
             let _ = self.0.recv();
             Err(io::ErrorKind::BrokenPipe.into())
         }
@@ -345,17 +356,25 @@ mod tests {
     #[test]
     fn a_stuck_stream_blocks_no_caller_and_extra_lines_are_dropped() {
         let (_release, stuck) = mpsc::channel();
-        let writer = Writer::start("test-stuck", true, Stuck(stuck));
+        let (began, writing) = mpsc::channel();
+        let writer = Writer::start("test-stuck", true, Stuck(stuck, began));
         let begun = Instant::now();
+        writer.line("first".into());
+        // Once the writer is stuck on the first line, every line beyond the queue is dropped
+        // (before that, a writer thread slow to start would take the count's first part).
+        writing.recv().unwrap();
         for i in 0..STDERR_QUEUE * 4 {
             writer.line(format!("progress {i}"));
         }
         // The flush is bounded too.
-        writer.flush(Instant::now() + Duration::from_millis(50));
+        super::wait_flushed(
+            [writer.flushed()],
+            Instant::now() + Duration::from_millis(50),
+        );
         assert!(begun.elapsed() < Duration::from_secs(5), "never blocked");
         let dropped = writer.dropped.load(core::sync::atomic::Ordering::Relaxed);
-        // The writer holds one line in its stuck write, the queue holds the next ones.
-        assert!(dropped >= STDERR_QUEUE * 4 - STDERR_QUEUE - 1, "{dropped}");
+        // The writer holds the first line in its stuck write, the queue holds the next ones.
+        assert_eq!(dropped, STDERR_QUEUE * 4 - STDERR_QUEUE);
     }
 
     #[test]
@@ -375,7 +394,7 @@ mod tests {
         for i in 0..1000 {
             writer.line(format!("line {i}"));
         }
-        writer.flush(Instant::now() + Duration::from_secs(10));
+        super::wait_flushed([writer.flushed()], Instant::now() + Duration::from_secs(10));
         let written: Vec<u8> = rx.try_iter().flatten().collect();
         assert_eq!(String::from_utf8(written).unwrap().lines().count(), 1000);
     }
