@@ -8,6 +8,11 @@
 # HTTP/1.1 keep-alive with wrk at 64 and 4096 connections; HTTP/2 (h2c, prior knowledge)
 # with h2load at 64 connections x 10 streams. Needs wrk and h2load (Debian: wrk,
 # nghttp2-client), installed if missing. Loopback only; every run is bounded by SECONDS.
+#
+# The server and the load generator run on separate cores (taskset): the server on
+# SERVER_CPUS (default: every core but the last), wrk/h2load on CLIENT_CPUS (default: the
+# last core), so the load generator does not take the server's cycles. On one core both
+# share it (and the figures say little).
 set -euo pipefail
 ROUNDS=${1:-3}
 SECS=${2:-8}
@@ -20,6 +25,14 @@ if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null; then
 fi
 cargo build --release -q -p lameduck-benches --bins -p lameduck-examples --example hyper_tokio --example axum
 ulimit -n "$(ulimit -Hn)"
+CPUS=$(nproc)
+if [ "$CPUS" -ge 2 ]; then
+  SERVER_CPUS=${SERVER_CPUS:-0-$((CPUS - 2))}
+  CLIENT_CPUS=${CLIENT_CPUS:-$((CPUS - 1))}
+else
+  SERVER_CPUS=${SERVER_CPUS:-0} CLIENT_CPUS=${CLIENT_CPUS:-0}
+fi
+echo "server on cores $SERVER_CPUS, load generator on cores $CLIENT_CPUS" >&2
 
 SERVERS=(
   "bare_hyper=$TARGET/release/bare_hyper"
@@ -32,7 +45,7 @@ trap 'rm -rf "$WORK"' EXIT
 RESULTS=$WORK/results
 
 start() { # start BIN -> sets PID and ADDR
-  "$1" --addr 127.0.0.1:0 >"$WORK/out" 2>/dev/null &
+  taskset -c "$SERVER_CPUS" "$1" --addr 127.0.0.1:0 >"$WORK/out" 2>/dev/null &
   PID=$!
   for _ in $(seq 1 500); do
     ADDR=$(sed -n 's#^listening on http://##p' "$WORK/out")
@@ -59,14 +72,14 @@ for round in $(seq 1 "$ROUNDS"); do
       name=${entry%%=*} bin=${entry#*=}
       start "$bin"
       if [ "$proto" = h1 ]; then
-        wrk -t1 -c"$conns" -d"${SECS}s" --latency "http://$ADDR/" >"$WORK/run" 2>&1 || true
+        taskset -c "$CLIENT_CPUS" wrk -t1 -c"$conns" -d"${SECS}s" --latency "http://$ADDR/" >"$WORK/run" 2>&1 || true
         rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/run")
         p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/run")")
         p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/run")")
         errors=$(awk '/Socket errors|Non-2xx/ { print }' "$WORK/run" | tr '\n' ' ')
         [ -n "$rps" ] || { echo "wrk got nothing from $name:" >&2; tail -5 "$WORK/run" >&2; }
       else
-        h2load -c"$conns" -m10 -D "$SECS" "http://$ADDR/" >"$WORK/run" 2>&1 || true
+        taskset -c "$CLIENT_CPUS" h2load -c"$conns" -m10 -D "$SECS" "http://$ADDR/" >"$WORK/run" 2>&1 || true
         rps=$(awk '/^finished in/ { gsub(",", "", $4); print $4 }' "$WORK/run")
         p50=$(awk '/^time for request:/ { print $6 }' "$WORK/run")
         p50=$(to_ms "$p50")  # h2load gives the mean here, not the median

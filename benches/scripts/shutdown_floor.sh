@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# SIGTERM → exit of the hyper_tokio and hyper_smol demos against their floors (the same hyper
-# server with no shutdown support, ended by SIGTERM's default action), with N idle keep-alive
-# connections; the runs of all four servers interleaved; RSS per connection against the floor.
+# SIGTERM → exit of the hyper_tokio and hyper_smol demos, and of the library alone on tokio
+# (`lameduck_hyper`: bare_hyper's routes served by lameduck_hyper::serve), against their
+# floors (the same hyper server with no shutdown support, ended by SIGTERM's default action),
+# with N idle keep-alive connections; the runs of all five servers interleaved; RSS per
+# connection against the floor.
 # Usage: benches/scripts/shutdown_floor.sh [RUNS]   (needs 10 100 open files, as
 # shutdown_latency.sh). smol runs with SMOL_THREADS=2.
 set -euo pipefail
@@ -17,5 +19,6 @@ fi
 SMOL_THREADS=2 "$TARGET/release/shutdown_latency" --runs "$RUNS" --idle 10,200,1000,10000 --inflight 0 \
   "bare=$TARGET/release/bare_hyper" \
   "bare_smol=$TARGET/release/bare_hyper_smol" \
+  "lib=$TARGET/release/lameduck_hyper@bare" \
   "tokio=$TARGET/release/examples/hyper_tokio@bare" \
   "smol=$TARGET/release/examples/hyper_smol@bare_smol"

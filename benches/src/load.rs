@@ -5,7 +5,10 @@
 use bytes::Bytes;
 use core::{convert::Infallible, net::SocketAddr, time::Duration};
 use http_body_util::Full;
-use hyper::{Response, StatusCode, Uri};
+use hyper::{
+    header::{HeaderValue, CONTENT_TYPE},
+    Response, StatusCode, Uri,
+};
 
 /// `--addr HOST:PORT` from the command line (default `127.0.0.1:8080`); anything else is a
 /// usage error (exit 64).
@@ -60,13 +63,19 @@ pub fn parse_addr(args: impl IntoIterator<Item = String>) -> Result<SocketAddr, 
 /// assert_eq!(response.status(), 200);
 /// ```
 pub async fn answer(uri: Uri) -> Result<Response<Full<Bytes>>, Infallible> {
-    let respond = |status: StatusCode, body: String| {
-        let mut response = Response::new(Full::new(Bytes::from(body)));
+    let respond = |status: StatusCode, body: Bytes| {
+        let mut response = Response::new(Full::new(body));
         *response.status_mut() = status;
+        // The demos' header: hyper keeps each connection's response header map for the
+        // next response, so a server that sends headers holds that map per idle
+        // connection (about 600 bytes); the baseline must hold it too.
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         Ok(response)
     };
     match uri.path() {
-        "/" => Ok(Response::new(Full::new(Bytes::from_static(b"ok")))),
+        "/" => respond(StatusCode::OK, Bytes::from_static(b"ok")),
         "/sleep" => {
             let ms = uri
                 .query()
@@ -77,14 +86,14 @@ pub async fn answer(uri: Uri) -> Result<Response<Full<Bytes>>, Infallible> {
             match ms {
                 Some(ms) => {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
-                    respond(StatusCode::OK, format!("slept {ms}"))
+                    respond(StatusCode::OK, format!("slept {ms}").into())
                 }
                 None => respond(
                     StatusCode::BAD_REQUEST,
-                    "ms must be a whole number\n".into(),
+                    Bytes::from_static(b"ms must be a whole number\n"),
                 ),
             }
         }
-        _ => respond(StatusCode::NOT_FOUND, "not found\n".into()),
+        _ => respond(StatusCode::NOT_FOUND, Bytes::from_static(b"not found\n")),
     }
 }

@@ -3,7 +3,6 @@
 
 use crate::{cli::Options, output, routes::Routes};
 use lameduck::{Hook, Network, Shutdown};
-use std::io::Write;
 
 /// A demo's shutdown, made from its command line.
 #[derive(Debug)]
@@ -127,16 +126,19 @@ impl Demo {
     }
 }
 
-/// The `flush` hook: flushes stdout and says so on stderr (`hook flush running`, which the
-/// tests count to prove it ran once).
+/// The `flush` hook: says so on stderr (`hook flush running`, which the tests count to prove
+/// it ran once) and completes once the stdout lines printed so far were written. An async
+/// hook: it starts no thread and blocks none (a sync hook would run on the runtime's blocking
+/// pool, which starts a thread for it at shutdown).
 ///
 /// ```
 /// assert_eq!(lameduck_examples::demo::flush().name(), "flush");
 /// ```
 pub fn flush() -> Hook {
-    Hook::new("flush", || {
+    Hook::new_async("flush", || async {
         crate::output::diag("hook flush running");
-        std::io::stdout().flush()
+        crate::output::written().await;
+        Ok::<(), core::convert::Infallible>(())
     })
 }
 
@@ -155,5 +157,68 @@ pub fn bind_or_exit(options: &Options) -> std::net::TcpListener {
             eprintln!("error: cannot listen on {}: {error}", options.addr);
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flush;
+    use core::{future::Future, time::Duration};
+    use lameduck::{
+        test_util::ScriptedSignals, BoxError, Config, HookOutcome, Runtime, Shutdown, SignalSet,
+        Timer,
+    };
+    use lameduck_tokio::Tokio;
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    /// Tokio, counting the work given to `spawn_blocking` (each may start a thread).
+    #[derive(Clone, Default)]
+    struct CountingBlocking {
+        blocking: Arc<AtomicUsize>,
+    }
+
+    impl Timer for CountingBlocking {
+        type Sleep = <Tokio as Timer>::Sleep;
+        fn now(&self) -> Duration {
+            Tokio::new().now()
+        }
+        fn sleep(&self, duration: Duration) -> Self::Sleep {
+            Tokio::new().sleep(duration)
+        }
+    }
+
+    impl Runtime for CountingBlocking {
+        type Signals = <Tokio as Runtime>::Signals;
+        fn signals(&self, set: SignalSet) -> Result<Self::Signals, BoxError> {
+            Tokio::new().signals(set)
+        }
+        fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+            Tokio::new().spawn(task);
+        }
+        fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+            self.blocking.fetch_add(1, Ordering::SeqCst);
+            Tokio::new().spawn_blocking(work);
+        }
+    }
+
+    /// The shutdown's own path (a signal that reaches the hooks) takes no thread for the
+    /// demo's hook: with a sync hook `spawn_blocking` would start one at the worst moment.
+    #[tokio::test]
+    async fn the_flush_hook_runs_without_a_blocking_thread() {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        shutdown.hooks().register(flush()).unwrap();
+        shutdown.trigger().shutdown();
+        let runtime = CountingBlocking::default();
+        let report = shutdown.run(runtime.clone(), ScriptedSignals::new()).await;
+        let hooks: Vec<_> = report
+            .hooks()
+            .iter()
+            .map(|hook| hook.outcome().clone())
+            .collect();
+        assert_eq!(hooks, [HookOutcome::Ok]);
+        assert_eq!(runtime.blocking.load(Ordering::SeqCst), 0);
     }
 }

@@ -16,6 +16,7 @@
 use core::future::Future;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
+use futures::channel::oneshot;
 use futures_util::{
     future::{select, Either},
     StreamExt,
@@ -37,7 +38,13 @@ pub const EXIT_FLUSH: Duration = Duration::from_secs(1);
 enum Message {
     Line(String),
     /// Answered once everything sent before it was written.
-    Flushed(mpsc::SyncSender<()>),
+    Flushed(Done),
+}
+
+/// Who waits for a [`Message::Flushed`]: a thread ([`flush`]) or a task ([`written`]).
+enum Done {
+    Thread(mpsc::SyncSender<()>),
+    Task(oneshot::Sender<()>),
 }
 
 /// One stream's writer thread and the way to it.
@@ -83,7 +90,10 @@ impl Writer {
                             let _ = writeln!(out, "{text}");
                             let _ = out.flush();
                         }
-                        Message::Flushed(done) => {
+                        Message::Flushed(Done::Thread(done)) => {
+                            let _ = done.send(());
+                        }
+                        Message::Flushed(Done::Task(done)) => {
                             let _ = done.send(());
                         }
                     }
@@ -111,12 +121,19 @@ impl Writer {
         }
     }
 
-    /// Waits until every line queued so far was written, or `until`.
-    fn flush(&self, until: Instant) {
+    /// Asks the writer to answer once every line queued so far was written; `None` if it
+    /// has no thread.
+    fn flushed(&self) -> Option<mpsc::Receiver<()>> {
         let (done, flushed) = mpsc::sync_channel(1);
-        if self.send(Message::Flushed(done)) {
-            let _ = flushed.recv_timeout(until.saturating_duration_since(Instant::now()));
-        }
+        self.send(Message::Flushed(Done::Thread(done)))
+            .then_some(flushed)
+    }
+}
+
+/// Waits for each answer of [`Writer::flushed`] until `until`.
+fn wait_flushed(answers: impl IntoIterator<Item = Option<mpsc::Receiver<()>>>, until: Instant) {
+    for flushed in answers.into_iter().flatten() {
+        let _ = flushed.recv_timeout(until.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -159,13 +176,39 @@ pub fn diag(text: impl core::fmt::Display) {
 /// ```
 pub fn flush() {
     let until = Instant::now() + EXIT_FLUSH;
-    writer_of(false).flush(until);
-    writer_of(true).flush(until);
+    // Both asked before either is waited for: the two writers flush at the same time.
+    wait_flushed(
+        [writer_of(false).flushed(), writer_of(true).flushed()],
+        until,
+    );
+}
+
+/// Completes once the stdout lines printed so far were written, without blocking a thread
+/// (the writer thread answers the waiting task); at once if stdout has no writer.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops the waiting.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// lameduck_examples::output::line("phase: hooks");
+/// lameduck_examples::output::written().await;
+/// # });
+/// ```
+pub async fn written() {
+    let (done, flushed) = oneshot::channel();
+    if writer_of(false).send(Message::Flushed(Done::Task(done))) {
+        let _ = flushed.await;
+    }
 }
 
 /// `listening on http://IP:PORT`, then `phase: running`, and waits (at most [`EXIT_FLUSH`])
 /// until they are written: what follows (a successor telling its predecessor it serves,
 /// which then prints `upgrade: handed over`) must come after them on a shared stdout.
+///
+/// It also starts the stderr writer, so that the shutdown's first progress line does not
+/// pay for starting a thread.
 ///
 /// ```
 /// lameduck_examples::output::listening("127.0.0.1:8080");
@@ -173,7 +216,8 @@ pub fn flush() {
 pub fn listening(addr: impl core::fmt::Display) {
     line(format_args!("listening on http://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
-    writer_of(false).flush(Instant::now() + EXIT_FLUSH);
+    let _ = writer_of(true);
+    wait_flushed([writer_of(false).flushed()], Instant::now() + EXIT_FLUSH);
 }
 
 /// Prints `phase: lame-duck`, `phase: draining`, `phase: hooks` as the shutdown reaches
@@ -295,11 +339,12 @@ mod tests {
     };
 
     /// A stream whose first write never returns (until the test ends), like a full pipe
-    /// nobody reads.
-    struct Stuck(mpsc::Receiver<()>);
+    /// nobody reads; it says when that write began.
+    struct Stuck(mpsc::Receiver<()>, mpsc::Sender<()>);
 
     impl Write for Stuck {
         fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            let _ = self.1.send(());
             let _ = self.0.recv();
             Err(io::ErrorKind::BrokenPipe.into())
         }
@@ -311,17 +356,25 @@ mod tests {
     #[test]
     fn a_stuck_stream_blocks_no_caller_and_extra_lines_are_dropped() {
         let (_release, stuck) = mpsc::channel();
-        let writer = Writer::start("test-stuck", true, Stuck(stuck));
+        let (began, writing) = mpsc::channel();
+        let writer = Writer::start("test-stuck", true, Stuck(stuck, began));
         let begun = Instant::now();
+        writer.line("first".into());
+        // Once the writer is stuck on the first line, every line beyond the queue is dropped
+        // (before that, a writer thread slow to start would take the count's first part).
+        writing.recv().unwrap();
         for i in 0..STDERR_QUEUE * 4 {
             writer.line(format!("progress {i}"));
         }
         // The flush is bounded too.
-        writer.flush(Instant::now() + Duration::from_millis(50));
+        super::wait_flushed(
+            [writer.flushed()],
+            Instant::now() + Duration::from_millis(50),
+        );
         assert!(begun.elapsed() < Duration::from_secs(5), "never blocked");
         let dropped = writer.dropped.load(core::sync::atomic::Ordering::Relaxed);
-        // The writer holds one line in its stuck write, the queue holds the next ones.
-        assert!(dropped >= STDERR_QUEUE * 4 - STDERR_QUEUE - 1, "{dropped}");
+        // The writer holds the first line in its stuck write, the queue holds the next ones.
+        assert_eq!(dropped, STDERR_QUEUE * 4 - STDERR_QUEUE);
     }
 
     #[test]
@@ -341,7 +394,7 @@ mod tests {
         for i in 0..1000 {
             writer.line(format!("line {i}"));
         }
-        writer.flush(Instant::now() + Duration::from_secs(10));
+        super::wait_flushed([writer.flushed()], Instant::now() + Duration::from_secs(10));
         let written: Vec<u8> = rx.try_iter().flatten().collect();
         assert_eq!(String::from_utf8(written).unwrap().lines().count(), 1000);
     }

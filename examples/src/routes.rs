@@ -24,7 +24,7 @@ use core::{
     task::{Context, Poll},
     time::Duration,
 };
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{header::HeaderValue, Method, Request, Response, StatusCode};
 use lameduck::{Handle, Runtime, Timer};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -117,9 +117,10 @@ impl<R: Runtime, B: Send + 'static> tower_service::Service<Request<B>> for Route
 pub fn text(status: StatusCode, body: &str) -> Response<Body> {
     let mut response = Response::new(full(body.to_owned()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
     response
 }
 
@@ -228,9 +229,10 @@ where
     match parsed {
         Ok((chunks, interval)) => {
             let mut response = Response::new(Chunks::new(timer.clone(), chunks, interval).boxed());
-            response
-                .headers_mut()
-                .insert(hyper::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain"),
+            );
             response
         }
         Err(reason) => text(StatusCode::BAD_REQUEST, &reason),

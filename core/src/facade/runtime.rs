@@ -78,6 +78,11 @@ pub trait Runtime: Timer<Sleep: Send> + Clone + Send + Sync + 'static {
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static);
 
     /// Runs `work` where blocking is allowed, detached.
+    ///
+    /// `work` may never return (a sync [`Hook`](crate::Hook) that hangs is abandoned at its
+    /// timeout), so nothing may wait for it: not the runtime's shutdown, not the process's
+    /// exit. A pool whose shutdown joins its threads (tokio's `spawn_blocking`) does not
+    /// qualify; a thread of its own does.
     fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static);
 }
 

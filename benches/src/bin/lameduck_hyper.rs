@@ -1,0 +1,46 @@
+//! The `bare_hyper` server with lameduck and nothing else: the same routes and the same
+//! hyper-util `auto::Builder` connections, served by `lameduck_hyper::serve` on
+//! `lameduck_tokio::Tokio` with the default config and no hook, printing nothing but its
+//! address. Against `bare_hyper` it shows what the library costs; against the `hyper_tokio`
+//! demo, what the demo adds (its routes, `/metrics`, its output lines and its hook).
+//!
+//! ```text
+//! cargo run --release -p lameduck-benches --bin lameduck_hyper -- --addr 127.0.0.1:0
+//! ```
+//!
+//! Prints `listening on http://IP:PORT`; SIGTERM drains it and it exits with the report's code.
+
+use core::task::{Context, Poll};
+use futures::future::BoxFuture;
+use hyper::{body::Incoming, Request};
+use lameduck::{Config, Report, Shutdown};
+use lameduck_benches::load::{addr_from_args, answer};
+
+/// `answer` as a tower service (`lameduck_hyper::serve` takes one; `bare_hyper` calls
+/// the same function through hyper's `service_fn`).
+#[derive(Clone, Copy)]
+struct Answer;
+
+impl tower_service::Service<Request<Incoming>> for Answer {
+    type Response = hyper::Response<http_body_util::Full<bytes::Bytes>>;
+    type Error = core::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        Box::pin(answer(request.uri().clone()))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Report {
+    let addr = addr_from_args();
+    let shutdown = Shutdown::new(Config::new()).expect("the default config is valid");
+    let listener = std::net::TcpListener::bind(addr).expect("bind");
+    let server = lameduck_hyper::serve(lameduck_tokio::Tokio::new(), listener, Answer, shutdown);
+    println!("listening on http://{}", server.local_addr().unwrap_or("?"));
+    server.await
+}
