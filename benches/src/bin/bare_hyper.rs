@@ -20,7 +20,10 @@ use lameduck_benches::load::{addr_from_args, answer};
 #[tokio::main]
 async fn main() {
     let addr = addr_from_args();
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    // The demos' listening socket (backlog of the system's maximum, at least 1024): the
+    // backlog changes what closing a thousand connections costs, so the floor must match.
+    let listener = tokio::net::TcpListener::from_std(lameduck_hyper::bind(addr).expect("bind"))
+        .expect("a non-blocking listener");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");

@@ -28,7 +28,9 @@ impl<F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for Exec {
 fn main() {
     let addr = addr_from_args();
     smol::block_on(async {
-        let listener = smol::net::TcpListener::bind(addr).await.expect("bind");
+        // The demos' listening socket (backlog of the system's maximum, at least 1024).
+        let listener = smol::net::TcpListener::try_from(lameduck_hyper::bind(addr).expect("bind"))
+            .expect("a non-blocking listener");
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");

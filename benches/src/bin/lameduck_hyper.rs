@@ -8,7 +8,9 @@
 //! cargo run --release -p lameduck-benches --bin lameduck_hyper -- --addr 127.0.0.1:0
 //! ```
 //!
-//! Prints `listening on http://IP:PORT`; SIGTERM drains it and it exits with the report's code.
+//! Prints `listening on http://IP:PORT`; SIGTERM drains it and it exits with the report's code,
+//! through `Report::exit` (no runtime teardown) unless `LAMEDUCK_RETURN=1`, which returns
+//! the report from `main` instead (what the teardown costs).
 
 use core::task::{Context, Poll};
 use futures::future::BoxFuture;
@@ -37,10 +39,15 @@ impl tower_service::Service<Request<Incoming>> for Answer {
 
 #[tokio::main]
 async fn main() -> Report {
+    let returns = std::env::var_os("LAMEDUCK_RETURN").is_some_and(|value| value == "1");
     let addr = addr_from_args();
     let shutdown = Shutdown::new(Config::new()).expect("the default config is valid");
-    let listener = std::net::TcpListener::bind(addr).expect("bind");
+    let listener = lameduck_hyper::bind(addr).expect("bind");
     let server = lameduck_hyper::serve(lameduck_tokio::Tokio::new(), listener, Answer, shutdown);
     println!("listening on http://{}", server.local_addr().unwrap_or("?"));
-    server.await
+    let report = server.await;
+    if returns {
+        return report;
+    }
+    report.exit()
 }

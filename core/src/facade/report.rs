@@ -218,6 +218,28 @@ impl fmt::Display for Report {
     }
 }
 
+#[cfg(feature = "std")]
+impl Report {
+    /// Ends the process now with [`exit_code`](Self::exit_code), stdout flushed, instead of
+    /// returning the report from `main`.
+    ///
+    /// Returning from `main` first drops the async runtime, which joins its threads; each
+    /// thread, exiting, hands back the memory the closed connections freed. With a thousand
+    /// connections just drained that takes milliseconds (measured in `benches/README.md`),
+    /// and a task that does not end holds it up. The shutdown is over when the report
+    /// exists (the hooks ran): nothing is left for that teardown to do but destructors,
+    /// which `exit` skips, as [`std::process::exit`] says.
+    ///
+    /// ```no_run
+    /// # async fn f(server: impl core::future::Future<Output = lameduck::Report>) {
+    /// server.await.exit()
+    /// # }
+    /// ```
+    pub fn exit(&self) -> ! {
+        std::process::exit(self.exit_code().into())
+    }
+}
+
 /// `main` can return the report: the process exits with [`Report::exit_code`].
 ///
 /// ```
