@@ -53,6 +53,9 @@ struct Writer {
     to: To,
     /// Lines dropped since the writer last wrote one.
     dropped: Arc<AtomicUsize>,
+    /// Lines queued and not yet written: a flush with none waits for nothing (no round trip
+    /// to the writer thread at exit when everything is already out).
+    queued: Arc<AtomicUsize>,
 }
 
 enum To {
@@ -73,6 +76,8 @@ impl Writer {
         };
         let dropped = Arc::new(AtomicUsize::new(0));
         let seen = dropped.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let written = queued.clone();
         let spawned = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
@@ -89,6 +94,8 @@ impl Writer {
                             // watchers only.
                             let _ = writeln!(out, "{text}");
                             let _ = out.flush();
+                            // Release: a flush that reads the count sees the write done.
+                            written.fetch_sub(1, Ordering::Release);
                         }
                         Message::Flushed(Done::Thread(done)) => {
                             let _ = done.send(());
@@ -102,6 +109,7 @@ impl Writer {
         Writer {
             to: if spawned.is_ok() { to } else { To::Nowhere },
             dropped,
+            queued,
         }
     }
 
@@ -115,15 +123,27 @@ impl Writer {
     }
 
     fn line(&self, text: String) {
+        // Counted before it is sent, so that the writer's decrement never comes first.
+        self.queued.fetch_add(1, Ordering::Relaxed);
         if !self.send(Message::Line(text)) {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
             // Relaxed: a count for the note, nothing else depends on it.
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
+    /// Whether every line queued so far was written.
+    fn idle(&self) -> bool {
+        // Acquire: pairs with the writer's decrement after its write.
+        self.queued.load(Ordering::Acquire) == 0
+    }
+
     /// Asks the writer to answer once every line queued so far was written; `None` if it
-    /// has no thread.
+    /// has no thread or nothing is waiting to be written.
     fn flushed(&self) -> Option<mpsc::Receiver<()>> {
+        if self.idle() {
+            return None;
+        }
         let (done, flushed) = mpsc::sync_channel(1);
         self.send(Message::Flushed(Done::Thread(done)))
             .then_some(flushed)
@@ -197,8 +217,12 @@ pub fn flush() {
 /// # });
 /// ```
 pub async fn written() {
+    let writer = writer_of(false);
+    if writer.idle() {
+        return;
+    }
     let (done, flushed) = oneshot::channel();
-    if writer_of(false).send(Message::Flushed(Done::Task(done))) {
+    if writer.send(Message::Flushed(Done::Task(done))) {
         let _ = flushed.await;
     }
 }
@@ -377,19 +401,36 @@ mod tests {
         assert_eq!(dropped, STDERR_QUEUE * 4 - STDERR_QUEUE);
     }
 
+    /// A stream that hands each write to the test.
+    struct Lines(mpsc::Sender<Vec<u8>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let _ = self.0.send(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_flush_with_everything_written_waits_for_nothing() {
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer::start("test-idle", false, Lines(tx));
+        assert!(writer.flushed().is_none(), "nothing queued yet");
+        writer.line("one".into());
+        let waited = writer
+            .flushed()
+            .expect("a line is queued: the flush waits for it");
+        waited.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(rx.try_iter().flatten().collect::<Vec<u8>>(), b"one\n");
+        assert!(writer.flushed().is_none(), "everything written");
+    }
+
     #[test]
     fn stdout_lines_are_never_dropped() {
         let (tx, rx) = mpsc::channel();
-        struct Lines(mpsc::Sender<Vec<u8>>);
-        impl Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let _ = self.0.send(buf.to_vec());
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         let writer = Writer::start("test-lines", false, Lines(tx));
         for i in 0..1000 {
             writer.line(format!("line {i}"));
