@@ -213,7 +213,9 @@ sample() {
             p=$(cat "$f" 2>/dev/null) || continue
             rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
             [ -n "$rss" ] || continue
-            fds=$(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+            # An instance that exits between the two reads fails `find`, and with pipefail
+            # and errexit that would end the sampler: skip it instead.
+            fds=$(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) || continue
             echo "$now ${f##*/pid.} $p $rss $fds"
         done
         sleep 1
