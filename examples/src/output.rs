@@ -37,14 +37,9 @@ pub const EXIT_FLUSH: Duration = Duration::from_secs(1);
 /// What a writer thread is sent.
 enum Message {
     Line(String),
-    /// Answered once everything sent before it was written.
-    Flushed(Done),
-}
-
-/// Who waits for a [`Message::Flushed`]: a thread ([`flush`]) or a task ([`written`]).
-enum Done {
-    Thread(mpsc::SyncSender<()>),
-    Task(oneshot::Sender<()>),
+    /// Called once everything sent before it was written: it answers a thread ([`flush`])
+    /// or a task ([`written`]).
+    Flushed(Box<dyn FnOnce() + Send>),
 }
 
 /// One stream's writer thread and the way to it.
@@ -97,12 +92,7 @@ impl Writer {
                             // Release: a flush that reads the count sees the write done.
                             written.fetch_sub(1, Ordering::Release);
                         }
-                        Message::Flushed(Done::Thread(done)) => {
-                            let _ = done.send(());
-                        }
-                        Message::Flushed(Done::Task(done)) => {
-                            let _ = done.send(());
-                        }
+                        Message::Flushed(done) => done(),
                     }
                 }
             });
@@ -138,15 +128,20 @@ impl Writer {
         self.queued.load(Ordering::Acquire) == 0
     }
 
-    /// Asks the writer to answer once every line queued so far was written; `None` if it
-    /// has no thread or nothing is waiting to be written.
+    /// Has the writer call `done` once every line queued so far was written; `false` (and
+    /// `done` dropped uncalled) if nothing is waiting to be written or there is no writer.
+    fn when_written(&self, done: impl FnOnce() + Send + 'static) -> bool {
+        !self.idle() && self.send(Message::Flushed(Box::new(done)))
+    }
+
+    /// Asks the writer to answer once every line queued so far was written; `None` if there
+    /// is nothing to wait for.
     fn flushed(&self) -> Option<mpsc::Receiver<()>> {
-        if self.idle() {
-            return None;
-        }
         let (done, flushed) = mpsc::sync_channel(1);
-        self.send(Message::Flushed(Done::Thread(done)))
-            .then_some(flushed)
+        self.when_written(move || {
+            let _ = done.send(());
+        })
+        .then_some(flushed)
     }
 }
 
@@ -204,7 +199,8 @@ pub fn flush() {
 }
 
 /// Completes once the stdout lines printed so far were written, without blocking a thread
-/// (the writer thread answers the waiting task); at once if stdout has no writer.
+/// (the writer thread answers the waiting task); at once if nothing waits to be
+/// written or stdout has no writer.
 ///
 /// # Cancel safety
 ///
@@ -217,12 +213,10 @@ pub fn flush() {
 /// # });
 /// ```
 pub async fn written() {
-    let writer = writer_of(false);
-    if writer.idle() {
-        return;
-    }
     let (done, flushed) = oneshot::channel();
-    if writer.send(Message::Flushed(Done::Task(done))) {
+    if writer_of(false).when_written(move || {
+        let _ = done.send(());
+    }) {
         let _ = flushed.await;
     }
 }
