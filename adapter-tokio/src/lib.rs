@@ -92,16 +92,12 @@ impl lameduck::Runtime for Tokio {
     /// A thread of its own, not tokio's blocking pool: the pool's shutdown (dropping the
     /// runtime, which `#[tokio::main]` does after `main`'s body) waits for every blocking
     /// task, so a sync hook abandoned at its timeout would hang the process after its report.
-    /// Only if no thread can be started does the work go to the pool.
+    /// If no thread can be started the work is dropped, which the shutdown reports as the
+    /// hook failing ("the runtime dropped the hook without running it").
     fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
-        let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
-        let ours = work.clone();
-        let started = std::thread::Builder::new()
+        let _ = std::thread::Builder::new()
             .name("lameduck-blocking".into())
-            .spawn(move || take(&ours)());
-        if started.is_err() {
-            tokio::task::spawn_blocking(move || take(&work)());
-        }
+            .spawn(work);
     }
 }
 
@@ -132,19 +128,5 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.project().inner.poll(cx)
-    }
-}
-
-/// The work held for whichever thread runs it (the spawned one, or the pool's if the spawn
-/// failed): taken once.
-fn take<F: FnOnce()>(work: &std::sync::Mutex<Option<F>>) -> impl FnOnce() {
-    let work = work
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
-    move || {
-        if let Some(work) = work {
-            work();
-        }
     }
 }
