@@ -36,11 +36,12 @@ pub struct Hook {
 impl Hook {
     /// A synchronous hook.
     ///
-    /// With `std` it runs on a thread of its own ([`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)),
-    /// so a hook that blocks forever is cut at its timeout (the thread is abandoned, and
-    /// neither the runtime's shutdown nor the process's exit waits for it). Prefer
-    /// [`new_async`](Self::new_async) where you can: it needs no thread. Without `std` it runs inline on the driver's
-    /// task and cannot be interrupted: keep it short.
+    /// With `std` it runs on a thread of its own
+    /// ([`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)), so a hook that blocks
+    /// forever is cut at its timeout (the thread is abandoned, and neither the runtime's
+    /// shutdown nor the process's exit waits for it). Prefer [`new_async`](Self::new_async)
+    /// where you can: it needs no thread. Without `std` it runs inline on the driver's task
+    /// and cannot be interrupted: keep it short.
     ///
     /// ```
     /// let hook = lameduck::Hook::new("say bye", || {
