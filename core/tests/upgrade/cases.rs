@@ -121,24 +121,21 @@ fn activation_serves_fd_3() {
 
 /// No `LISTEN_FDS`: an fd 3 is not taken for a listener; the server binds its own.
 fn activation_needs_the_variables() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (mut child, mut lines) = start(with_fd_3(server(), &listener));
-    let (bound, pid, line) = lines.listening();
-    assert_ne!(bound, addr);
-    assert!(line.contains(" bound names [] env-clean true"), "{line}");
-    assert_eq!(request(bound).unwrap(), pid);
-    term(pid);
-    assert_eq!(lines.exit_of(pid), 0);
-    assert!(child.wait().unwrap().success());
+    binds_its_own(|command| command);
 }
 
 /// `LISTEN_PID` names another process: the variables are ignored (and removed).
 fn activation_ignores_another_pid() {
+    binds_its_own(|command| command.env("LISTEN_FDS", "1").env("LISTEN_PID", "1"));
+}
+
+/// Starts the server with a listener as fd 3 and the environment `env` sets, and checks
+/// that it bound a socket of its own instead, with clean variables, and serves and stops.
+fn binds_its_own(env: impl FnOnce(&mut Command) -> &mut Command) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut command = with_fd_3(server(), &listener);
-    command.env("LISTEN_FDS", "1").env("LISTEN_PID", "1");
+    env(&mut command);
     let (mut child, mut lines) = start(command);
     let (bound, pid, line) = lines.listening();
     assert_ne!(bound, addr);
