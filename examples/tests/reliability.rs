@@ -306,8 +306,9 @@ const READ_AFTER: Duration = Duration::from_millis(2500);
 /// The body is sized to end up whole in hyper's write buffer while the socket buffers are
 /// full (on this machine's loopback the kernel takes about 1.7 MB from a peer that does
 /// not read): the smol demo then reported a clean drain with 1 718 784 bytes of the body
-/// delivered, the rest dropped with the connection after the idle grace. The tokio demo streams this body too slowly (a timer tick per chunk) to
-/// reach that state before the deadline, and is cut, honestly.
+/// delivered, the rest dropped with the connection after the idle grace. The tokio demo
+/// streams this body too slowly (a timer tick per chunk) to reach that state before the
+/// deadline, and is cut, honestly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_reads_slowly_is_never_reported_drained_with_its_response_cut() {
     each(|name| async move {
