@@ -189,9 +189,8 @@ impl Tracker {
     /// assert_eq!(tracker.idle(), 1);
     /// ```
     pub fn idle(&self) -> usize {
-        // Relaxed: a statistic. Saturating: `busy` reads the open count again, and a
-        // connection may open in between.
-        self.open().saturating_sub(self.busy())
+        let open = self.open();
+        open - self.busy_of(open)
     }
 
     /// Malformed connection-event sequences seen (and ignored) so far.
@@ -214,13 +213,14 @@ impl Tracker {
     /// assert_eq!((s.open, s.idle, s.active), (1, 1, 0));
     /// ```
     pub fn snapshot(&self, phase: Phase) -> Snapshot {
+        // The open count read once: idle and active add up to it.
         let open = self.open();
-        let idle = self.idle();
+        let active = self.busy_of(open);
         Snapshot {
             phase,
             open,
-            idle,
-            active: open - idle,
+            idle: open - active,
+            active,
             anomalies: self.anomalies(),
         }
     }
@@ -237,15 +237,17 @@ impl Tracker {
         Drained::new(self)
     }
 
-    /// Busy connections, at most [`open`](Self::open). Clamped, since the count and the
-    /// open count are two words read one after the other, and two marks of one connection
-    /// may land out of order (a moment below zero reads as a wrapped, huge value).
-    fn busy(&self) -> usize {
+    /// Busy connections, at most `open` (the open count the caller read). Clamped, since
+    /// the count and the open count are two words read one after the other, and two marks
+    /// of one connection may land out of order (a moment below zero reads as a wrapped,
+    /// huge value).
+    fn busy_of(&self, open: usize) -> usize {
+        // Relaxed: a statistic.
         let busy = self.busy.load(Ordering::Relaxed);
         if busy > usize::MAX / 2 {
             return 0;
         }
-        busy.min(self.open())
+        busy.min(open)
     }
 
     #[cfg(feature = "alloc")]
@@ -360,7 +362,7 @@ impl fmt::Debug for Tracker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tracker")
             .field("open", &self.open())
-            .field("busy", &self.busy())
+            .field("busy", &self.busy_of(self.open()))
             .field("draining", &self.is_draining())
             .field("drained", &self.is_drained())
             .field("anomalies", &self.anomalies())

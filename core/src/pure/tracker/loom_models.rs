@@ -194,3 +194,20 @@ fn a_request_ending_while_another_starts_leaves_the_connection_busy() {
         assert_eq!(shared.tracker.open(), 0);
     });
 }
+
+/// A snapshot taken while a connection opens reads the open count once: its idle and active
+/// counts add up to its open count (reading it twice once made `active` wrap below zero).
+#[test]
+fn a_snapshot_taken_while_a_connection_opens_adds_up() {
+    loom::model(|| {
+        let tracker = Arc::new(Tracker::new());
+        let opener = {
+            let tracker = tracker.clone();
+            thread::spawn(move || assert!(tracker.acquire()))
+        };
+        let s = tracker.snapshot(crate::Phase::Running);
+        assert!(s.idle <= s.open, "{s:?}");
+        assert_eq!(s.idle + s.active, s.open, "{s:?}");
+        opener.join().unwrap();
+    });
+}
