@@ -2,8 +2,11 @@
 # SIGTERM → exit of the hyper_tokio and hyper_smol demos, and of the library alone on tokio
 # (`lameduck_hyper`: bare_hyper's routes served by lameduck_hyper::serve), against their
 # floors (the same hyper server with no shutdown support, ended by SIGTERM's default action),
-# with N idle keep-alive connections; the runs of all five servers interleaved; RSS per
-# connection against the floor.
+# with N idle keep-alive connections; the runs of all seven servers interleaved; RSS per
+# connection against the floor. Two graceful peers run against the tokio floor as well:
+# `hyper_graceful` (bare_hyper with hyper-util's GracefulShutdown and nothing else: what
+# closing every connection itself costs any graceful server) and `axum_graceful` (axum::serve
+# with with_graceful_shutdown).
 # Usage: benches/scripts/shutdown_floor.sh [RUNS]   (needs 10 100 open files, as
 # shutdown_latency.sh). smol runs with SMOL_THREADS=2.
 set -euo pipefail
@@ -19,6 +22,8 @@ fi
 SMOL_THREADS=2 "$TARGET/release/shutdown_latency" --runs "$RUNS" --idle 10,200,1000,10000 --inflight 0 \
   "bare=$TARGET/release/bare_hyper" \
   "bare_smol=$TARGET/release/bare_hyper_smol" \
+  "graceful=$TARGET/release/hyper_graceful@bare" \
+  "axum=$TARGET/release/axum_graceful@bare" \
   "lib=$TARGET/release/lameduck_hyper@bare" \
   "tokio=$TARGET/release/examples/hyper_tokio@bare" \
   "smol=$TARGET/release/examples/hyper_smol@bare_smol"
