@@ -1,6 +1,7 @@
 //! What the demos add for operations, on every demo as a child process: `SIGHUP` is a
 //! reload request (never a shutdown, nothing lost under load), `GET /metrics` answers
-//! Prometheus text, and systemd hears of every step on `NOTIFY_SOCKET`.
+//! Prometheus text, systemd hears of every step on `NOTIFY_SOCKET`, and a socket passed by
+//! systemd's socket activation (`LISTEN_FDS`) is served instead of `--addr`.
 
 mod support;
 
@@ -241,6 +242,39 @@ async fn systemd_hears_ready_stopping_each_phase_and_the_drain_progress() {
             ],
             "{name}"
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_activation_serves_fd_3_instead_of_binding_the_addr() {
+    each_demo(|name| async move {
+        let passed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = passed.local_addr().unwrap();
+        // `--addr` names a port already taken: a demo that bound it would exit 1.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken_addr = taken.local_addr().unwrap().to_string();
+        let demo = Demo::activated(name, &passed, &["--addr", &taken_addr]).await;
+        assert_eq!(
+            demo.addr, addr,
+            "{name}: prints the passed socket's address"
+        );
+        // From now on only the demo holds the passed socket: what it answers, it accepted.
+        drop(passed);
+        let mut raw = Raw::connect(addr).await;
+        raw.get("/").await;
+        let (status, _, body) = raw.response().await;
+        assert_eq!((status, body.as_str()), (200, "ok"), "{name}");
+        demo.term();
+        let exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {:?}", exit.stdout);
+        assert!(
+            exit.last()
+                .starts_with("shutdown: drained=true connections_left=0 "),
+            "{name}: {}",
+            exit.last()
+        );
+        drop(taken);
     })
     .await;
 }

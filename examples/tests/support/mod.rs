@@ -131,10 +131,15 @@ fn spawn_with(
     env: &[(&str, &std::ffi::OsStr)],
     stderr: Option<Stdio>,
 ) -> Spawned {
+    let mut command = Command::new(binary(name));
+    command.args(args).envs(env.iter().copied());
+    spawn_command(command, stderr)
+}
+
+/// Starts `command` (a demo, or a shell that `exec`s one) with stdout piped and followed.
+fn spawn_command(mut command: Command, stderr: Option<Stdio>) -> Spawned {
     let given = stderr.is_some();
-    let mut child = Command::new(binary(name))
-        .args(args)
-        .envs(env.iter().copied())
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr.unwrap_or_else(Stdio::piped))
@@ -219,6 +224,44 @@ impl Demo {
         let mut all = vec!["--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
         let (child, lines, stdout, stderr) = spawn_with(name, &all, env, stderr);
+        let mut demo = Demo {
+            name,
+            child: Some(child),
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+            stdout,
+            stderr,
+        };
+        let line = demo.line_starting("listening on http://").await;
+        demo.addr = line["listening on http://".len()..]
+            .parse()
+            .expect("IP:PORT");
+        demo.expect_line("phase: running").await;
+        demo
+    }
+
+    /// Starts `name` with `args` as systemd's socket activation starts a service: `listener`
+    /// as fd 3, `LISTEN_FDS=1`, and `LISTEN_PID` set to the demo's own pid (which only the
+    /// process knows: a shell sets it, then `exec`s the demo, keeping its pid). Waits for
+    /// `listening on`, as [`start`](Self::start) does; `addr` is the address printed.
+    pub async fn activated(
+        name: &'static str,
+        listener: &std::net::TcpListener,
+        args: &[&str],
+    ) -> Demo {
+        use command_fds::{CommandFdExt, FdMapping};
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c")
+            .arg(r#"LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@""#)
+            .arg(binary(name))
+            .args(args)
+            .env("LISTEN_FDS", "1")
+            .fd_mappings(vec![FdMapping {
+                parent_fd: listener.try_clone().expect("dup the listener").into(),
+                child_fd: 3,
+            }])
+            .expect("fd 3 free in the mapping");
+        let (child, lines, stdout, stderr) = spawn_command(sh, None);
         let mut demo = Demo {
             name,
             child: Some(child),
