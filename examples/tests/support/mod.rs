@@ -223,21 +223,7 @@ impl Demo {
     ) -> Demo {
         let mut all = vec!["--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let (child, lines, stdout, stderr) = spawn_with(name, &all, env, stderr);
-        let mut demo = Demo {
-            name,
-            child: Some(child),
-            addr: "0.0.0.0:0".parse().unwrap(),
-            lines,
-            stdout,
-            stderr,
-        };
-        let line = demo.line_starting("listening on http://").await;
-        demo.addr = line["listening on http://".len()..]
-            .parse()
-            .expect("IP:PORT");
-        demo.expect_line("phase: running").await;
-        demo
+        Demo::listening(name, spawn_with(name, &all, env, stderr)).await
     }
 
     /// Starts `name` with `args` as systemd's socket activation starts a service: `listener`
@@ -261,7 +247,12 @@ impl Demo {
                 child_fd: 3,
             }])
             .expect("fd 3 free in the mapping");
-        let (child, lines, stdout, stderr) = spawn_command(sh, None);
+        Demo::listening(name, spawn_command(sh, None)).await
+    }
+
+    /// The demo `spawned` is, once it has printed `listening on` and `phase: running`.
+    async fn listening(name: &'static str, spawned: Spawned) -> Demo {
+        let (child, lines, stdout, stderr) = spawned;
         let mut demo = Demo {
             name,
             child: Some(child),
