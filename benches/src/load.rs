@@ -1,6 +1,6 @@
-//! Pieces of the load-test servers (`src/bin/bare_hyper.rs`, `src/bin/axum_graceful.rs`):
-//! the command line and the two routes the load scripts use, answered as the demo-server
-//! contract says.
+//! Pieces of the load-test servers (`src/bin/bare_hyper.rs`, `src/bin/hyper_graceful.rs`,
+//! `src/bin/axum_graceful.rs`): the command line, the listening socket, and the two routes the
+//! load scripts use, answered as the demo-server contract says.
 
 use bytes::Bytes;
 use core::{convert::Infallible, net::SocketAddr, time::Duration};
@@ -22,6 +22,21 @@ pub fn addr_from_args() -> SocketAddr {
         eprintln!("error: {error}");
         std::process::exit(64);
     })
+}
+
+/// The demos' listening socket on `addr` (`lameduck_hyper::bind`: a backlog of the system's
+/// maximum, at least 1024), as a tokio listener; panics if it cannot bind. Every bench
+/// server binds this one: the backlog changes what closing a thousand connections costs,
+/// so a floor or a peer must match the demos. Call it inside a tokio runtime.
+///
+/// ```no_run
+/// # async fn f() {
+/// let listener = lameduck_benches::load::tokio_listener(lameduck_benches::load::addr_from_args());
+/// # }
+/// ```
+pub fn tokio_listener(addr: SocketAddr) -> tokio::net::TcpListener {
+    tokio::net::TcpListener::from_std(lameduck_hyper::bind(addr).expect("bind"))
+        .expect("a non-blocking listener")
 }
 
 /// Parses `--addr HOST:PORT` out of `args`.

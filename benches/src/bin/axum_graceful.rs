@@ -16,7 +16,7 @@ use axum::{
     serve::{Listener, ListenerExt},
     Router,
 };
-use lameduck_benches::load::{addr_from_args, answer};
+use lameduck_benches::load::{addr_from_args, answer, tokio_listener};
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -45,15 +45,10 @@ async fn main() {
             "/sleep",
             get(|request: Request| answer(request.uri().clone())),
         );
-    // The demos' listening socket (backlog of the system's maximum, at least 1024), as every
-    // bench server binds it: the backlog changes what closing a thousand connections costs.
-    let listener = lameduck_hyper::bind(addr).expect("bind");
     // As axum's docs show for `ListenerExt::tap_io`; the demos set TCP_NODELAY too.
-    let listener = tokio::net::TcpListener::from_std(listener)
-        .expect("a non-blocking listener")
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+    let listener = tokio_listener(addr).tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");

@@ -15,15 +15,12 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto,
 };
-use lameduck_benches::load::{addr_from_args, answer};
+use lameduck_benches::load::{addr_from_args, answer, tokio_listener};
 
 #[tokio::main]
 async fn main() {
     let addr = addr_from_args();
-    // The demos' listening socket (backlog of the system's maximum, at least 1024): the
-    // backlog changes what closing a thousand connections costs, so the floor must match.
-    let listener = tokio::net::TcpListener::from_std(lameduck_hyper::bind(addr).expect("bind"))
-        .expect("a non-blocking listener");
+    let listener = tokio_listener(addr);
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");

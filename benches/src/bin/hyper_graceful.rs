@@ -17,15 +17,13 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::{conn::auto, graceful::GracefulShutdown},
 };
-use lameduck_benches::load::{addr_from_args, answer};
+use lameduck_benches::load::{addr_from_args, answer, tokio_listener};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
 async fn main() {
     let addr = addr_from_args();
-    // The demos' listening socket, as in `bare_hyper`.
-    let listener = tokio::net::TcpListener::from_std(lameduck_hyper::bind(addr).expect("bind"))
-        .expect("a non-blocking listener");
+    let listener = tokio_listener(addr);
     let mut terminate = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
     let addr = listener
         .local_addr()
