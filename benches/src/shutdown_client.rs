@@ -83,11 +83,12 @@ fn request(path: &str) -> Vec<u8> {
 }
 
 fn terminate(child: &Child) {
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(child),
-        rustix::process::Signal::TERM,
-    )
-    .expect("send SIGTERM");
+    signal(child, rustix::process::Signal::TERM);
+}
+
+fn signal(child: &Child, signal: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::Pid::from_child(child), signal)
+        .expect("send a signal");
 }
 
 /// The server's resident set size now, in bytes (Linux's `/proc/PID/status`; `None`
@@ -119,12 +120,17 @@ pub struct IdleRun {
 /// from the signal to the exit, timed by waiting on the process (`Child::wait`, that is
 /// `waitpid`), and the server's RSS per connection.
 ///
+/// With a non-empty `attach` (a profiler's command line, `perf trace -s` say), that command
+/// is started with `-p PID` once the connections are answered, given time to attach, and
+/// stopped with SIGINT after the exit: it sees the shutdown and nothing before it. Its
+/// output goes where this process's goes.
+///
 /// ```no_run
 /// use lameduck_benches::shutdown_client::{idle_run, Server};
-/// let run = idle_run(&Server::new("bare", "target/release/bare_hyper"), 10);
+/// let run = idle_run(&Server::new("bare", "target/release/bare_hyper"), 10, &[]);
 /// println!("{:?}", run.took);
 /// ```
-pub fn idle_run(server: &Server, n: usize) -> IdleRun {
+pub fn idle_run(server: &Server, n: usize, attach: &[String]) -> IdleRun {
     let (mut child, addr) = server.start();
     let before = rss(&child);
     let get = request("/");
@@ -150,11 +156,27 @@ pub fn idle_run(server: &Server, n: usize) -> IdleRun {
         (Some(before), Some(after)) => (after as f64 - before as f64) / n as f64,
         _ => f64::NAN,
     };
+    let profiler = attach.split_first().map(|(program, args)| {
+        let profiler = Command::new(program)
+            .args(args)
+            .arg("-p")
+            .arg(child.id().to_string())
+            .spawn()
+            .expect("start the profiler");
+        // perf attaches asynchronously and says nothing when it has.
+        std::thread::sleep(Duration::from_millis(1500));
+        profiler
+    });
     let start = Instant::now();
     terminate(&child);
     child.wait().expect("wait");
     let took = start.elapsed();
     drop(conns);
+    if let Some(mut profiler) = profiler {
+        std::thread::sleep(Duration::from_millis(300));
+        signal(&profiler, rustix::process::Signal::INT);
+        profiler.wait().expect("wait for the profiler");
+    }
     IdleRun {
         took,
         rss_per_connection,

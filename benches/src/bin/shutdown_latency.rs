@@ -9,6 +9,10 @@
 //! SMOL_THREADS=2 shutdown_latency --runs 15 --idle 10,200,1000,10000 --inflight 0 \
 //!     bare=target/release/bare_hyper bare_smol=target/release/bare_hyper_smol \
 //!     tokio=target/release/examples/hyper_tokio@bare smol=target/release/examples/hyper_smol@bare_smol
+//!
+//! # a profiler on the shutdown alone: the system calls of a drain of 1 000 idle connections
+//! shutdown_latency --runs 1 --idle 1000 --inflight 0 --attach "perf trace -s" \
+//!     lib=target/release/lameduck_hyper
 //! ```
 //!
 //! * idle: N keep-alive connections, each having had one `GET /` answered, then SIGTERM;
@@ -16,7 +20,9 @@
 //!   (`Child::wait`: `waitpid`, no polling). Printed per server: median, quartiles, min and
 //!   max over the runs; for a server with a floor, the ratio of the medians, the median of
 //!   the run-by-run differences (the runs of a server and its floor are adjacent), and the
-//!   server's RSS growth per connection (median over the runs) against the floor's;
+//!   server's RSS growth per connection (median over the runs) against the floor's. With
+//!   `--attach CMD`, CMD (split at spaces) is started with `-p PID` on the server before each
+//!   SIGTERM and stopped with SIGINT after the exit (`perf trace -s`, `perf record -g`);
 //! * in flight: 100 connections each waiting on `GET /sleep?ms=S`, SIGTERM 50 ms after the
 //!   requests were written (so they are in the handlers); the figure is the last response's
 //!   arrival to the exit. Both ends are seen from this process: a response read a moment
@@ -34,6 +40,7 @@ fn main() {
     let mut inflight = 100;
     let mut floors: Vec<Option<String>> = Vec::new();
     let mut sleep_ms = 500;
+    let mut attach: Vec<String> = Vec::new();
     let mut servers = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,6 +55,7 @@ fn main() {
             }
             "--inflight" => inflight = value().parse().expect("--inflight N"),
             "--sleep-ms" => sleep_ms = value().parse().expect("--sleep-ms N"),
+            "--attach" => attach = value().split_whitespace().map(String::from).collect(),
             server => {
                 let (name, path) = server.split_once('=').expect("NAME=PATH[@FLOOR]");
                 let (path, floor) = match path.split_once('@') {
@@ -81,7 +89,7 @@ fn main() {
             // Rotate the order, so that no server always runs first.
             for k in 0..servers.len() {
                 let i = (run + k) % servers.len();
-                let result = idle_run(&servers[i], n);
+                let result = idle_run(&servers[i], n, &attach);
                 took[i].push(result.took.as_secs_f64() * 1e3);
                 rss[i].push(result.rss_per_connection);
             }
