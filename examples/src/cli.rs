@@ -1,10 +1,12 @@
 //! The demo servers' command line (see the contract): `--addr`, `--drain-timeout-ms`,
-//! `--lame-duck-ms`, `--hook-timeout-ms`. A bad option or value is a one-line error naming
+//! `--lame-duck-ms`, `--hook-timeout-ms`, `--tls-cert`, `--tls-key`,
+//! `--tls-handshake-timeout-ms`. A bad option or value is a one-line error naming
 //! it and exit code 64 (EX_USAGE), before anything is bound.
 
 use core::net::SocketAddr;
 use core::{fmt, time::Duration};
 use lameduck::Config;
+use std::path::PathBuf;
 
 /// EX_USAGE: the command line was wrong.
 ///
@@ -31,6 +33,11 @@ pub struct Options {
     pub lame_duck: Duration,
     /// `--hook-timeout-ms N` (default 5000; must not be 0).
     pub hook_timeout: Duration,
+    /// `--tls-cert PATH` and `--tls-key PATH` (both or neither): serve HTTPS with this
+    /// certificate chain and key (PEM).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `--tls-handshake-timeout-ms N` (default 10000; must not be 0).
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for Options {
@@ -40,6 +47,8 @@ impl Default for Options {
             drain_timeout: Duration::from_millis(30_000),
             lame_duck: Duration::ZERO,
             hook_timeout: Duration::from_millis(5_000),
+            tls: None,
+            tls_handshake_timeout: Duration::from_millis(10_000),
         }
     }
 }
@@ -66,6 +75,13 @@ pub enum UsageError {
         /// What was expected.
         expected: &'static str,
     },
+    /// An option given without the one it goes with (`--tls-cert` without `--tls-key`).
+    Alone {
+        /// The option given.
+        option: &'static str,
+        /// The one missing.
+        needs: &'static str,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -73,8 +89,9 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::Unknown(option) => write!(
                 f,
-                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms)"
+                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms, --tls-cert, --tls-key, --tls-handshake-timeout-ms)"
             ),
+            UsageError::Alone { option, needs } => write!(f, "{option} needs {needs} too"),
             UsageError::Missing(option) => write!(f, "missing value for {option}"),
             UsageError::Invalid {
                 option,
@@ -88,6 +105,7 @@ impl fmt::Display for UsageError {
 impl core::error::Error for UsageError {}
 
 const MILLIS: &str = "expected milliseconds, a whole number";
+const ABOVE_ZERO: &str = "expected milliseconds, a whole number above 0";
 
 impl Options {
     /// Parses the arguments after the program name; `--opt value` and `--opt=value` both work.
@@ -126,6 +144,7 @@ impl Options {
         A: Into<String>,
     {
         let mut options = defaults;
+        let (mut cert, mut key) = (None, None);
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -139,6 +158,9 @@ impl Options {
                 "--drain-timeout-ms" => "--drain-timeout-ms",
                 "--lame-duck-ms" => "--lame-duck-ms",
                 "--hook-timeout-ms" => "--hook-timeout-ms",
+                "--tls-cert" => "--tls-cert",
+                "--tls-key" => "--tls-key",
+                "--tls-handshake-timeout-ms" => "--tls-handshake-timeout-ms",
                 _ => return Err(UsageError::Unknown(name)),
             };
             let value = inline
@@ -161,13 +183,36 @@ impl Options {
                 "--lame-duck-ms" => {
                     options.lame_duck = millis(&value).ok_or_else(|| invalid(MILLIS))?
                 }
+                "--tls-cert" => cert = Some(PathBuf::from(value)),
+                "--tls-key" => key = Some(PathBuf::from(value)),
+                "--tls-handshake-timeout-ms" => {
+                    options.tls_handshake_timeout = millis(&value)
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| invalid(ABOVE_ZERO))?;
+                }
                 _ => {
                     options.hook_timeout = millis(&value)
                         .filter(|d| !d.is_zero())
-                        .ok_or_else(|| invalid("expected milliseconds, a whole number above 0"))?;
+                        .ok_or_else(|| invalid(ABOVE_ZERO))?;
                 }
             }
         }
+        options.tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => options.tls,
+            (Some(_), None) => {
+                return Err(UsageError::Alone {
+                    option: "--tls-cert",
+                    needs: "--tls-key",
+                })
+            }
+            (None, Some(_)) => {
+                return Err(UsageError::Alone {
+                    option: "--tls-key",
+                    needs: "--tls-cert",
+                })
+            }
+        };
         Ok(options)
     }
 
@@ -239,6 +284,17 @@ mod tests {
         assert_eq!(options.drain_timeout, Duration::from_millis(100));
         assert_eq!(options.lame_duck, Duration::from_millis(20));
         assert_eq!(options.hook_timeout, Duration::from_millis(7));
+        let tls = Options::parse([
+            "--tls-cert",
+            "c.pem",
+            "--tls-key=k.pem",
+            "--tls-handshake-timeout-ms",
+            "300",
+        ])
+        .unwrap();
+        assert_eq!(tls.tls, Some(("c.pem".into(), "k.pem".into())));
+        assert_eq!(tls.tls_handshake_timeout, Duration::from_millis(300));
+        assert_eq!(Options::parse(Vec::<String>::new()).unwrap().tls, None);
     }
 
     #[test]
@@ -250,6 +306,9 @@ mod tests {
             (&["--addr", "nowhere"][..], "--addr"),
             (&["--addr"][..], "--addr"),
             (&["--verbose"][..], "--verbose"),
+            (&["--tls-cert", "c.pem"][..], "--tls-cert"),
+            (&["--tls-key", "k.pem"][..], "--tls-key"),
+            (&["--tls-handshake-timeout-ms", "0"][..], "--tls-handshake-timeout-ms"),
         ] {
             let error = Options::parse(args.iter().copied())
                 .unwrap_err()
