@@ -213,8 +213,13 @@ where
         let (runtime, service) = (spawner.clone(), service.clone());
         let (config, timeout) = (tls.config.clone(), tls.handshake_timeout);
         spawner.spawn(async move {
-            let handshake =
-                crate::tls::stream::handshake(&runtime, stream, connection.clone(), config, timeout);
+            let handshake = crate::tls::stream::handshake(
+                &runtime,
+                stream,
+                connection.clone(),
+                config,
+                timeout,
+            );
             if let Some(stream) = handshake.await {
                 serve_connection(runtime, stream, connection, service).await;
             }

@@ -308,7 +308,10 @@ mod tests {
             (&["--verbose"][..], "--verbose"),
             (&["--tls-cert", "c.pem"][..], "--tls-cert"),
             (&["--tls-key", "k.pem"][..], "--tls-key"),
-            (&["--tls-handshake-timeout-ms", "0"][..], "--tls-handshake-timeout-ms"),
+            (
+                &["--tls-handshake-timeout-ms", "0"][..],
+                "--tls-handshake-timeout-ms",
+            ),
         ] {
             let error = Options::parse(args.iter().copied())
                 .unwrap_err()

@@ -103,7 +103,9 @@ pub enum TlsError {
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TlsError::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            TlsError::Read { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
             TlsError::NoCertificate { path } => {
                 write!(f, "no pem certificate in {}", path.display())
             }
@@ -153,7 +155,11 @@ impl Files {
     pub(crate) fn reload(&self) -> Result<Fingerprint, TlsError> {
         let pair = read_pair(&self.cert, &self.key, &self.provider)?;
         let fingerprint = fingerprint(&pair);
-        *self.current.0.lock().unwrap_or_else(PoisonError::into_inner) = pair;
+        *self
+            .current
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = pair;
         Ok(fingerprint)
     }
 
@@ -185,7 +191,10 @@ struct Current(Arc<Mutex<Arc<CertifiedKey>>>);
 
 impl Current {
     fn get(&self) -> Arc<CertifiedKey> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
