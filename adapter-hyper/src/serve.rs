@@ -210,17 +210,9 @@ where
     }
     let spawner = runtime.clone();
     serve_with(runtime, listener, shutdown, move |stream, connection| {
-        let (runtime, service) = (spawner.clone(), service.clone());
-        let (config, timeout) = (tls.config.clone(), tls.handshake_timeout);
+        let (runtime, service, tls) = (spawner.clone(), service.clone(), tls.clone());
         spawner.spawn(async move {
-            let handshake = crate::tls::stream::handshake(
-                &runtime,
-                stream,
-                connection.clone(),
-                config,
-                timeout,
-            );
-            if let Some(stream) = handshake.await {
+            if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
                 serve_connection(runtime, stream, connection, service).await;
             }
         });

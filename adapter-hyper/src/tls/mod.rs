@@ -11,17 +11,20 @@
 //! targets, NASM or bindgen), so `cargo build` works on a fresh machine.
 
 mod certificate;
-pub(crate) mod stream;
+mod stream;
 
 pub use certificate::{Fingerprint, TlsError};
 /// The rustls this crate serves with, for a `ServerConfig` of your own
 /// ([`Tls::from_config`]).
 pub use rustls;
+pub use stream::TlsStream;
 
 use certificate::Files;
 use core::{fmt, time::Duration};
+use hyper::rt::{Read, Write};
+use lameduck::{Connection, Timer};
 use rustls::ServerConfig;
-use std::{path::PathBuf, sync::Arc};
+use std::{io, path::PathBuf, sync::Arc};
 
 /// The ALPN protocols offered when the configuration names none: HTTP/2 first.
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -67,9 +70,9 @@ type OnReload = Arc<dyn Fn(&Result<Fingerprint, TlsError>) + Send + Sync>;
 #[derive(Clone)]
 #[must_use = "a Tls serves nothing until passed to serve_tls"]
 pub struct Tls {
-    pub(crate) config: Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
     files: Option<Arc<Files>>,
-    pub(crate) handshake_timeout: Duration,
+    handshake_timeout: Duration,
     on_reload: Option<OnReload>,
 }
 
@@ -192,6 +195,57 @@ impl Tls {
             on_reload(&outcome);
         }
         outcome
+    }
+
+    /// Does the TLS handshake on `io`, a connection from an accept loop of yours counted
+    /// as `connection`, as [`serve_tls`](crate::serve_tls) does for each connection it
+    /// accepts: bounded by the [handshake timeout](Tls::handshake_timeout) and given up at
+    /// once when draining starts. Then serve the stream with
+    /// [`serve_connection`](crate::serve_connection).
+    ///
+    /// # Errors
+    ///
+    /// The handshake failed (the client's error, or its end of stream), timed out
+    /// (`TimedOut`), or draining started first (`Interrupted`). Drop `io` then.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops `io` (the client sees the connection closed).
+    ///
+    /// ```no_run
+    /// use lameduck::{Config, Network, Runtime, Shutdown};
+    /// use lameduck_hyper::tls::Tls;
+    /// use lameduck_tokio::Tokio;
+    /// # async fn f(service: axum::Router) -> std::io::Result<()> {
+    /// let tls = Tls::from_pem_files("cert.pem", "key.pem").expect("a certificate and its key");
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// let runtime = Tokio::new();
+    /// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+    /// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
+    /// if let Some(connection) = shutdown.handle().connection() {
+    ///     runtime.spawn(async move {
+    ///         if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
+    ///             lameduck_hyper::serve_connection(runtime, stream, connection, service).await;
+    ///         }
+    ///     });
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn handshake<T: Timer, I: Read + Write + Unpin>(
+        &self,
+        timer: &T,
+        io: I,
+        connection: &Connection,
+    ) -> io::Result<TlsStream<I>> {
+        let config = self.config.clone();
+        stream::handshake(
+            timer,
+            io,
+            connection.clone(),
+            config,
+            self.handshake_timeout,
+        )
+        .await
     }
 
     /// Whether reload requests re-read files (a `Tls` made from files).

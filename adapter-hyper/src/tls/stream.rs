@@ -22,8 +22,20 @@ use std::{
     sync::Arc,
 };
 
-/// A TLS connection (server side) over `io`, past its handshake.
-pub(crate) struct TlsStream<I: Read + Write + Unpin> {
+/// A TLS connection (server side) over `io`, past its handshake: hyper's `Read` and
+/// `Write` over the plaintext. Made by [`Tls::handshake`](super::Tls::handshake); hand it
+/// to [`serve_connection`](crate::serve_connection).
+///
+/// `poll_shutdown` sends `close_notify` before it shuts the socket; dropped without it
+/// while the drain is not cut, the stream still tries (once, without waiting) to send
+/// `close_notify`, so that every graceful close ends with it; after a cut it sends nothing.
+///
+/// ```no_run
+/// # fn f<I: hyper::rt::Read + hyper::rt::Write + Unpin>(stream: lameduck_hyper::tls::TlsStream<I>) {
+/// let http2 = stream.tls().alpn_protocol() == Some(b"h2");
+/// # }
+/// ```
+pub struct TlsStream<I: Read + Write + Unpin> {
     io: I,
     tls: ServerConnection,
     /// The drain's view of this connection: a stream dropped after a cut says nothing.
@@ -32,17 +44,18 @@ pub(crate) struct TlsStream<I: Read + Write + Unpin> {
     closing: bool,
 }
 
-/// Does the TLS handshake on `io` for `connection`: the stream once it is done; `None` if
-/// it failed, took longer than `timeout`, or draining started first (a handshake never
-/// holds the drain: it is dropped at once, as an idle connection would be).
+/// Does the TLS handshake on `io` for `connection`: the stream once it is done; an error
+/// if it failed, took longer than `timeout` (`TimedOut`), or draining started first
+/// (`Interrupted`: a handshake never holds the drain, it is dropped at once as an idle
+/// connection would be).
 pub(crate) async fn handshake<T: Timer, I: Read + Write + Unpin>(
     timer: &T,
     io: I,
     connection: Connection,
     config: Arc<ServerConfig>,
     timeout: Duration,
-) -> Option<TlsStream<I>> {
-    let tls = ServerConnection::new(config).ok()?;
+) -> io::Result<TlsStream<I>> {
+    let tls = ServerConnection::new(config).map_err(io::Error::other)?;
     let mut stream = TlsStream {
         io,
         tls,
@@ -55,11 +68,18 @@ pub(crate) async fn handshake<T: Timer, I: Read + Write + Unpin>(
         let sleep = pin!(timer.sleep(timeout));
         let stop = select(sleep, going_away);
         match select(pin!(handshake), stop).await {
-            Either::Left((done, _)) => done.is_ok(),
-            Either::Right(_) => false,
+            Either::Left((done, _)) => done,
+            Either::Right((Either::Left(_), _)) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the tls handshake timed out",
+            )),
+            Either::Right((Either::Right(_), _)) => Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "draining started during the tls handshake",
+            )),
         }
     };
-    done.then_some(stream)
+    done.map(|()| stream)
 }
 
 /// `io` as `std::io::Read` for rustls: `Pending` is `WouldBlock` (the waker is registered).
@@ -114,6 +134,18 @@ fn would_block_is_pending<T>(result: io::Result<T>) -> Poll<io::Result<T>> {
 }
 
 impl<I: Read + Write + Unpin> TlsStream<I> {
+    /// The rustls connection: the protocol chosen with ALPN, the server name the client
+    /// asked for (SNI), the protocol version, the client's certificates.
+    ///
+    /// ```no_run
+    /// # fn f<I: hyper::rt::Read + hyper::rt::Write + Unpin>(stream: &lameduck_hyper::tls::TlsStream<I>) {
+    /// let name = stream.tls().server_name();
+    /// # }
+    /// ```
+    pub fn tls(&self) -> &ServerConnection {
+        &self.tls
+    }
+
     /// Reads TLS records from the socket and processes them: the bytes read (0 at the
     /// peer's end of stream).
     fn read_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
@@ -245,6 +277,15 @@ impl<I: Read + Write + Unpin> Write for TlsStream<I> {
         }
         ready!(this.poll_write_queued(cx))?;
         Pin::new(&mut this.io).poll_shutdown(cx)
+    }
+}
+
+impl<I: Read + Write + Unpin> core::fmt::Debug for TlsStream<I> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TlsStream")
+            .field("tls", &self.tls)
+            .field("closing", &self.closing)
+            .finish_non_exhaustive()
     }
 }
 
