@@ -11,6 +11,11 @@
 # handshake each, ECDSA P-256, no session resumption by wrk). Needs wrk and openssl (for the
 # throw-away certificate), installed if missing. Loopback only; every run is bounded by
 # SECONDS. Server on SERVER_CPUS, wrk on CLIENT_CPUS, as http_overhead.sh.
+#
+# Besides requests per second (wall time: on a shared machine it mostly measures the other
+# processes), each run reports the server's CPU time per request (utime + stime from
+# /proc/PID/stat, in clock ticks, over the requests wrk completed), which other load on the
+# machine does not inflate: the per-request cost column compares that.
 set -euo pipefail
 ROUNDS=${1:-3}
 SECS=${2:-5}
@@ -70,28 +75,32 @@ for round in $(seq 1 "$ROUNDS"); do
     for entry in "${SERVERS[@]}"; do
       name=${entry%%=*} bin=${entry#*=}
       start "$bin"
+      ticks0=$(awk '{ print $14 + $15 }' "/proc/$PID/stat")
       taskset -c "$CLIENT_CPUS" wrk -t1 -c64 -d"${SECS}s" "${header[@]}" "https://$ADDR/" >"$WORK/run" 2>&1 || true
+      ticks=$(( $(awk '{ print $14 + $15 }' "/proc/$PID/stat") - ticks0 ))
       stop
       rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/run")
+      requests=$(awk '/requests in/ { print $1 }' "$WORK/run")
       errors=$(awk '/Socket errors|Non-2xx/ { print }' "$WORK/run" | tr '\n' ' ')
+      cpu_us=$(awk -v t="$ticks" -v n="${requests:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "NA" }')
       case "$rps" in ""|0|0.00) echo "wrk got nothing from $name:" >&2; tail -5 "$WORK/run" >&2 ;;
-        *) echo "$case $name $rps" >>"$RESULTS" ;; esac
-      printf 'round %s %-9s %-15s %10s req/s %s\n' "$round" "$case" "$name" "$rps" "$errors"
+        *) echo "$case $name $rps $cpu_us" >>"$RESULTS" ;; esac
+      printf 'round %s %-9s %-15s %10s req/s %8s us CPU/request %s\n' "$round" "$case" "$name" "$rps" "$cpu_us" "$errors"
     done
   done
 done
 
 echo
-echo "mean over the successful runs of $ROUNDS rounds; per request = 1/(req/s)"
-printf "%-9s %-15s %10s %14s %16s\n" case server req/s "÷ axum_server" "cost ÷ bare"
+echo "mean over the successful runs of $ROUNDS rounds (server CPU time per request: the cost)"
+printf "%-9s %-15s %10s %14s %12s %14s %14s\n" case server req/s "÷ axum_server" "CPU us/req" "÷ axum_server" "÷ bare_hyper"
 awk '
-  { key = $1 " " $2; n[key]++; rps[key] += $3 }
+  { key = $1 " " $2; n[key]++; rps[key] += $3; cpu[key] += $4 }
   END {
     for (key in n) {
       split(key, k, " ")
-      m = rps[key] / n[key]
-      peer = rps[k[1] " axum_server"] / n[k[1] " axum_server"]
-      bare = rps[k[1] " bare_hyper_tls"] / n[k[1] " bare_hyper_tls"]
-      printf "%-9s %-15s %10.0f %14.3f %16.3f\n", k[1], k[2], m, m / peer, bare / m
+      peer = k[1] " axum_server"; bare = k[1] " bare_hyper_tls"
+      m = rps[key] / n[key]; c = cpu[key] / n[key]
+      printf "%-9s %-15s %10.0f %14.3f %12.1f %14.3f %14.3f\n", k[1], k[2], m, m / (rps[peer] / n[peer]),
+        c, c / (cpu[peer] / n[peer]), c / (cpu[bare] / n[bare])
     }
   }' "$RESULTS" | sort
