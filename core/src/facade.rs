@@ -6,7 +6,7 @@ pub(crate) mod connection;
 pub(crate) mod driver;
 pub(crate) mod handle;
 pub(crate) mod hooks;
-pub(crate) mod listen;
+
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub(crate) mod observe;

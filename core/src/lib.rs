@@ -10,25 +10,19 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-// The layers, one folder each: `pure` (no allocation: builds for bare metal), `facade`
-// (`alloc`: the shared state a server holds), `os` (`std`: sockets, upgrades, systemd),
-// `testkit` (`test-util`). The paths below keep `crate::machine` and the like short.
+// The layers, one folder each, each importing only the layers below it: `pure` (no
+// allocation without `alloc`: builds for bare metal), `facade` (`alloc`: the shared state a
+// server holds), `os` (`std`: sockets, upgrades, systemd), `testkit` (`test-util`). Paths
+// inside the crate name the layer they reach (`crate::pure::machine::Machine`).
 mod pure;
-use pure::{config, machine, phase, signal, sync, tracker, traits};
 
 #[cfg(feature = "alloc")]
 mod facade;
 #[cfg(feature = "metrics")]
 pub use facade::metrics;
-#[cfg(feature = "alloc")]
-use facade::{
-    connection, handle, hooks, listen, observe, reload, report, runtime, shared, trace, waiters,
-};
 
 #[cfg(feature = "std")]
 mod os;
-#[cfg(feature = "std")]
-use os::net;
 #[cfg(feature = "systemd")]
 pub use os::systemd;
 #[cfg(feature = "std")]
@@ -39,26 +33,26 @@ mod testkit;
 #[cfg(feature = "test-util")]
 pub use testkit::{conformance, test_util};
 
-pub use config::{Config, ConfigError, Escalation};
-pub use machine::{Action, HookResult, Machine, Summary};
-pub use phase::{Phase, Reason};
-pub use signal::{Signal, SignalSet};
-pub use tracker::{Guard, Snapshot, Tracker};
-pub use traits::{SignalSource, Timer};
+pub use pure::config::{Config, ConfigError, Escalation};
+pub use pure::machine::{Action, HookResult, Machine, Summary};
+pub use pure::phase::{Phase, Reason};
+pub use pure::signal::{Signal, SignalSet};
+pub use pure::tracker::{Guard, Snapshot, Tracker};
+pub use pure::traits::{SignalSource, Timer};
 
 #[cfg(feature = "alloc")]
-pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
+pub use facade::connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
-pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
+pub use facade::handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
-pub use hooks::{Hook, HookRegistry, RegisterError};
+pub use facade::hooks::{Hook, HookRegistry, RegisterError};
+#[cfg(feature = "alloc")]
+pub use facade::reload::Reloads;
+#[cfg(feature = "alloc")]
+pub use facade::report::{HookOutcome, HookReport, Report};
+#[cfg(feature = "alloc")]
+pub use facade::runtime::{BoxError, Runtime};
 #[cfg(feature = "std")]
-pub use net::{Listener, Network};
+pub use os::net::{Listener, Network};
 #[cfg(feature = "alloc")]
-pub use reload::Reloads;
-#[cfg(feature = "alloc")]
-pub use report::{HookOutcome, HookReport, Report};
-#[cfg(feature = "alloc")]
-pub use runtime::{BoxError, Runtime};
-#[cfg(feature = "alloc")]
-pub use tracker::Drained;
+pub use pure::tracker::Drained;

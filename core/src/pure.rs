@@ -2,6 +2,8 @@
 //! `std` nor `alloc`, and what the model checker and property tests drive directly.
 
 pub(crate) mod config;
+#[cfg(feature = "alloc")]
+pub(crate) mod listen;
 pub(crate) mod machine;
 pub(crate) mod phase;
 pub(crate) mod signal;

@@ -2,10 +2,10 @@
 //! reported through connection-state events (Go's `ConnState`).
 
 use crate::{
-    handle::Reached,
-    shared::Shared,
-    sync::{Arc, AtomicUsize, Ordering},
-    Handle, Phase,
+    facade::handle::{Handle, Reached},
+    facade::shared::Shared,
+    pure::phase::Phase,
+    pure::sync::{Arc, AtomicUsize, Ordering},
 };
 use core::{
     fmt,
@@ -300,7 +300,7 @@ impl Future for Idle {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let state = &this.state;
-        crate::listen::poll_until(&mut this.listener, &state.idle, cx, || {
+        crate::pure::listen::poll_until(&mut this.listener, &state.idle, cx, || {
             !state.busy(state.word.load(Ordering::Acquire))
         })
     }
@@ -342,7 +342,7 @@ enum EventState {
 ///
 /// Malformed sequences (close before new, double close, anything after close, events after
 /// the drain completed) never underflow and never panic: each is counted in
-/// [`Snapshot::anomalies`](crate::Snapshot::anomalies) and otherwise ignored. Dropping an
+/// [`Snapshot::anomalies`](crate::pure::tracker::Snapshot::anomalies) and otherwise ignored. Dropping an
 /// `Events` that is still open uncounts it.
 ///
 /// ```

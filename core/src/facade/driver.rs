@@ -5,12 +5,18 @@
 //! combined by hand in one `poll_fn`, so it runs on any executor.
 
 use crate::{
-    listen::poll_until,
-    observe,
-    report::{HookOutcome, HookReport},
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
-    sync::Arc,
-    Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal, SignalSource,
+    facade::handle::Shutdown,
+    facade::observe,
+    facade::report::Report,
+    facade::report::{HookOutcome, HookReport},
+    facade::runtime::Runtime,
+    facade::shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
+    pure::listen::poll_until,
+    pure::machine::{Action, HookResult, Machine},
+    pure::phase::{Phase, Reason},
+    pure::signal::Signal,
+    pure::sync::Arc,
+    pure::traits::SignalSource,
 };
 use alloc::{borrow::Cow, boxed::Box, vec::Vec};
 use core::{
@@ -29,7 +35,7 @@ impl Shutdown {
     /// and returns the report. Sync hooks run on [`Runtime::spawn_blocking`].
     ///
     /// Serving goes on meanwhile; this waits for the first shutdown signal in the config's
-    /// set (or a [`Trigger`](crate::Trigger) request), then walks the phases: lame duck,
+    /// set (or a [`Trigger`](crate::facade::handle::Trigger) request), then walks the phases: lame duck,
     /// draining (until the last connection closes, the drain deadline passes, or a second
     /// signal forces), the hooks in order (each bounded by its timeout), stopped. A third
     /// signal ends it at once. The caller turns [`Report::exit_code`] into the process's.

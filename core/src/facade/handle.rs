@@ -2,10 +2,14 @@
 //! `Handle` (observes it), with their futures.
 
 use crate::{
-    connection::State,
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
-    sync::Arc,
-    Config, ConfigError, Connection, Events, HookRegistry, Phase, Snapshot, Summary,
+    facade::connection::{Connection, Events, State},
+    facade::hooks::HookRegistry,
+    facade::shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
+    pure::config::{Config, ConfigError},
+    pure::machine::Summary,
+    pure::phase::Phase,
+    pure::sync::Arc,
+    pure::tracker::Snapshot,
 };
 use alloc::string::ToString;
 use core::{
@@ -16,7 +20,7 @@ use core::{
 };
 
 /// A shutdown to be run: make it, hand out its [`Handle`], [`Trigger`] and
-/// [`HookRegistry`], then await [`Shutdown::run`](crate::Shutdown::run) with a timer and a
+/// [`HookRegistry`], then await [`Shutdown::run`](crate::facade::handle::Shutdown::run) with a timer and a
 /// signal source.
 ///
 /// ```
@@ -101,7 +105,7 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    /// Starts the shutdown, with [`Reason::Requested`](crate::Reason::Requested).
+    /// Starts the shutdown, with [`Reason::Requested`](crate::pure::phase::Reason::Requested).
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
@@ -112,7 +116,7 @@ impl Trigger {
     }
 
     /// Starts the shutdown because a successor now serves from the same listening sockets
-    /// (an in-place upgrade), with [`Reason::Upgrade`](crate::Reason::Upgrade): as
+    /// (an in-place upgrade), with [`Reason::Upgrade`](crate::pure::phase::Reason::Upgrade): as
     /// [`shutdown`](Self::shutdown), without the lame-duck period.
     ///
     /// ```
@@ -135,7 +139,7 @@ impl Trigger {
     }
 
     /// Starts the shutdown because serving failed for good, with
-    /// [`Reason::Failed`](crate::Reason::Failed); the report carries `detail`. Only the
+    /// [`Reason::Failed`](crate::pure::phase::Reason::Failed); the report carries `detail`. Only the
     /// first failure's detail is kept.
     ///
     /// ```
@@ -220,7 +224,7 @@ impl Handle {
         Connection::new(self.shared.clone())
     }
 
-    /// A connection reported through events ([`ConnEvent`](crate::ConnEvent)), as servers
+    /// A connection reported through events ([`ConnEvent`](crate::facade::connection::ConnEvent)), as servers
     /// with a connection-state hook do.
     ///
     /// ```

@@ -1,6 +1,6 @@
 //! Named shutdown hooks, sync or async, each run once, in registration order.
 
-use crate::{shared::Shared, sync::Arc};
+use crate::{facade::shared::Shared, pure::sync::Arc};
 use alloc::{borrow::Cow, boxed::Box, string::String, string::ToString, vec::Vec};
 use core::{fmt, future::Future, pin::Pin, time::Duration};
 
@@ -37,7 +37,7 @@ impl Hook {
     /// A synchronous hook.
     ///
     /// With `std` it runs on a thread of its own
-    /// ([`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)), so a hook that blocks
+    /// ([`Runtime::spawn_blocking`](crate::facade::runtime::Runtime::spawn_blocking)), so a hook that blocks
     /// forever is cut at its timeout (the thread is abandoned, and neither the runtime's
     /// shutdown nor the process's exit waits for it). Prefer [`new_async`](Self::new_async)
     /// where you can: it needs no thread. Without `std` it runs inline on the driver's task
@@ -183,7 +183,7 @@ impl HookList {
     }
 }
 
-/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::Shutdown::hooks); cheap to clone.
+/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::facade::handle::Shutdown::hooks); cheap to clone.
 ///
 /// ```
 /// use lameduck::{Config, Hook, Shutdown};

@@ -2,20 +2,23 @@
 //! connections cut), fanned out to what is switched on: `tracing`, `metrics`, `systemd`.
 //! With none of those features these calls are empty and vanish.
 
-use crate::{report::HookReport, shared::Shared, trace, Phase, Signal, Summary};
+use crate::{
+    facade::report::HookReport, facade::shared::Shared, facade::trace, pure::machine::Summary,
+    pure::phase::Phase, pure::signal::Signal,
+};
 
 pub(crate) fn started(shared: &Shared) {
     #[cfg(feature = "metrics")]
-    crate::metrics::started(shared);
+    crate::facade::metrics::started(shared);
     let _ = shared;
 }
 
 pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
     trace::phase(phase, &shared.tracker);
     #[cfg(feature = "metrics")]
-    crate::metrics::phase(shared, phase, summary);
+    crate::facade::metrics::phase(shared, phase, summary);
     #[cfg(feature = "systemd")]
-    crate::systemd::phase(shared, phase, summary);
+    crate::os::systemd::phase(shared, phase, summary);
     let _ = summary;
 }
 
@@ -26,17 +29,17 @@ pub(crate) fn signal(signal: Signal, acted: bool) {
 pub(crate) fn reload(signal: Signal) {
     trace::reload(signal);
     #[cfg(feature = "metrics")]
-    crate::metrics::reload();
+    crate::facade::metrics::reload();
 }
 
 pub(crate) fn hook(report: &HookReport) {
     trace::hook(report);
     #[cfg(feature = "metrics")]
-    crate::metrics::hook(report);
+    crate::facade::metrics::hook(report);
 }
 
 pub(crate) fn cut(connections: usize) {
     #[cfg(feature = "metrics")]
-    crate::metrics::cut(connections);
+    crate::facade::metrics::cut(connections);
     let _ = connections;
 }

@@ -2,7 +2,10 @@
 //! down; the driver hands it to whoever subscribed through [`Handle::reloads`], and drops it
 //! when nobody did.
 
-use crate::{listen::poll_until, shared::Shared, sync::Arc, Handle, Signal};
+use crate::{
+    facade::handle::Handle, facade::shared::Shared, pure::listen::poll_until, pure::signal::Signal,
+    pure::sync::Arc,
+};
 use core::{
     fmt,
     pin::Pin,
@@ -52,7 +55,7 @@ impl ReloadState {
 
 impl Handle {
     /// The reload requests from now on: each signal of the config's reload set
-    /// ([`Config::reload`](crate::Config::reload), default `SIGHUP`) that the driver
+    /// ([`Config::reload`](crate::pure::config::Config::reload), default `SIGHUP`) that the driver
     /// takes after this call, as a stream of that signal. It ends once the shutdown has
     /// stopped. A reload signal never shuts down; with no subscriber it is dropped.
     ///

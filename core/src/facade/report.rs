@@ -1,6 +1,9 @@
 //! The driver's final account: the machine's summary plus each hook's name and outcome.
 
-use crate::{Phase, Reason, Summary};
+use crate::{
+    pure::machine::Summary,
+    pure::phase::{Phase, Reason},
+};
 use alloc::{borrow::Cow, string::String, vec::Vec};
 use core::{fmt, time::Duration};
 
@@ -103,7 +106,7 @@ impl fmt::Display for HookReport {
 }
 
 /// What a shutdown did: reason, drained or cut, connections left, every hook's outcome,
-/// time per phase, and the exit code. Returned by [`Shutdown::run`](crate::Shutdown::run).
+/// time per phase, and the exit code. Returned by [`Shutdown::run`](crate::facade::handle::Shutdown::run).
 ///
 /// Its `Display` is the demo contract's last line:
 /// `shutdown: drained=<bool> connections_left=<n> elapsed_ms=<n> reason=<reason>`.
@@ -137,7 +140,7 @@ impl Report {
         self.summary.reason().unwrap_or(Reason::Requested)
     }
 
-    /// The detail given to [`Trigger::fail`](crate::Trigger::fail), if serving failed.
+    /// The detail given to [`Trigger::fail`](crate::facade::handle::Trigger::fail), if serving failed.
     ///
     /// ```
     /// # fn detail(r: &lameduck::Report) -> Option<&str> { r.detail() }

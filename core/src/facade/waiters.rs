@@ -17,7 +17,7 @@
 //! empty for good (phases only move forward), so a key kept by a waiter that was taken is
 //! never reused by another waiter: removing it later finds nothing.
 
-use crate::sync::{AtomicBool, Ordering};
+use crate::pure::sync::{AtomicBool, Ordering};
 use core::task::Waker;
 use slab::Slab;
 
@@ -129,9 +129,9 @@ impl Waiters {
 mod tests {
     //! The waiter set as `Reached` uses it: a waiter dropped is gone and never woken; a
     //! re-poll with another waker replaces the one stored.
-    use crate::{handle::Reached, shared::Shared, Phase};
+    use crate::{facade::handle::Reached, facade::shared::Shared, pure::phase::Phase};
     #[cfg(not(loom))]
-    use crate::{sync::Arc, Config};
+    use crate::{pure::config::Config, pure::sync::Arc};
     use core::{
         future::Future,
         pin::Pin,
@@ -245,7 +245,10 @@ mod loom_models {
     //! registers; a waiter dropped before the phase is entered is removed and never woken; a
     //! re-registration with a new waker replaces the old one.
     use super::tests::{counter, draining_waiters, poll, wakes};
-    use crate::{handle::Reached, shared::Shared, sync::Arc, Config, Phase};
+    use crate::{
+        facade::handle::Reached, facade::shared::Shared, pure::config::Config, pure::phase::Phase,
+        pure::sync::Arc,
+    };
     use loom::{
         sync::atomic::{AtomicBool, Ordering},
         thread,

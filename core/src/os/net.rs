@@ -1,7 +1,7 @@
 //! [`Network`]: a runtime that accepts connections from listening sockets (feature `std`),
 //! and the [`Listener`]s it takes.
 
-use crate::Runtime;
+use crate::facade::runtime::Runtime;
 use alloc::string::{String, ToString};
 use core::task::{Context, Poll};
 use std::{fmt, io};
@@ -118,7 +118,7 @@ pub trait Network: Runtime {
     ///
     /// # Errors
     ///
-    /// The accept error; sort it with [`accept::AcceptError::classify`](crate::accept::AcceptError::classify).
+    /// The accept error; sort it with [`accept::AcceptError::classify`](crate::os::accept::AcceptError::classify).
     fn poll_accept(
         &self,
         acceptor: &mut Self::Acceptor,
@@ -128,7 +128,7 @@ pub trait Network: Runtime {
     /// Takes a connection the kernel has queued, without waiting: `None` when none is. The
     /// accept loop calls it when draining starts, until `None`, to serve the backlog
     /// instead of resetting it with the listener
-    /// ([`accept::Accept::try_accept`](crate::accept::Accept::try_accept)).
+    /// ([`accept::Accept::try_accept`](crate::os::accept::Accept::try_accept)).
     ///
     /// The default polls [`poll_accept`](Self::poll_accept) with a waker that does
     /// nothing, which the contract above makes exact. A runtime whose `poll_accept` answers

@@ -21,7 +21,7 @@
 //! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
 //!
 //! A process that handed over to an upgrade's successor
-//! ([`Trigger::handover`](crate::Trigger::handover)) says nothing about its own shutdown:
+//! ([`Trigger::handover`](crate::facade::handle::Trigger::handover)) says nothing about its own shutdown:
 //! systemd's main process is the successor by then, and a `STOPPING=1` from the
 //! predecessor would read as the service's.
 //!
@@ -32,9 +32,9 @@
 //! done here because `sd_notify::notify` sends on a blocking socket, which waits when
 //! systemd's queue is full (a stuck service manager would then stall the shutdown).
 
+use crate::{facade::handle::Handle, pure::phase::Phase, pure::traits::Timer};
 #[cfg(unix)]
-use crate::{shared::Shared, Summary};
-use crate::{Handle, Phase, Timer};
+use crate::{facade::shared::Shared, pure::machine::Summary};
 #[cfg(unix)]
 use core::time::Duration;
 
@@ -88,12 +88,17 @@ pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
 }
 
 #[cfg(not(unix))]
-pub(crate) fn phase(_: &crate::shared::Shared, _: Phase, _: &crate::Summary) {}
+pub(crate) fn phase(
+    _: &crate::facade::shared::Shared,
+    _: Phase,
+    _: &crate::pure::machine::Summary,
+) {
+}
 
 #[cfg(unix)]
 mod unix {
     use super::*;
-    use crate::Reason;
+    use crate::pure::phase::Reason;
     use alloc::{format, string::String};
     use core::fmt::Write;
     use core::sync::atomic::{AtomicBool, Ordering};

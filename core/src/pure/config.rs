@@ -1,14 +1,14 @@
 //! Durations, shutdown signals and the escalation policy, checked before anything runs.
 
-use crate::{Signal, SignalSet};
+use crate::pure::signal::{Signal, SignalSet};
 use core::{fmt, time::Duration};
 
 /// What repeated shutdown signals do while a shutdown is under way.
 ///
 /// Only signals count, whoever started the shutdown: after a programmatic
-/// [`Trigger::shutdown`](crate::Trigger::shutdown) (itself idempotent) the first signal
+/// [`Trigger::shutdown`](crate::facade::handle::Trigger::shutdown) (itself idempotent) the first signal
 /// changes nothing, the second forces, the third exits (see
-/// [`Machine::request`](crate::Machine::request) for why). [`Trigger::force`](crate::Trigger::force)
+/// [`Machine::request`](crate::pure::machine::Machine::request) for why). [`Trigger::force`](crate::facade::handle::Trigger::force)
 /// always forces.
 ///
 /// ```
@@ -33,7 +33,7 @@ pub enum Escalation {
 /// reload signals, escalation.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
-/// [`Machine::new`](crate::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
+/// [`Machine::new`](crate::pure::machine::Machine::new) and [`Shutdown::new`](crate::facade::handle::Shutdown::new) call.
 ///
 /// ```
 /// use core::time::Duration;
@@ -150,7 +150,7 @@ impl Config {
     }
 
     /// Replaces the set of reload signals (default `SIGHUP`): they never shut down; the
-    /// driver hands each to the subscribers of [`Handle::reloads`](crate::Handle::reloads)
+    /// driver hands each to the subscribers of [`Handle::reloads`](crate::facade::handle::Handle::reloads)
     /// and drops it when there are none. A signal in both sets shuts down.
     ///
     /// ```
@@ -190,7 +190,7 @@ impl Config {
     }
 
     /// Every signal the driver acts on, shutdown and reload: what a
-    /// [`SignalSource`](crate::SignalSource) must listen for from its creation on.
+    /// [`SignalSource`](crate::pure::traits::SignalSource) must listen for from its creation on.
     ///
     /// ```
     /// use lameduck::{Config, Signal, SignalSet};

@@ -16,7 +16,10 @@
 //!
 //! Only signals count towards escalation (see [`Machine::request`]); `force` always forces.
 
-use crate::{Config, ConfigError, Escalation, Phase, Reason};
+use crate::{
+    pure::config::{Config, ConfigError, Escalation},
+    pure::phase::{Phase, Reason},
+};
 use core::time::Duration;
 
 mod queue;
@@ -108,7 +111,7 @@ pub struct Machine {
     reason: Option<Reason>,
     /// Shutdown signals seen (programmatic requests do not count: see [`Machine::request`]).
     requests: u8,
-    exit: Option<crate::Signal>,
+    exit: Option<crate::pure::signal::Signal>,
     cut: bool,
     connections_left: usize,
     deadline: Option<Duration>,
@@ -204,7 +207,7 @@ impl Machine {
     ///
     /// Only signals count towards escalation, because only an operator sends them: a
     /// shutdown the program started itself (a failed listener, an in-place upgrade handing
-    /// over, [`Trigger::shutdown`](crate::Trigger::shutdown)) is followed by the operator's
+    /// over, [`Trigger::shutdown`](crate::facade::handle::Trigger::shutdown)) is followed by the operator's
     /// own first `SIGTERM` often enough (a supervisor stopping what it sees stopping), and
     /// that one must not cut connections. Its second signal forces, its third exits.
     ///

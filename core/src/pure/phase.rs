@@ -1,6 +1,6 @@
 //! The phases of a shutdown and the reasons one starts.
 
-use crate::Signal;
+use crate::pure::signal::Signal;
 use core::fmt;
 
 /// Where a server is in its life. Phases only move forward and each is entered at most once.
@@ -112,12 +112,12 @@ impl fmt::Display for Phase {
 pub enum Reason {
     /// A process signal arrived.
     Signal(Signal),
-    /// The program asked for it (a [`Trigger`](crate::Trigger), or the machine's input directly).
+    /// The program asked for it (a [`Trigger`](crate::facade::handle::Trigger), or the machine's input directly).
     Requested,
     /// Serving failed for good (a listener died, say); the report carries the detail.
     Failed,
     /// A successor took over the listening sockets and serves (an in-place upgrade, see
-    /// [`Trigger::handover`](crate::Trigger::handover)): the lame-duck period is skipped,
+    /// [`Trigger::handover`](crate::facade::handle::Trigger::handover)): the lame-duck period is skipped,
     /// since nothing needs to move traffic away — the successor accepts from the same sockets.
     Upgrade,
 }

@@ -2,8 +2,8 @@
 //! fires once, on the last exit while draining — never polled.
 
 use crate::{
-    sync::{AtomicUsize, Ordering},
-    Phase,
+    pure::phase::Phase,
+    pure::sync::{AtomicUsize, Ordering},
 };
 use core::fmt;
 
@@ -26,7 +26,7 @@ const COUNT: usize = DRAINED - 1;
 /// It holds one word for the draining flags and the count, one for busy connections and
 /// one for malformed event sequences; it needs no allocator and can live in a `static`.
 /// Connections are counted by [`Guard`]s (or, with `alloc`, by
-/// [`Connection`](crate::Connection)s and the [`Events`](crate::Events) API).
+/// [`Connection`](crate::facade::connection::Connection)s and the [`Events`](crate::facade::connection::Events) API).
 ///
 /// ```
 /// use lameduck::Tracker;

@@ -1,6 +1,6 @@
 //! The two traits through which time and signals reach the core.
 
-use crate::Signal;
+use crate::pure::signal::Signal;
 use core::{future::Future, time::Duration};
 use futures_core::Stream;
 

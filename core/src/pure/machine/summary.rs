@@ -1,11 +1,14 @@
 //! What a finished (or running) shutdown amounts to, without allocation.
 
-use crate::{Phase, Reason, Signal};
+use crate::{
+    pure::phase::{Phase, Reason},
+    pure::signal::Signal,
+};
 use core::time::Duration;
 
 /// The machine's account of a shutdown: reason, whether connections were cut, hooks, exit code.
 ///
-/// The driver's [`Report`](crate::Report) adds hook names and outcomes to this.
+/// The driver's [`Report`](crate::facade::report::Report) adds hook names and outcomes to this.
 ///
 /// ```
 /// use lameduck::{Config, Machine, Reason, Signal};

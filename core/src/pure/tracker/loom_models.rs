@@ -9,7 +9,7 @@
 //! writes leave the tracker's busy count right once they have all settled).
 
 use super::Tracker;
-use crate::sync::{Arc, Ordering};
+use crate::pure::sync::{Arc, Ordering};
 use loom::{future::block_on, thread};
 
 fn transitions(tracker: &Tracker) -> usize {
@@ -90,7 +90,7 @@ fn a_late_guard_races_the_last_drop() {
 
 #[test]
 fn phase_waiters_never_miss_a_change() {
-    use crate::{shared::Shared, Config, Phase};
+    use crate::{facade::shared::Shared, pure::config::Config, pure::phase::Phase};
     loom::model(|| {
         let shared = Arc::new(Shared::new(Config::new()));
         let driver = {
@@ -100,7 +100,10 @@ fn phase_waiters_never_miss_a_change() {
                 shared.set_phase(Phase::Draining);
             })
         };
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::Draining));
+        block_on(crate::facade::handle::Reached::new(
+            shared.clone(),
+            Phase::Draining,
+        ));
         driver.join().unwrap();
         assert_eq!(shared.phase(), Phase::Draining);
     });
@@ -108,7 +111,7 @@ fn phase_waiters_never_miss_a_change() {
 
 #[test]
 fn a_waiter_registering_while_its_phase_is_entered_is_woken() {
-    use crate::{shared::Shared, Config, Phase};
+    use crate::{facade::shared::Shared, pure::config::Config, pure::phase::Phase};
     loom::model(|| {
         let shared = Arc::new(Shared::new(Config::new()));
         let driver = {
@@ -116,7 +119,10 @@ fn a_waiter_registering_while_its_phase_is_entered_is_woken() {
             thread::spawn(move || shared.set_phase(Phase::LameDuck))
         };
         // Only the lame duck's set is notified; the waiter must still never miss it.
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::LameDuck));
+        block_on(crate::facade::handle::Reached::new(
+            shared.clone(),
+            Phase::LameDuck,
+        ));
         driver.join().unwrap();
         assert_eq!(shared.phase(), Phase::LameDuck);
     });
@@ -124,7 +130,7 @@ fn a_waiter_registering_while_its_phase_is_entered_is_woken() {
 
 #[test]
 fn a_draining_waiter_is_woken_when_the_lame_duck_is_skipped() {
-    use crate::{shared::Shared, Config, Phase};
+    use crate::{facade::shared::Shared, pure::config::Config, pure::phase::Phase};
     loom::model(|| {
         let shared = Arc::new(Shared::new(Config::new()));
         let driver = {
@@ -133,17 +139,28 @@ fn a_draining_waiter_is_woken_when_the_lame_duck_is_skipped() {
             // the phases passed over, and is notified.
             thread::spawn(move || shared.set_phase(Phase::Draining))
         };
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::Draining));
+        block_on(crate::facade::handle::Reached::new(
+            shared.clone(),
+            Phase::Draining,
+        ));
         driver.join().unwrap();
         // A lame-duck waiter that comes late sees the phase passed over as reached.
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::LameDuck));
+        block_on(crate::facade::handle::Reached::new(
+            shared.clone(),
+            Phase::LameDuck,
+        ));
         assert_eq!(shared.phase(), Phase::Draining);
     });
 }
 
-fn connection() -> (Arc<crate::shared::Shared>, crate::Connection) {
-    let shared = Arc::new(crate::shared::Shared::new(crate::Config::new()));
-    let conn = crate::Connection::new(shared.clone()).expect("not drained");
+fn connection() -> (
+    Arc<crate::facade::shared::Shared>,
+    crate::facade::connection::Connection,
+) {
+    let shared = Arc::new(crate::facade::shared::Shared::new(
+        crate::pure::config::Config::new(),
+    ));
+    let conn = crate::facade::connection::Connection::new(shared.clone()).expect("not drained");
     (shared, conn)
 }
 
@@ -166,7 +183,13 @@ fn concurrent_requests_and_blocked_writes_settle_the_busy_count() {
         writes.join().unwrap();
         assert!(conn.is_idle());
         assert_eq!(shared.tracker.busy_raw(), 0);
-        assert_eq!(shared.tracker.snapshot(crate::Phase::Running).idle, 1);
+        assert_eq!(
+            shared
+                .tracker
+                .snapshot(crate::pure::phase::Phase::Running)
+                .idle,
+            1
+        );
         drop(conn);
         assert_eq!(shared.tracker.open(), 0);
         assert_eq!(shared.tracker.busy_raw(), 0);
@@ -205,7 +228,7 @@ fn a_snapshot_taken_while_a_connection_opens_adds_up() {
             let tracker = tracker.clone();
             thread::spawn(move || assert!(tracker.acquire()))
         };
-        let s = tracker.snapshot(crate::Phase::Running);
+        let s = tracker.snapshot(crate::pure::phase::Phase::Running);
         assert!(s.idle <= s.open, "{s:?}");
         assert_eq!(s.idle + s.active, s.open, "{s:?}");
         opener.join().unwrap();

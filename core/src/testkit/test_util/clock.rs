@@ -1,7 +1,12 @@
 //! A clock that moves only when told to, or, under its own `block_on`, when all is idle.
 
 use super::ScriptedSignals;
-use crate::{sync::Arc, BoxError, Runtime, SignalSet, Timer};
+use crate::{
+    facade::runtime::{BoxError, Runtime},
+    pure::signal::SignalSet,
+    pure::sync::Arc,
+    pure::traits::Timer,
+};
 use alloc::{boxed::Box, collections::BTreeMap, sync::Arc as StdArc, task::Wake, vec::Vec};
 use core::{
     fmt,
@@ -147,7 +152,7 @@ impl ManualClock {
     /// let report = clock.block_on(shutdown.run(clock.clone(), signals));
     /// assert_eq!(report.exit_code(), 0);
     /// ```
-    pub fn send(&self, signal: crate::Signal) {
+    pub fn send(&self, signal: crate::pure::signal::Signal) {
         self.executor.signals.send(signal);
     }
 
@@ -156,7 +161,7 @@ impl ManualClock {
     /// earliest pending sleep (as a paused runtime clock does), so timeouts happen at once
     /// and in order.
     ///
-    /// Work given to [`Runtime::spawn_blocking`] (a sync [`Hook`](crate::Hook)) runs on a
+    /// Work given to [`Runtime::spawn_blocking`] (a sync [`Hook`](crate::facade::hooks::Hook)) runs on a
     /// thread of its own and counts as under way until it returns: meanwhile time stands
     /// still and this waits for a real wake-up however long it takes, instead of jumping to
     /// the hook's deadline. A paused tokio runtime treats `spawn_blocking` the same way. A
