@@ -43,15 +43,21 @@ pub use pure::traits::{SignalSource, Timer};
 #[cfg(feature = "alloc")]
 pub use facade::connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
-pub use facade::handle::{Handle, Reached, Shutdown, Stopped, Trigger};
+pub use facade::handle::Handle;
 #[cfg(feature = "alloc")]
-pub use facade::hooks::{Hook, HookRegistry, RegisterError};
+pub use facade::hooks::{Hook, RegisterError};
+#[cfg(feature = "alloc")]
+pub use facade::reached::{Reached, Stopped};
+#[cfg(feature = "alloc")]
+pub use facade::registry::HookRegistry;
 #[cfg(feature = "alloc")]
 pub use facade::reload::Reloads;
 #[cfg(feature = "alloc")]
 pub use facade::report::{HookOutcome, HookReport, Report};
 #[cfg(feature = "alloc")]
 pub use facade::runtime::{BoxError, Runtime};
+#[cfg(feature = "alloc")]
+pub use facade::shutdown::{Shutdown, Trigger};
 #[cfg(feature = "std")]
 pub use os::net::{Listener, Network};
 #[cfg(feature = "alloc")]

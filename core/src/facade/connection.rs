@@ -1,8 +1,11 @@
 //! [`Connection`]: one counted connection and its requests in flight; [`Events`]: the same,
 //! reported through connection-state events (Go's `ConnState`).
 
+pub(crate) mod state;
+
+use self::state::{State, MARKED_IDLE, ONE_REQUEST, WRITE_BLOCKED};
 use crate::{
-    facade::handle::{Handle, Reached},
+    facade::reached::Reached,
     facade::shared::Shared,
     pure::phase::Phase,
     pure::sync::{Arc, AtomicUsize, Ordering},
@@ -14,12 +17,6 @@ use core::{
     task::{Context, Poll},
 };
 use event_listener::{Event, EventListener};
-
-/// The connection's own word: requests in flight (from [`ONE_REQUEST`] up), whether its
-/// writes are blocked, and whether the tracker counts it idle (not busy) now.
-const MARKED_IDLE: usize = 1;
-const WRITE_BLOCKED: usize = 2;
-const ONE_REQUEST: usize = 4;
 
 /// One counted connection, with its requests in flight. Made by [`Handle::connection`].
 ///
@@ -50,21 +47,6 @@ const ONE_REQUEST: usize = 4;
 #[must_use = "the connection is uncounted as soon as it is dropped"]
 pub struct Connection {
     state: Arc<State>,
-}
-
-/// What the clones of one connection share. Dropping it uncounts the connection.
-pub(crate) struct State {
-    pub(crate) shared: Arc<Shared>,
-    word: AtomicUsize,
-    /// Notified each time the connection turns idle.
-    idle: Event,
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        let busy = self.word.load(Ordering::Acquire) & MARKED_IDLE == 0;
-        self.shared.tracker.release(busy);
-    }
 }
 
 impl Connection {
@@ -181,17 +163,8 @@ impl Connection {
         self.state.shared.phase() >= Phase::Hooks
     }
 
-    /// A handle to the shutdown this connection is counted by.
-    ///
-    /// ```
-    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let conn = shutdown.handle().connection().unwrap();
-    /// assert!(conn.handle().is_ready());
-    /// ```
-    pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.state.shared.clone(),
-        }
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.state.shared
     }
 }
 
@@ -202,46 +175,6 @@ impl fmt::Debug for Connection {
             .field("in_flight", &(word / ONE_REQUEST))
             .field("write_blocked", &(word & WRITE_BLOCKED != 0))
             .finish()
-    }
-}
-
-impl State {
-    fn busy(&self, word: usize) -> bool {
-        word & !MARKED_IDLE != 0
-    }
-
-    /// Changes the word by `change` and, in the same compare-and-swap, brings its idle
-    /// marking in line with the new count: one atomic read-modify-write per request start or
-    /// end when nothing races it. Each flip of `MARKED_IDLE` is made by exactly one
-    /// successful CAS and followed by exactly one tracker update, so the tracker's busy count
-    /// sums right even when two updates land out of order.
-    fn update(&self, change: impl Fn(usize) -> usize) {
-        // Relaxed to start from: the CAS below is what orders.
-        let mut word = self.word.load(Ordering::Relaxed);
-        loop {
-            let mut next = change(word);
-            let idle = !self.busy(next);
-            let flip = idle != (next & MARKED_IDLE != 0);
-            if flip {
-                next ^= MARKED_IDLE;
-            }
-            // AcqRel: the flip is ordered with the count changes it reflects.
-            match self
-                .word
-                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    if flip {
-                        self.shared.tracker.mark_busy(!idle);
-                        if idle {
-                            self.idle.notify(usize::MAX);
-                        }
-                    }
-                    return;
-                }
-                Err(actual) => word = actual,
-            }
-        }
     }
 }
 
@@ -361,14 +294,14 @@ enum EventState {
 /// ```
 #[derive(Debug)]
 pub struct Events {
-    handle: Handle,
+    shared: Arc<Shared>,
     state: EventState,
 }
 
 impl Events {
-    pub(crate) fn new(handle: Handle) -> Events {
+    pub(crate) fn new(shared: Arc<Shared>) -> Events {
         Events {
-            handle,
+            shared,
             state: EventState::Unseen,
         }
     }
@@ -389,7 +322,7 @@ impl Events {
     pub fn event(&mut self, event: ConnEvent) -> Option<Connection> {
         let state = core::mem::replace(&mut self.state, EventState::Done);
         let (next, out) = match (state, event) {
-            (EventState::Unseen, ConnEvent::New) => match self.handle.connection() {
+            (EventState::Unseen, ConnEvent::New) => match Connection::new(self.shared.clone()) {
                 // A new connection is busy until it says it is idle (Go's `StateNew`).
                 Some(conn) => {
                     let request = conn.request();
@@ -435,10 +368,10 @@ impl Events {
     }
 
     fn anomaly(&self) {
-        self.handle.shared.tracker.record_anomaly();
+        self.shared.tracker.record_anomaly();
         #[cfg(feature = "tracing")]
         tracing::warn!(
-            anomalies = self.handle.shared.tracker.anomalies(),
+            anomalies = self.shared.tracker.anomalies(),
             "malformed connection event sequence ignored"
         );
     }

@@ -1,6 +1,5 @@
 //! Named shutdown hooks, sync or async, each run once, in registration order.
 
-use crate::{facade::shared::Shared, pure::sync::Arc};
 use alloc::{borrow::Cow, boxed::Box, string::String, string::ToString, vec::Vec};
 use core::{fmt, future::Future, pin::Pin, time::Duration};
 
@@ -136,6 +135,15 @@ pub(crate) struct HookList {
 }
 
 impl HookList {
+    /// Appends `hook`, unless the list was closed (the shutdown stopped).
+    pub(crate) fn push(&mut self, hook: Hook) -> Result<(), RegisterError> {
+        if self.closed {
+            return Err(RegisterError::Stopped);
+        }
+        self.slots.push(Some(hook));
+        Ok(())
+    }
+
     /// Takes hook `index` to run it. If there is none, closes the list in the same critical
     /// section, so no hook can be registered in between and then silently never run.
     pub(crate) fn take_or_close(&mut self, index: usize) -> Option<Hook> {
@@ -180,64 +188,6 @@ impl HookList {
             .fold((0, Duration::ZERO), |(n, sum), h| {
                 (n + 1, sum.saturating_add(h.timeout.unwrap_or(default)))
             })
-    }
-}
-
-/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::facade::handle::Shutdown::hooks); cheap to clone.
-///
-/// ```
-/// use lameduck::{Config, Hook, Shutdown};
-/// let shutdown = Shutdown::new(Config::new()).unwrap();
-/// let hooks = shutdown.hooks();
-/// hooks.register(Hook::new("first", || Ok::<(), &str>(()))).unwrap();
-/// hooks.register(Hook::new("second", || Err("disk full"))).unwrap();
-/// assert_eq!(hooks.len(), 2);
-/// ```
-#[derive(Clone, Debug)]
-pub struct HookRegistry {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl HookRegistry {
-    /// Appends a hook; it runs after every hook registered before it. Hooks added while
-    /// earlier ones run still run, in order.
-    ///
-    /// # Errors
-    ///
-    /// [`RegisterError::Stopped`] once the shutdown has stopped: the hook would never run.
-    ///
-    /// ```
-    /// use lameduck::{Config, Hook, Shutdown};
-    /// let shutdown = Shutdown::new(Config::new()).unwrap();
-    /// assert!(shutdown.hooks().register(Hook::new("a", || Ok::<(), &str>(()))).is_ok());
-    /// ```
-    pub fn register(&self, hook: Hook) -> Result<(), RegisterError> {
-        let mut list = self.shared.hooks.lock();
-        if list.closed {
-            return Err(RegisterError::Stopped);
-        }
-        list.slots.push(Some(hook));
-        Ok(())
-    }
-
-    /// How many hooks were registered.
-    ///
-    /// ```
-    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// assert_eq!(shutdown.hooks().len(), 0);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.shared.hooks.lock().len()
-    }
-
-    /// Whether no hook was registered.
-    ///
-    /// ```
-    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// assert!(shutdown.hooks().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -1,6 +1,10 @@
 //! One call per event of the driver (started, phase entered, signal, reload, hook outcome,
 //! connections cut), fanned out to what is switched on: `tracing`, `metrics`, `systemd`.
 //! With none of those features these calls are empty and vanish.
+//!
+//! The façade never calls the operating-system layer: systemd's phase messages reach the
+//! driver through [`watch_phases`], which that layer calls when a server first talks to
+//! systemd.
 
 use crate::{
     facade::report::HookReport, facade::shared::Shared, facade::trace, pure::machine::Summary,
@@ -18,7 +22,9 @@ pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
     #[cfg(feature = "metrics")]
     crate::facade::metrics::phase(shared, phase, summary);
     #[cfg(feature = "systemd")]
-    crate::os::systemd::phase(shared, phase, summary);
+    if let Some(watcher) = PHASE_WATCHER.get() {
+        watcher(shared, phase, summary);
+    }
     let _ = summary;
 }
 
@@ -42,4 +48,15 @@ pub(crate) fn cut(connections: usize) {
     #[cfg(feature = "metrics")]
     crate::facade::metrics::cut(connections);
     let _ = connections;
+}
+
+/// Who else hears each phase the driver enters: set once per process, by the layer above.
+#[cfg(feature = "systemd")]
+static PHASE_WATCHER: spin::Once<fn(&Shared, Phase, &Summary)> = spin::Once::new();
+
+/// Makes `watcher` hear every phase the driver enters from now on, in this process; only
+/// the first call counts.
+#[cfg(feature = "systemd")]
+pub(crate) fn watch_phases(watcher: fn(&Shared, Phase, &Summary)) {
+    PHASE_WATCHER.call_once(|| watcher);
 }

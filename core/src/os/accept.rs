@@ -12,9 +12,8 @@ pub use backoff::Backoff;
 pub use error::AcceptError;
 
 use crate::{
-    facade::connection::Connection,
-    facade::handle::{Handle, Reached, Trigger},
-    pure::traits::Timer,
+    facade::connection::Connection, facade::handle::Handle, facade::reached::Reached,
+    facade::shutdown::Trigger, pure::traits::Timer,
 };
 use core::{
     future::{poll_fn, Future},
@@ -279,7 +278,7 @@ async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option
 mod tests {
     use super::{serve, Accept};
     use crate::{
-        facade::handle::Shutdown, pure::config::Config, pure::phase::Reason, pure::traits::Timer,
+        facade::shutdown::Shutdown, pure::config::Config, pure::phase::Reason, pure::traits::Timer,
         testkit::test_util::ManualClock,
     };
     use core::{future::Future, time::Duration};

@@ -16,12 +16,13 @@
 //! process to exit, so systemd's stop timeout follows the configured deadlines instead of
 //! killing a drain it was told about.
 //!
-//! The phase messages are sent by the driver itself; [`ready`] is called by the server once
+//! The phase messages are sent by the driver itself, once [`ready`] or [`heartbeat`] was first
+//! called in the process (that call subscribes them); [`ready`] is called by the server once
 //! it listens (or by an upgrade's successor, which then becomes systemd's main process:
 //! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
 //!
 //! A process that handed over to an upgrade's successor
-//! ([`Trigger::handover`](crate::facade::handle::Trigger::handover)) says nothing about its own shutdown:
+//! ([`Trigger::handover`](crate::facade::shutdown::Trigger::handover)) says nothing about its own shutdown:
 //! systemd's main process is the successor by then, and a `STOPPING=1` from the
 //! predecessor would read as the service's.
 //!
@@ -47,6 +48,7 @@ use core::time::Duration;
 /// lameduck::systemd::ready();
 /// ```
 pub fn ready() {
+    crate::facade::observe::watch_phases(phase);
     #[cfg(unix)]
     unix::send(&[
         sd_notify::NotifyState::Ready,
@@ -75,20 +77,21 @@ pub fn ready() {
 /// clock.block_on(lameduck::systemd::heartbeat(shutdown.handle(), clock.clone())); // no NOTIFY_SOCKET: done
 /// ```
 pub async fn heartbeat<T: Timer>(handle: Handle, timer: T) {
+    crate::facade::observe::watch_phases(phase);
     #[cfg(unix)]
     unix::heartbeat(handle, timer).await;
     #[cfg(not(unix))]
     let _ = (handle, timer);
 }
 
-/// The driver entered `phase`.
+/// The driver entered `phase` (subscribed by [`ready`] and [`heartbeat`]).
 #[cfg(unix)]
-pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
+fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
     unix::phase(shared, phase, summary);
 }
 
 #[cfg(not(unix))]
-pub(crate) fn phase(
+fn phase(
     _: &crate::facade::shared::Shared,
     _: Phase,
     _: &crate::pure::machine::Summary,

@@ -6,9 +6,9 @@ use core::{fmt, time::Duration};
 /// What repeated shutdown signals do while a shutdown is under way.
 ///
 /// Only signals count, whoever started the shutdown: after a programmatic
-/// [`Trigger::shutdown`](crate::facade::handle::Trigger::shutdown) (itself idempotent) the first signal
+/// [`Trigger::shutdown`](crate::facade::shutdown::Trigger::shutdown) (itself idempotent) the first signal
 /// changes nothing, the second forces, the third exits (see
-/// [`Machine::request`](crate::pure::machine::Machine::request) for why). [`Trigger::force`](crate::facade::handle::Trigger::force)
+/// [`Machine::request`](crate::pure::machine::Machine::request) for why). [`Trigger::force`](crate::facade::shutdown::Trigger::force)
 /// always forces.
 ///
 /// ```
@@ -33,7 +33,7 @@ pub enum Escalation {
 /// reload signals, escalation.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
-/// [`Machine::new`](crate::pure::machine::Machine::new) and [`Shutdown::new`](crate::facade::handle::Shutdown::new) call.
+/// [`Machine::new`](crate::pure::machine::Machine::new) and [`Shutdown::new`](crate::facade::shutdown::Shutdown::new) call.
 ///
 /// ```
 /// use core::time::Duration;

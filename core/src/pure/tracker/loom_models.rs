@@ -100,7 +100,7 @@ fn phase_waiters_never_miss_a_change() {
                 shared.set_phase(Phase::Draining);
             })
         };
-        block_on(crate::facade::handle::Reached::new(
+        block_on(crate::facade::reached::Reached::new(
             shared.clone(),
             Phase::Draining,
         ));
@@ -119,7 +119,7 @@ fn a_waiter_registering_while_its_phase_is_entered_is_woken() {
             thread::spawn(move || shared.set_phase(Phase::LameDuck))
         };
         // Only the lame duck's set is notified; the waiter must still never miss it.
-        block_on(crate::facade::handle::Reached::new(
+        block_on(crate::facade::reached::Reached::new(
             shared.clone(),
             Phase::LameDuck,
         ));
@@ -139,13 +139,13 @@ fn a_draining_waiter_is_woken_when_the_lame_duck_is_skipped() {
             // the phases passed over, and is notified.
             thread::spawn(move || shared.set_phase(Phase::Draining))
         };
-        block_on(crate::facade::handle::Reached::new(
+        block_on(crate::facade::reached::Reached::new(
             shared.clone(),
             Phase::Draining,
         ));
         driver.join().unwrap();
         // A lame-duck waiter that comes late sees the phase passed over as reached.
-        block_on(crate::facade::handle::Reached::new(
+        block_on(crate::facade::reached::Reached::new(
             shared.clone(),
             Phase::LameDuck,
         ));

@@ -2,10 +2,10 @@
 
 use super::{checks::within, ensure, fail, Failure, Harness};
 use crate::{
-    facade::handle::Shutdown,
     facade::hooks::Hook,
     facade::report::HookOutcome,
     facade::runtime::Runtime,
+    facade::shutdown::Shutdown,
     pure::config::Config,
     pure::phase::Phase,
     pure::signal::{Signal, SignalSet},
