@@ -7,7 +7,7 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 // The layers, one folder each, each importing only the layers below it: `pure` (no

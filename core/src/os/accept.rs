@@ -274,7 +274,7 @@ async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option
     .await
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "test-util"))]
 mod tests {
     use super::{serve, Accept};
     use crate::{

@@ -91,12 +91,7 @@ fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
 }
 
 #[cfg(not(unix))]
-fn phase(
-    _: &crate::facade::shared::Shared,
-    _: Phase,
-    _: &crate::pure::machine::Summary,
-) {
-}
+fn phase(_: &crate::facade::shared::Shared, _: Phase, _: &crate::pure::machine::Summary) {}
 
 #[cfg(unix)]
 mod unix {
