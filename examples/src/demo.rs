@@ -136,8 +136,8 @@ impl Demo {
 /// ```
 pub fn flush() -> Hook {
     Hook::new_async("flush", || async {
-        crate::output::diag("hook flush running");
-        crate::output::written().await;
+        output::diag("hook flush running");
+        output::written().await;
         Ok::<(), core::convert::Infallible>(())
     })
 }

@@ -9,7 +9,7 @@ use lameduck::{Connection, Runtime};
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let code = smol::block_on(serve_until_stopped(Settings::from_env()));
     std::process::exit(code.into())
 }

@@ -189,13 +189,13 @@ mod tests {
     pub(super) struct Counter(AtomicUsize);
 
     impl Wake for Counter {
-        fn wake(self: std::sync::Arc<Self>) {
+        fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    pub(super) fn counter() -> (std::sync::Arc<Counter>, Waker) {
-        let counter = std::sync::Arc::new(Counter::default());
+    pub(super) fn counter() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter::default());
         (counter.clone(), Waker::from(counter))
     }
 

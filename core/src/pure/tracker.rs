@@ -376,10 +376,10 @@ impl fmt::Debug for Tracker {
 /// would also move it 128 bytes away from the `Arc` counts in front of it in `Shared`,
 /// which connection opens and closes move together with `word`.
 #[derive(Clone, Copy)]
-struct Gap(#[allow(dead_code)] [u8; 128 - core::mem::size_of::<usize>()]);
+struct Gap(#[allow(dead_code)] [u8; 128 - size_of::<usize>()]);
 
 impl Gap {
-    const NEW: Gap = Gap([0; 128 - core::mem::size_of::<usize>()]);
+    const NEW: Gap = Gap([0; 128 - size_of::<usize>()]);
 }
 
 #[cfg(not(loom))]

@@ -27,7 +27,7 @@ use std::{
 };
 
 /// Set (to anything) in a server's environment.
-pub const ROLE: &str = "LAMEDUCK_TEST_ROLE";
+pub(crate) const ROLE: &str = "LAMEDUCK_TEST_ROLE";
 
 /// Sleeps and tasks on threads of their own: enough for the driver's few deadlines.
 #[derive(Clone, Copy)]
@@ -68,7 +68,7 @@ impl Runtime for Threads {
     }
 }
 
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let pid = process::id();
     let inherited = Inherited::from_env();
     let behaviour = env::var("TEST_SUCCESSOR").ok();
