@@ -6,6 +6,8 @@ pub(crate) mod connection;
 pub(crate) mod driver;
 pub(crate) mod handle;
 pub(crate) mod hooks;
+#[cfg(all(test, loom))]
+mod loom_models;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub(crate) mod observe;

@@ -177,6 +177,8 @@ mod tests {
         pin::Pin,
         task::{Context, Poll, Waker},
     };
+    #[cfg(loom)]
+    use std::sync::Arc;
     use std::task::Wake;
 
     #[cfg(not(loom))]
