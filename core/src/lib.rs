@@ -31,32 +31,89 @@ mod testkit;
 #[cfg(feature = "test-util")]
 pub use testkit::{conformance, test_util};
 
-pub use pure::config::{Config, ConfigError, Escalation};
-pub use pure::machine::{Action, HookResult, Machine, Summary};
+// The crate root: what a server author uses. Bare metal and runtime authors have their modules
+// below; the futures the handles return, the hooks' outcomes and the connection-state events
+// have theirs.
+pub use pure::config::{Config, ConfigError};
+pub use pure::machine::Summary;
 pub use pure::phase::{Phase, Reason};
 pub use pure::signal::{Signal, SignalSet};
-pub use pure::tracker::{Guard, Snapshot, Tracker};
-pub use pure::traits::{SignalSource, Timer};
+pub use pure::tracker::Snapshot;
 
 #[cfg(feature = "alloc")]
-pub use facade::connection::{ConnEvent, Connection, Events, Idle, InFlight};
+pub use facade::connection::{Connection, InFlight};
 #[cfg(feature = "alloc")]
 pub use facade::handle::Handle;
 #[cfg(feature = "alloc")]
-pub use facade::hooks::{Hook, RegisterError};
-#[cfg(feature = "alloc")]
-pub use facade::reached::{Reached, Stopped};
+pub use facade::hooks::Hook;
 #[cfg(feature = "alloc")]
 pub use facade::registry::HookRegistry;
 #[cfg(feature = "alloc")]
-pub use facade::reload::Reloads;
-#[cfg(feature = "alloc")]
-pub use facade::report::{HookOutcome, HookReport, Report};
-#[cfg(feature = "alloc")]
-pub use facade::runtime::{BoxError, Runtime};
+pub use facade::report::Report;
 #[cfg(feature = "alloc")]
 pub use facade::shutdown::{Shutdown, Trigger};
-#[cfg(feature = "std")]
-pub use os::net::{Listener, Network};
+
+pub mod machine {
+    //! For bare metal: the phase machine and the connection tracker, with neither `std` nor
+    //! `alloc`. A server on an async runtime uses [`Shutdown`](crate::Shutdown) instead, which
+    //! drives them.
+    //!
+    //! ```
+    //! use core::time::Duration;
+    //! use lameduck::{machine::{Action, Machine, Tracker}, Config, Phase, Reason};
+    //! static TRACKER: Tracker = Tracker::new();
+    //! let mut machine = Machine::new(Config::new()).unwrap();
+    //! machine.request(Reason::Requested, Duration::ZERO);
+    //! assert_eq!(machine.poll_action(), Some(Action::Enter(Phase::LameDuck)));
+    //! assert_eq!(machine.poll_action(), Some(Action::Enter(Phase::Draining)));
+    //! assert_eq!(machine.poll_action(), Some(Action::StopAccepting));
+    //! assert!(TRACKER.start_drain()); // nothing open: drained at once
+    //! machine.drained(Duration::ZERO);
+    //! ```
+
+    pub use crate::pure::config::Escalation;
+    pub use crate::pure::machine::{Action, HookResult, Machine};
+    #[cfg(feature = "alloc")]
+    pub use crate::pure::tracker::Drained;
+    pub use crate::pure::tracker::{Guard, Tracker};
+}
+
+pub mod runtime {
+    //! For runtime authors: what a runtime adapter implements — time and signals
+    //! ([`Timer`], [`SignalSource`], [`Runtime`]) and sockets ([`Network`], [`Listener`]).
+    //! The conformance suite (feature `test-util`) checks an implementation.
+
+    #[cfg(feature = "alloc")]
+    pub use crate::facade::runtime::{BoxError, Runtime};
+    #[cfg(feature = "std")]
+    pub use crate::os::net::{Listener, Network};
+    pub use crate::pure::traits::{SignalSource, Timer};
+}
+
 #[cfg(feature = "alloc")]
-pub use pure::tracker::Drained;
+pub mod future {
+    //! The futures and streams the handles return: a phase reached ([`Reached`]), the
+    //! shutdown stopped ([`Stopped`]), a connection idle ([`Idle`]), reload requests
+    //! ([`Reloads`]).
+
+    pub use crate::facade::connection::Idle;
+    pub use crate::facade::reached::{Reached, Stopped};
+    pub use crate::facade::reload::Reloads;
+}
+
+#[cfg(feature = "alloc")]
+pub mod hook {
+    //! What became of the hooks: each one's [`HookReport`] and [`HookOutcome`] in the
+    //! [`Report`](crate::Report), and why one could not be registered ([`RegisterError`]).
+
+    pub use crate::facade::hooks::RegisterError;
+    pub use crate::facade::report::{HookOutcome, HookReport};
+}
+
+#[cfg(feature = "alloc")]
+pub mod events {
+    //! Connections reported as state changes (Go's `ConnState`), for servers that see
+    //! events rather than own a [`Connection`](crate::Connection) per socket.
+
+    pub use crate::facade::connection::{ConnEvent, Events};
+}

@@ -17,10 +17,7 @@ use core::{
     task::{Context, Poll},
     time::Duration,
 };
-use lameduck::{
-    test_util::{ManualClock, ScriptedSignals},
-    Config, ConnEvent, Connection, Events, Hook, InFlight, Phase, Report, Shutdown, Signal,
-};
+use lameduck::{test_util::{ManualClock, ScriptedSignals}, Config, events::{ConnEvent, Events}, Connection, Hook, InFlight, Phase, Report, Shutdown, Signal};
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
 

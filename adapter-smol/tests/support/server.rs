@@ -5,7 +5,7 @@ use crate::settings::{print_phases, print_report, Settings};
 use async_net::{TcpListener, TcpStream};
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.

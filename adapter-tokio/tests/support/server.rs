@@ -2,7 +2,7 @@
 //! shut down by `Shutdown::run` on the `Tokio` runtime. Configured by the environment (see `Settings`).
 
 use core::time::Duration;
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},

@@ -4,8 +4,9 @@
 use crate::{bytes_per_connection, task_bytes_per_connection, N};
 use futures::future::BoxFuture;
 use lameduck::{
+    machine::Tracker,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Shutdown, Tracker,
+    Config, Phase, Shutdown,
 };
 use std::time::Instant;
 

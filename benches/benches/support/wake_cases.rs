@@ -11,8 +11,9 @@ use http_body_util::Full;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
 use hyper_util::rt::TokioIo;
 use lameduck::{
+    machine::Tracker,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Shutdown, Tracker,
+    Config, Phase, Shutdown,
 };
 use std::time::Instant;
 

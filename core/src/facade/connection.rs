@@ -18,7 +18,7 @@ use core::{
 };
 use event_listener::{Event, EventListener};
 
-/// One counted connection, with its requests in flight. Made by [`Handle::connection`].
+/// One counted connection, with its requests in flight. Made by [`Handle::connection`](crate::Handle::connection).
 ///
 /// The connection is counted by the shutdown until the last clone of it (and the last
 /// [`InFlight`] made from it) is dropped: give a clone to whatever owns the connection's
@@ -242,7 +242,7 @@ impl Future for Idle {
 /// A connection-state event, as servers with a state hook report them (Go's `ConnState`).
 ///
 /// ```
-/// use lameduck::ConnEvent;
+/// use lameduck::events::ConnEvent;
 /// assert_ne!(ConnEvent::New, ConnEvent::Closed);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -271,7 +271,7 @@ enum EventState {
 }
 
 /// One connection reported through [`ConnEvent`]s, a thin layer over [`Connection`]. Made
-/// by [`Handle::events`].
+/// by [`Handle::events`](crate::Handle::events).
 ///
 /// Malformed sequences (close before new, double close, anything after close, events after
 /// the drain completed) never underflow and never panic: each is counted in
@@ -279,7 +279,7 @@ enum EventState {
 /// `Events` that is still open uncounts it.
 ///
 /// ```
-/// use lameduck::ConnEvent;
+/// use lameduck::events::ConnEvent;
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
 /// let handle = shutdown.handle();
 /// let mut conn = handle.events();
@@ -310,7 +310,7 @@ impl Events {
     /// counted; every other event returns `None`.
     ///
     /// ```
-    /// use lameduck::ConnEvent;
+    /// use lameduck::events::ConnEvent;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let mut conn = shutdown.handle().events();
     /// conn.event(ConnEvent::New);
@@ -360,7 +360,7 @@ impl Events {
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let mut conn = shutdown.handle().events();
-    /// conn.event(lameduck::ConnEvent::New);
+    /// conn.event(lameduck::events::ConnEvent::New);
     /// assert!(conn.is_open());
     /// ```
     pub fn is_open(&self) -> bool {

@@ -85,7 +85,7 @@ impl Handle {
     /// with a connection-state hook do.
     ///
     /// ```
-    /// use lameduck::ConnEvent;
+    /// use lameduck::events::ConnEvent;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let mut conn = shutdown.handle().events();
     /// conn.event(ConnEvent::New);

@@ -194,7 +194,7 @@ impl HookList {
 /// Why a hook could not be registered.
 ///
 /// ```
-/// assert_eq!(lameduck::RegisterError::Stopped.to_string(), "shutdown has already stopped");
+/// assert_eq!(lameduck::hook::RegisterError::Stopped.to_string(), "shutdown has already stopped");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

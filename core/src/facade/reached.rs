@@ -12,8 +12,8 @@ use core::{
     task::{Context, Poll, Waker},
 };
 
-/// Completes once a phase is reached. Made by [`Handle::reached`], [`Handle::draining`] and
-/// [`Connection::going_away`].
+/// Completes once a phase is reached. Made by [`Handle::reached`](crate::Handle::reached), [`Handle::draining`](crate::Handle::draining) and
+/// [`Connection::going_away`](crate::Connection::going_away).
 ///
 /// # Cancel safety
 ///
@@ -136,12 +136,12 @@ impl Future for Reached {
     }
 }
 
-/// Completes with the final [`Summary`] once stopped. Made by [`Handle::stopped`].
+/// Completes with the final [`Summary`] once stopped. Made by [`Handle::stopped`](crate::Handle::stopped).
 ///
 /// # Cancel safety
 ///
 /// Cancel-safe: dropping it loses nothing; the summary stays readable through
-/// [`Handle::summary`].
+/// [`Handle::summary`](crate::Handle::summary).
 ///
 /// ```
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();

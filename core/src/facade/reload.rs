@@ -16,7 +16,7 @@ use core::{
 use event_listener::EventListener;
 use futures_core::Stream;
 
-/// The stream of reload requests made by [`Handle::reloads`]: yields the reload signal,
+/// The stream of reload requests made by [`Handle::reloads`](crate::Handle::reloads): yields the reload signal,
 /// ends once the shutdown has stopped.
 ///
 /// # Cancel safety

@@ -10,7 +10,7 @@ use core::{fmt, time::Duration};
 /// How one hook ended.
 ///
 /// ```
-/// use lameduck::HookOutcome;
+/// use lameduck::hook::HookOutcome;
 /// assert!(HookOutcome::Ok.is_ok());
 /// assert!(!HookOutcome::TimedOut.is_ok());
 /// assert_eq!(HookOutcome::Failed("disk full".into()).to_string(), "failed: disk full");
@@ -36,7 +36,7 @@ impl HookOutcome {
     /// Whether the hook succeeded.
     ///
     /// ```
-    /// assert!(lameduck::HookOutcome::Ok.is_ok());
+    /// assert!(lameduck::hook::HookOutcome::Ok.is_ok());
     /// ```
     pub fn is_ok(&self) -> bool {
         matches!(self, HookOutcome::Ok)
@@ -60,7 +60,7 @@ impl fmt::Display for HookOutcome {
 /// `hook <name>: ok | failed: <reason> | timed out`.
 ///
 /// ```
-/// # use lameduck::{HookReport, HookOutcome};
+/// # use lameduck::{hook::{HookReport, HookOutcome}};
 /// # fn show(r: &HookReport) -> String { r.to_string() }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl HookReport {
     /// The hook's name.
     ///
     /// ```
-    /// # fn name(r: &lameduck::HookReport) -> &str { r.name() }
+    /// # fn name(r: &lameduck::hook::HookReport) -> &str { r.name() }
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -83,7 +83,7 @@ impl HookReport {
     /// How it ended.
     ///
     /// ```
-    /// # fn ok(r: &lameduck::HookReport) -> bool { r.outcome().is_ok() }
+    /// # fn ok(r: &lameduck::hook::HookReport) -> bool { r.outcome().is_ok() }
     /// ```
     pub fn outcome(&self) -> &HookOutcome {
         &self.outcome
@@ -92,7 +92,7 @@ impl HookReport {
     /// How long it ran (zero if it never ran).
     ///
     /// ```
-    /// # fn took(r: &lameduck::HookReport) -> core::time::Duration { r.elapsed() }
+    /// # fn took(r: &lameduck::hook::HookReport) -> core::time::Duration { r.elapsed() }
     /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed

@@ -61,7 +61,7 @@ impl Shutdown {
         driver::run(self.shared, runtime, signals).await
     }
 
-    /// A shutdown in [`Phase::Running`], with no hooks yet.
+    /// A shutdown in [`Phase::Running`](crate::Phase::Running), with no hooks yet.
     ///
     /// # Errors
     ///

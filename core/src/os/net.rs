@@ -14,7 +14,7 @@ use std::{fmt, io};
 ///
 /// ```
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// let listener = lameduck::Listener::from(listener);
+/// let listener = lameduck::runtime::Listener::from(listener);
 /// assert!(listener.local_addr().unwrap().starts_with("127.0.0.1:"));
 /// ```
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl Listener {
     /// ```
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let port = listener.local_addr().unwrap().port();
-    /// let listener = lameduck::Listener::from(listener);
+    /// let listener = lameduck::runtime::Listener::from(listener);
     /// assert_eq!(listener.local_addr().unwrap(), format!("127.0.0.1:{port}"));
     /// ```
     pub fn local_addr(&self) -> io::Result<String> {
@@ -62,7 +62,7 @@ impl Listener {
     ///
     /// ```
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// lameduck::Listener::from(listener).set_nonblocking().unwrap();
+    /// lameduck::runtime::Listener::from(listener).set_nonblocking().unwrap();
     /// ```
     pub fn set_nonblocking(&self) -> io::Result<()> {
         match self {
@@ -99,7 +99,7 @@ impl From<std::os::unix::net::UnixListener> for Listener {
 ///   polling at the first `Pending` has taken exactly what was queued.
 ///
 /// ```
-/// fn serves_on<N: lameduck::Network>(_: &N) {}
+/// fn serves_on<N: lameduck::runtime::Network>(_: &N) {}
 /// ```
 pub trait Network: Runtime {
     /// A listener registered with the runtime.

@@ -12,7 +12,7 @@ use core::{fmt, time::Duration};
 /// always forces.
 ///
 /// ```
-/// use lameduck::{Config, Escalation};
+/// use lameduck::{Config, machine::Escalation};
 /// let config = Config::new().escalation(Escalation::ForceOnly);
 /// assert_eq!(config.escalation, Escalation::ForceOnly);
 /// ```
@@ -168,7 +168,7 @@ impl Config {
     /// Sets what repeated signals do.
     ///
     /// ```
-    /// use lameduck::{Config, Escalation};
+    /// use lameduck::{Config, machine::Escalation};
     /// let c = Config::new().escalation(Escalation::Ignore);
     /// assert_eq!(c.escalation, Escalation::Ignore);
     /// ```
@@ -209,7 +209,7 @@ impl Config {
     /// escalate but no signal shuts down.
     ///
     /// ```
-    /// use lameduck::{Config, ConfigError, Escalation, SignalSet};
+    /// use lameduck::{Config, ConfigError, machine::Escalation, SignalSet};
     /// let c = Config::new().signals(SignalSet::EMPTY);
     /// assert_eq!(c.validate(), Err(ConfigError::EscalationWithoutSignals));
     /// assert!(c.escalation(Escalation::Ignore).validate().is_ok());

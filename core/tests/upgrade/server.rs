@@ -13,8 +13,9 @@
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::{channel::mpsc, executor::block_on};
 use lameduck::{
+    runtime::{BoxError, Runtime, Timer},
     upgrade::{self, Inherited, Upgrader},
-    BoxError, Config, Runtime, Shutdown, Signal, SignalSet, Timer,
+    Config, Shutdown, Signal, SignalSet,
 };
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
 use std::{

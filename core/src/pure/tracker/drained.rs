@@ -19,7 +19,7 @@ use event_listener::EventListener;
 /// Dropping it only unregisters its listener; it can be recreated at any time.
 ///
 /// ```
-/// let tracker = lameduck::Tracker::new();
+/// let tracker = lameduck::machine::Tracker::new();
 /// let guard = tracker.guard().unwrap();
 /// tracker.start_drain();
 /// drop(guard);

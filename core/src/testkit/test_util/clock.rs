@@ -61,7 +61,7 @@ struct State {
 ///
 /// ```
 /// use core::time::Duration;
-/// use lameduck::{test_util::ManualClock, Timer};
+/// use lameduck::{test_util::ManualClock, runtime::Timer};
 /// let clock = ManualClock::new();
 /// let sleep = clock.sleep(Duration::from_millis(500));
 /// clock.advance(Duration::from_millis(499));
@@ -79,7 +79,7 @@ impl ManualClock {
     /// A clock at zero.
     ///
     /// ```
-    /// use lameduck::Timer;
+    /// use lameduck::runtime::Timer;
     /// assert!(lameduck::test_util::ManualClock::new().now().is_zero());
     /// ```
     pub fn new() -> ManualClock {
@@ -90,7 +90,7 @@ impl ManualClock {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use lameduck::{test_util::ManualClock, Timer};
+    /// use lameduck::{test_util::ManualClock, runtime::Timer};
     /// let clock = ManualClock::new();
     /// clock.advance(Duration::from_secs(3));
     /// assert_eq!(clock.now(), Duration::from_secs(3));
@@ -104,7 +104,7 @@ impl ManualClock {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use lameduck::{test_util::ManualClock, Timer};
+    /// use lameduck::{test_util::ManualClock, runtime::Timer};
     /// let clock = ManualClock::new();
     /// clock.advance_to(Duration::from_secs(2));
     /// clock.advance_to(Duration::from_secs(1)); // never backwards
@@ -144,7 +144,7 @@ impl ManualClock {
     /// clock shares one).
     ///
     /// ```
-    /// use lameduck::{test_util::ManualClock, Config, Runtime, Shutdown, Signal, SignalSet};
+    /// use lameduck::{test_util::ManualClock, Config, runtime::Runtime, Shutdown, Signal, SignalSet};
     /// let clock = ManualClock::new();
     /// let signals = clock.signals(SignalSet::DEFAULT).unwrap();
     /// clock.send(Signal::TERM);
@@ -179,7 +179,7 @@ impl ManualClock {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use lameduck::{test_util::ManualClock, Timer};
+    /// use lameduck::{test_util::ManualClock, runtime::Timer};
     /// let clock = ManualClock::new();
     /// clock.block_on(clock.sleep(Duration::from_secs(3600)));
     /// assert_eq!(clock.now(), Duration::from_secs(3600));
@@ -343,7 +343,7 @@ impl Timer for ManualClock {
 ///
 /// ```
 /// use core::time::Duration;
-/// use lameduck::{test_util::ManualClock, Timer};
+/// use lameduck::{test_util::ManualClock, runtime::Timer};
 /// let clock = ManualClock::new();
 /// drop(clock.sleep(Duration::MAX));
 /// assert_eq!(clock.pending_sleeps(), 0);
