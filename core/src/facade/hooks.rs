@@ -6,7 +6,8 @@ use core::{fmt, future::Future, pin::Pin, time::Duration};
 pub(crate) type HookFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 pub(crate) enum HookFn {
-    /// Runs on the driver's task (with `std`, on a thread of its own so a hang can be cut).
+    /// Runs on [`Runtime::spawn_blocking`](crate::facade::runtime::Runtime::spawn_blocking),
+    /// with or without `std` (with `std` its panic is caught).
     Sync(Box<dyn FnOnce() -> Result<(), String> + Send>),
     Async(Box<dyn FnOnce() -> HookFuture + Send>),
 }
@@ -35,12 +36,13 @@ pub struct Hook {
 impl Hook {
     /// A synchronous hook.
     ///
-    /// With `std` it runs on a thread of its own
-    /// ([`Runtime::spawn_blocking`](crate::facade::runtime::Runtime::spawn_blocking)), so a hook that blocks
-    /// forever is cut at its timeout (the thread is abandoned, and neither the runtime's
-    /// shutdown nor the process's exit waits for it). Prefer [`new_async`](Self::new_async)
-    /// where you can: it needs no thread. Without `std` it runs inline on the driver's task
-    /// and cannot be interrupted: keep it short.
+    /// It runs on the runtime's blocking pool
+    /// ([`Runtime::spawn_blocking`](crate::facade::runtime::Runtime::spawn_blocking)), with or
+    /// without `std`: on a runtime with threads a hook that blocks forever is cut at its
+    /// timeout (the thread is abandoned, and neither the runtime's shutdown nor the process's
+    /// exit waits for it); a runtime without threads runs it where its `spawn_blocking` does,
+    /// and then it cannot be interrupted. Prefer [`new_async`](Self::new_async) where you can:
+    /// it needs no thread.
     ///
     /// ```
     /// let hook = lameduck::Hook::new("say bye", || {

@@ -185,7 +185,8 @@ impl Report {
         self.summary.time_in(phase)
     }
 
-    /// From the first request to the stop.
+    /// From the start of the shutdown (the first shutdown signal or
+    /// [`Trigger`](crate::Trigger) request) to the stop.
     ///
     /// ```
     /// # fn took(r: &lameduck::Report) -> core::time::Duration { r.elapsed() }

@@ -48,7 +48,8 @@ pub enum Escalation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Config {
-    /// How long to keep serving, not ready, after the first request (default 0). Set with
+    /// How long to keep serving, not ready, once the shutdown starts (the first shutdown
+    /// signal or [`Trigger`](crate::Trigger) request; default 0). Set with
     /// [`Config::lame_duck`].
     pub lame_duck: Duration,
     /// The drain deadline, counted from the start of draining (default 30 s). Set with
@@ -87,7 +88,8 @@ impl Config {
         }
     }
 
-    /// How long to keep serving, not ready, after the first request (default 0).
+    /// How long to keep serving, not ready, once the shutdown starts (the first shutdown
+    /// signal or [`Trigger`](crate::Trigger) request; default 0).
     ///
     /// ```
     /// let c = lameduck::Config::new().lame_duck(core::time::Duration::from_millis(1500));
@@ -237,7 +239,7 @@ impl Default for Config {
 /// use lameduck::ConfigError;
 /// assert_eq!(ConfigError::ZeroHookTimeout.to_string(), "hook timeout must be greater than zero");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The default hook timeout is zero, so every hook would time out before it starts.
@@ -257,4 +259,31 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// The variant and its message, so that `.expect` on a rejected config reads as the reason:
+/// `ZeroHookTimeout: hook timeout must be greater than zero`.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            ConfigError::ZeroHookTimeout => "ZeroHookTimeout",
+            ConfigError::EscalationWithoutSignals => "EscalationWithoutSignals",
+        };
+        write!(f, "{name}: {self}")
+    }
+}
+
 impl core::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigError;
+
+    /// What `.expect` prints for a rejected config names the reason, not only the variant.
+    #[test]
+    fn debug_reads_as_the_reason() {
+        extern crate alloc;
+        assert_eq!(
+            alloc::format!("{:?}", ConfigError::ZeroHookTimeout),
+            "ZeroHookTimeout: hook timeout must be greater than zero"
+        );
+    }
+}

@@ -23,8 +23,9 @@ const COUNT: usize = DRAINED - 1;
 
 /// Counts open connections and tells when the last one closed after draining began.
 ///
-/// It holds one word for the draining flags and the count, one for busy connections and
-/// one for malformed event sequences; it needs no allocator and can live in a `static`.
+/// It holds four words: the draining flags and the count, the busy connections, the
+/// malformed event sequences and the holds (counted as open, not reported as connections);
+/// it needs no allocator and can live in a `static`.
 /// Connections are counted by [`Guard`]s (or, with `alloc`, by
 /// [`Connection`](crate::facade::connection::Connection)s and the [`Events`](crate::facade::connection::Events) API).
 ///

@@ -145,7 +145,8 @@ impl Summary {
         Some(end.saturating_sub(start))
     }
 
-    /// From the first request to the stop, if both are known.
+    /// From the start of the shutdown (the first shutdown signal or request) to the stop, if
+    /// both are known.
     ///
     /// ```
     /// use lameduck::{Config, machine::Machine};
