@@ -244,7 +244,9 @@ impl Report {
     }
 }
 
-/// `main` can return the report: the process exits with [`Report::exit_code`].
+/// `main` can return the report: it prints the summary and each hook's outcome to stderr
+/// (one line each, as [`Report::write_to`] writes them) and the process exits with
+/// [`Report::exit_code`].
 ///
 /// ```
 /// use std::process::Termination;
@@ -257,6 +259,41 @@ impl Report {
 #[cfg(feature = "std")]
 impl std::process::Termination for Report {
     fn report(self) -> std::process::ExitCode {
+        // The server has stopped serving: a slow stderr delays only the exit.
+        let _ = self.write_to(&mut std::io::stderr().lock());
         std::process::ExitCode::from(self.exit_code())
+    }
+}
+
+#[cfg(feature = "std")]
+impl Report {
+    /// Writes the summary line ([`Display`](fmt::Display)) and then one line per hook, in
+    /// the order they ran (`hook flush: ok`, `hook close pool: timed out after 5000 ms`):
+    /// what `main` prints when it returns the report.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    ///
+    /// ```
+    /// use lameduck::{test_util::ManualClock, Config, Hook, Shutdown};
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// shutdown.hooks().register(Hook::new("flush", || Ok::<(), &str>(()))).unwrap();
+    /// shutdown.trigger().shutdown();
+    /// let clock = ManualClock::new();
+    /// let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
+    /// let mut out = Vec::new();
+    /// report.write_to(&mut out).unwrap();
+    /// assert_eq!(
+    ///     String::from_utf8(out).unwrap(),
+    ///     "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=requested\nhook flush: ok\n"
+    /// );
+    /// ```
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "{self}")?;
+        for hook in &self.hooks {
+            writeln!(out, "{hook}")?;
+        }
+        Ok(())
     }
 }
