@@ -2,7 +2,7 @@
 //! builds for bare metal with neither `std` nor `alloc`, and what the model checker and
 //! property tests drive directly. Without `alloc` nothing here allocates; with it, the one
 //! allocation is event-listener's, when something first waits for the drain
-//! ([`Drained`](crate::pure::tracker::Drained), through [`listen`]).
+//! ([`Drained`](crate::machine::Drained), through [`listen`]).
 
 pub(crate) mod config;
 #[cfg(feature = "alloc")]

@@ -275,7 +275,7 @@ enum EventState {
 ///
 /// Malformed sequences (close before new, double close, anything after close, events after
 /// the drain completed) never underflow and never panic: each is counted in
-/// [`Snapshot::anomalies`](crate::pure::tracker::Snapshot::anomalies) and otherwise ignored. Dropping an
+/// [`Snapshot::anomalies`](crate::Snapshot::anomalies) and otherwise ignored. Dropping an
 /// `Events` that is still open uncounts it.
 ///
 /// ```

@@ -28,7 +28,7 @@ use event_listener::EventListener;
 
 mod hook_task;
 
-/// Runs the shutdown of `shared` to its end: the body of [`Shutdown::run`](crate::facade::shutdown::Shutdown::run).
+/// Runs the shutdown of `shared` to its end: the body of [`Shutdown::run`](crate::Shutdown::run).
 pub(crate) async fn run<R: Runtime, S: SignalSource>(
     shared: Arc<Shared>,
     runtime: R,

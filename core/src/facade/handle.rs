@@ -81,7 +81,7 @@ impl Handle {
         Connection::new(self.shared.clone())
     }
 
-    /// A connection reported through events ([`ConnEvent`](crate::facade::connection::ConnEvent)), as servers
+    /// A connection reported through events ([`ConnEvent`](crate::events::ConnEvent)), as servers
     /// with a connection-state hook do.
     ///
     /// ```
@@ -140,7 +140,7 @@ impl Handle {
     }
 
     /// The reload requests from now on: each signal of the config's reload set
-    /// ([`Config::reload`](crate::pure::config::Config::reload), default `SIGHUP`) that the driver
+    /// ([`Config::reload`](crate::Config::reload), default `SIGHUP`) that the driver
     /// takes after this call, as a stream of that signal. It ends once the shutdown has
     /// stopped. A reload signal never shuts down; with no subscriber it is dropped.
     ///

@@ -6,7 +6,7 @@ use core::{fmt, future::Future, pin::Pin, time::Duration};
 pub(crate) type HookFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 pub(crate) enum HookFn {
-    /// Runs on [`Runtime::spawn_blocking`](crate::facade::runtime::Runtime::spawn_blocking),
+    /// Runs on [`Runtime::spawn_blocking`](crate::runtime::Runtime::spawn_blocking),
     /// with or without `std` (with `std` its panic is caught).
     Sync(Box<dyn FnOnce() -> Result<(), String> + Send>),
     Async(Box<dyn FnOnce() -> HookFuture + Send>),
@@ -37,7 +37,7 @@ impl Hook {
     /// A synchronous hook.
     ///
     /// It runs on the runtime's blocking pool
-    /// ([`Runtime::spawn_blocking`](crate::facade::runtime::Runtime::spawn_blocking)), with or
+    /// ([`Runtime::spawn_blocking`](crate::runtime::Runtime::spawn_blocking)), with or
     /// without `std`: on a runtime with threads a hook that blocks forever is cut at its
     /// timeout (the thread is abandoned, and neither the runtime's shutdown nor the process's
     /// exit waits for it); a runtime without threads runs it where its `spawn_blocking` does,

@@ -6,7 +6,7 @@ use crate::{
     pure::sync::Arc,
 };
 
-/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::facade::shutdown::Shutdown::hooks); cheap to clone.
+/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::Shutdown::hooks); cheap to clone.
 ///
 /// ```
 /// use lameduck::{Config, Hook, Shutdown};

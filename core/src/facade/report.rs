@@ -106,7 +106,7 @@ impl fmt::Display for HookReport {
 }
 
 /// What a shutdown did: reason, drained or cut, connections left, every hook's outcome,
-/// time per phase, and the exit code. Returned by [`Shutdown::run`](crate::facade::shutdown::Shutdown::run).
+/// time per phase, and the exit code. Returned by [`Shutdown::run`](crate::Shutdown::run).
 ///
 /// Its `Display` is the demo contract's last line:
 /// `shutdown: drained=<bool> connections_left=<n> elapsed_ms=<n> reason=<reason>`.
@@ -140,7 +140,7 @@ impl Report {
         self.summary.reason().unwrap_or(Reason::Requested)
     }
 
-    /// The detail given to [`Trigger::fail`](crate::facade::shutdown::Trigger::fail), if serving failed.
+    /// The detail given to [`Trigger::fail`](crate::Trigger::fail), if serving failed.
     ///
     /// ```
     /// # fn detail(r: &lameduck::Report) -> Option<&str> { r.detail() }

@@ -68,7 +68,7 @@ pub trait Runtime: Timer<Sleep: Send> + Clone + Send + Sync + 'static {
     type Signals: SignalSource + Send + 'static;
 
     /// Starts listening for every signal in `set`, now. A shutdown passes its config's
-    /// [`listened_signals`](crate::pure::config::Config::listened_signals) (shutdown and reload), so that a
+    /// [`listened_signals`](crate::Config::listened_signals) (shutdown and reload), so that a
     /// reload signal is never left to its default action.
     ///
     /// # Errors
@@ -82,7 +82,7 @@ pub trait Runtime: Timer<Sleep: Send> + Clone + Send + Sync + 'static {
 
     /// Runs `work` where blocking is allowed, detached.
     ///
-    /// `work` may never return (a sync [`Hook`](crate::facade::hooks::Hook) that hangs is abandoned at its
+    /// `work` may never return (a sync [`Hook`](crate::Hook) that hangs is abandoned at its
     /// timeout), so nothing may wait for it: not the runtime's shutdown, not the process's
     /// exit. A pool whose shutdown joins its threads (tokio's `spawn_blocking`) does not
     /// qualify; a thread of its own does.

@@ -21,7 +21,7 @@ pub(crate) const REQUEST_HANDOVER: u8 = 8;
 
 /// `repr(C)` with the tracker first, so that the tracker's word sits in the same cache line
 /// as the `Arc`'s reference counts right before it: taking and dropping a
-/// [`Connection`](crate::facade::connection::Connection) touches both, and in Rust's own layout the
+/// [`Connection`](crate::Connection) touches both, and in Rust's own layout the
 /// 16-byte-aligned `Config` came first and pushed the word into the next line (two lines
 /// bouncing between cores per connection instead of one).
 #[derive(Debug)]
@@ -39,7 +39,7 @@ pub(crate) struct Shared {
     pub(crate) failure: spin::Mutex<Option<String>>,
     pub(crate) summary: spin::Once<Summary>,
     pub(crate) hooks: spin::Mutex<HookList>,
-    /// Reload requests, for [`Handle::reloads`](crate::facade::handle::Handle::reloads).
+    /// Reload requests, for [`Handle::reloads`](crate::Handle::reloads).
     pub(crate) reload: ReloadState,
 }
 

@@ -15,7 +15,7 @@ use alloc::string::ToString;
 use core::fmt;
 
 /// A shutdown to be run: make it, hand out its [`Handle`], [`Trigger`] and
-/// [`HookRegistry`], then await [`Shutdown::run`](crate::facade::shutdown::Shutdown::run) with a timer and a
+/// [`HookRegistry`], then await [`Shutdown::run`](crate::Shutdown::run) with a timer and a
 /// signal source.
 ///
 /// ```
@@ -35,7 +35,7 @@ impl Shutdown {
     /// and returns the report. Sync hooks run on [`Runtime::spawn_blocking`].
     ///
     /// Serving goes on meanwhile; this waits for the first shutdown signal in the config's
-    /// set (or a [`Trigger`](crate::facade::shutdown::Trigger) request), then walks the phases: lame duck,
+    /// set (or a [`Trigger`](crate::Trigger) request), then walks the phases: lame duck,
     /// draining (until the last connection closes, the drain deadline passes, or a second
     /// signal forces), the hooks in order (each bounded by its timeout), stopped. A third
     /// signal ends it at once. The caller turns [`Report::exit_code`] into the process's.
@@ -131,7 +131,7 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    /// Starts the shutdown, with [`Reason::Requested`](crate::pure::phase::Reason::Requested).
+    /// Starts the shutdown, with [`Reason::Requested`](crate::Reason::Requested).
     ///
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
@@ -142,7 +142,7 @@ impl Trigger {
     }
 
     /// Starts the shutdown because a successor now serves from the same listening sockets
-    /// (an in-place upgrade), with [`Reason::Upgrade`](crate::pure::phase::Reason::Upgrade): as
+    /// (an in-place upgrade), with [`Reason::Upgrade`](crate::Reason::Upgrade): as
     /// [`shutdown`](Self::shutdown), without the lame-duck period.
     ///
     /// ```
@@ -165,7 +165,7 @@ impl Trigger {
     }
 
     /// Starts the shutdown because serving failed for good, with
-    /// [`Reason::Failed`](crate::pure::phase::Reason::Failed); the report carries `detail`. Only the
+    /// [`Reason::Failed`](crate::Reason::Failed); the report carries `detail`. Only the
     /// first failure's detail is kept.
     ///
     /// ```

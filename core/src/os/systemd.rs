@@ -22,7 +22,7 @@
 //! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
 //!
 //! A process that handed over to an upgrade's successor
-//! ([`Trigger::handover`](crate::facade::shutdown::Trigger::handover)) says nothing about its own shutdown:
+//! ([`Trigger::handover`](crate::Trigger::handover)) says nothing about its own shutdown:
 //! systemd's main process is the successor by then, and a `STOPPING=1` from the
 //! predecessor would read as the service's.
 //!

@@ -9,7 +9,7 @@
 //!
 //! - [`Upgrader`] is the predecessor's side: [`Upgrader::upgrade`] starts the successor and
 //!   waits for it (bounded, 10 s by default); on success the caller starts its shutdown with
-//!   [`Trigger::handover`](crate::facade::shutdown::Trigger::handover), which skips the lame-duck period. A
+//!   [`Trigger::handover`](crate::Trigger::handover), which skips the lame-duck period. A
 //!   successor that cannot start, exits, or stays silent leaves this process serving, with an
 //!   [`UpgradeError`] that says why; it is killed and reaped if still alive. One upgrade runs
 //!   at a time; a failed one can be retried.

@@ -6,9 +6,9 @@ use core::{fmt, time::Duration};
 /// What repeated shutdown signals do while a shutdown is under way.
 ///
 /// Only signals count, whoever started the shutdown: after a programmatic
-/// [`Trigger::shutdown`](crate::facade::shutdown::Trigger::shutdown) (itself idempotent) the first signal
+/// [`Trigger::shutdown`](crate::Trigger::shutdown) (itself idempotent) the first signal
 /// changes nothing, the second forces, the third exits (see
-/// [`Machine::request`](crate::pure::machine::Machine::request) for why). [`Trigger::force`](crate::facade::shutdown::Trigger::force)
+/// [`Machine::request`](crate::machine::Machine::request) for why). [`Trigger::force`](crate::Trigger::force)
 /// always forces.
 ///
 /// ```
@@ -33,7 +33,7 @@ pub enum Escalation {
 /// reload signals, escalation.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
-/// [`Machine::new`](crate::pure::machine::Machine::new) and [`Shutdown::new`](crate::facade::shutdown::Shutdown::new) call.
+/// [`Machine::new`](crate::machine::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
 ///
 /// ```
 /// use core::time::Duration;
@@ -152,7 +152,7 @@ impl Config {
     }
 
     /// Replaces the set of reload signals (default `SIGHUP`): they never shut down; the
-    /// driver hands each to the subscribers of [`Handle::reloads`](crate::facade::handle::Handle::reloads)
+    /// driver hands each to the subscribers of [`Handle::reloads`](crate::Handle::reloads)
     /// and drops it when there are none. A signal in both sets shuts down.
     ///
     /// ```
@@ -192,7 +192,7 @@ impl Config {
     }
 
     /// Every signal the driver acts on, shutdown and reload: what a
-    /// [`SignalSource`](crate::pure::traits::SignalSource) must listen for from its creation on.
+    /// [`SignalSource`](crate::runtime::SignalSource) must listen for from its creation on.
     ///
     /// ```
     /// use lameduck::{Config, Signal, SignalSet};

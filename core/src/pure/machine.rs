@@ -207,7 +207,7 @@ impl Machine {
     ///
     /// Only signals count towards escalation, because only an operator sends them: a
     /// shutdown the program started itself (a failed listener, an in-place upgrade handing
-    /// over, [`Trigger::shutdown`](crate::facade::shutdown::Trigger::shutdown)) is followed by the operator's
+    /// over, [`Trigger::shutdown`](crate::Trigger::shutdown)) is followed by the operator's
     /// own first `SIGTERM` often enough (a supervisor stopping what it sees stopping), and
     /// that one must not cut connections. Its second signal forces, its third exits.
     ///

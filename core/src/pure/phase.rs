@@ -112,12 +112,12 @@ impl fmt::Display for Phase {
 pub enum Reason {
     /// A process signal arrived.
     Signal(Signal),
-    /// The program asked for it (a [`Trigger`](crate::facade::shutdown::Trigger), or the machine's input directly).
+    /// The program asked for it (a [`Trigger`](crate::Trigger), or the machine's input directly).
     Requested,
     /// Serving failed for good (a listener died, say); the report carries the detail.
     Failed,
     /// A successor took over the listening sockets and serves (an in-place upgrade, see
-    /// [`Trigger::handover`](crate::facade::shutdown::Trigger::handover)): the lame-duck period is skipped,
+    /// [`Trigger::handover`](crate::Trigger::handover)): the lame-duck period is skipped,
     /// since nothing needs to move traffic away — the successor accepts from the same sockets.
     Upgrade,
 }

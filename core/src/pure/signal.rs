@@ -100,7 +100,7 @@ impl fmt::Display for Signal {
 pub struct SignalSet(u128);
 
 impl SignalSet {
-    /// No signal at all: shutdown only through a [`Trigger`](crate::facade::shutdown::Trigger) or the machine's inputs.
+    /// No signal at all: shutdown only through a [`Trigger`](crate::Trigger) or the machine's inputs.
     pub const EMPTY: SignalSet = SignalSet(0);
     /// `SIGINT`, `SIGTERM` and `SIGQUIT`.
     pub const DEFAULT: SignalSet = SignalSet::EMPTY

@@ -27,7 +27,7 @@ const COUNT: usize = DRAINED - 1;
 /// malformed event sequences and the holds (counted as open, not reported as connections);
 /// it needs no allocator and can live in a `static`.
 /// Connections are counted by [`Guard`]s (or, with `alloc`, by
-/// [`Connection`](crate::facade::connection::Connection)s and the [`Events`](crate::facade::connection::Events) API).
+/// [`Connection`](crate::Connection)s and the [`Events`](crate::events::Events) API).
 ///
 /// ```
 /// use lameduck::machine::Tracker;

@@ -280,7 +280,7 @@ impl Upgrader {
     /// [`UpgradeError::AlreadyUpgrading`].
     ///
     /// On success, stop this process without a lame-duck period:
-    /// [`Trigger::handover`](crate::facade::shutdown::Trigger::handover).
+    /// [`Trigger::handover`](crate::Trigger::handover).
     ///
     /// ```no_run
     /// # async fn demo(upgrader: lameduck::upgrade::Upgrader, trigger: lameduck::Trigger) {

@@ -8,7 +8,7 @@ use core::time::Duration;
 
 /// The machine's account of a shutdown: reason, whether connections were cut, hooks, exit code.
 ///
-/// The driver's [`Report`](crate::facade::report::Report) adds hook names and outcomes to this.
+/// The driver's [`Report`](crate::Report) adds hook names and outcomes to this.
 ///
 /// ```
 /// use lameduck::{Config, machine::Machine, Reason, Signal};

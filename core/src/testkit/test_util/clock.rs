@@ -161,7 +161,7 @@ impl ManualClock {
     /// earliest pending sleep (as a paused runtime clock does), so timeouts happen at once
     /// and in order.
     ///
-    /// Work given to [`Runtime::spawn_blocking`] (a sync [`Hook`](crate::facade::hooks::Hook)) runs on a
+    /// Work given to [`Runtime::spawn_blocking`] (a sync [`Hook`](crate::Hook)) runs on a
     /// thread of its own and counts as under way until it returns: meanwhile time stands
     /// still and this waits for a real wake-up however long it takes, instead of jumping to
     /// the hook's deadline. A paused tokio runtime treats `spawn_blocking` the same way. A

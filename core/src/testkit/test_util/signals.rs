@@ -16,7 +16,7 @@ struct State {
     waker: Option<Waker>,
 }
 
-/// A [`SignalSource`](crate::pure::traits::SignalSource) that delivers what [`send`](Self::send) gives it,
+/// A [`SignalSource`](crate::runtime::SignalSource) that delivers what [`send`](Self::send) gives it,
 /// in order, never merged. Clones share one queue, so a test keeps one clone to send with.
 ///
 /// ```
