@@ -8,8 +8,6 @@
 [`tls::Tls::handshake`]: https://docs.rs/lameduck-hyper/latest/lameduck_hyper/tls/struct.Tls.html#method.handshake"
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![forbid(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations)]
 
 mod connection;
 mod io;

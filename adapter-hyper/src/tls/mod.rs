@@ -22,7 +22,7 @@ pub use stream::TlsStream;
 use certificate::Files;
 use core::{fmt, time::Duration};
 use hyper::rt::{Read, Write};
-use lameduck::{Connection, Timer};
+use lameduck::{runtime::Timer, Connection};
 use rustls::ServerConfig;
 use std::{io, path::PathBuf, sync::Arc};
 
@@ -213,7 +213,7 @@ impl Tls {
     /// Dropping the future drops `io` (the client sees the connection closed).
     ///
     /// ```no_run
-    /// use lameduck::{Config, Network, Runtime, Shutdown};
+    /// use lameduck::{Config, runtime::{Network, Runtime}, Shutdown};
     /// use lameduck_hyper::tls::Tls;
     /// use lameduck_tokio::Tokio;
     /// # async fn f(service: axum::Router) -> std::io::Result<()> {

@@ -15,7 +15,7 @@ use core::{
 };
 use futures_util::future::{select, Either};
 use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
-use lameduck::{Connection, Timer};
+use lameduck::{runtime::Timer, Connection};
 use rustls::{ServerConfig, ServerConnection};
 use std::{
     io::{self, BufRead, Write as _},
