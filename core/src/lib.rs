@@ -32,7 +32,7 @@ use os::net;
 #[cfg(feature = "systemd")]
 pub use os::systemd;
 #[cfg(feature = "std")]
-pub use os::{accept, upgrade};
+pub use os::{accept, signals, upgrade};
 
 #[cfg(feature = "test-util")]
 mod testkit;

@@ -3,6 +3,7 @@
 
 pub mod accept;
 pub(crate) mod net;
+pub mod signals;
 #[cfg(feature = "systemd")]
 pub mod systemd;
 pub mod upgrade;

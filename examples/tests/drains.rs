@@ -126,5 +126,24 @@ async fn a_pipelining_client_that_never_reads_gets_every_answer_or_a_true_report
     .await;
 }
 
-#[allow(dead_code)]
-fn unused(_: Exit) {}
+/// Started with TERM, INT, HUP and USR2 blocked (as a supervisor or a language runtime may
+/// leave the mask across `exec`; `env --block-signal` does it here), the demo still hears
+/// them: `SIGHUP` reloads, `SIGTERM` shuts down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inherited_blocked_signal_mask_does_not_make_the_server_deaf() {
+    each_runtime(|name| async move {
+        let wrapper = ["env", "--block-signal=TERM,INT,HUP,USR2"];
+        let mut demo = Demo::start_wrapped(name, &wrapper, &[]).await;
+        demo.signal(rustix::process::Signal::HUP);
+        demo.expect_line("reload: SIGHUP").await;
+        demo.term();
+        let exit: Exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {exit:?}");
+        assert!(
+            exit.last().starts_with("shutdown: drained=true ")
+                && exit.last().ends_with("reason=SIGTERM"),
+            "{name}: {exit:?}"
+        );
+    })
+    .await;
+}
