@@ -100,6 +100,7 @@ where
         connection,
         http2: AtomicBool::new(false),
         heard: AtomicBool::new(false),
+        upgraded: std::sync::Mutex::new(None),
     });
     async move {
         let mut builder = auto::Builder::new(Exec(runtime.clone()));

@@ -14,7 +14,7 @@ use std::{
     },
     time::Instant,
 };
-use support::{Demo, Exit};
+use support::{Demo, Exit, Raw};
 
 /// The demos on the two runtimes.
 const RUNTIMES: [&str; 2] = ["hyper_tokio", "hyper_smol"];
@@ -146,4 +146,44 @@ async fn an_inherited_blocked_signal_mask_does_not_make_the_server_deaf() {
         );
     })
     .await;
+}
+
+/// The value of the sample line `series VALUE` in a Prometheus text body.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().expect("a sample value"))
+}
+
+/// An upgraded `/echo` connection in use is open and active in `/metrics`, not idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_connection_is_active_in_the_metrics() {
+    each_runtime(|name| async move {
+        let demo = Demo::start(name, &[]).await;
+        let mut echo = Raw::connect(demo.addr).await;
+        echo.send(
+            "GET /echo HTTP/1.1\r\nhost: demo\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n",
+        )
+        .await;
+        assert!(echo.head().await.starts_with("http/1.1 101"), "{name}");
+        echo.send("hello\n").await;
+        assert_eq!(echo.line().await, "hello\n", "{name}");
+        let mut scrape = Raw::connect(demo.addr).await;
+        scrape.get("/metrics").await;
+        let (status, _, body) = scrape.response().await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let active = sample(&body, r#"lameduck_connections{state="active"}"#);
+        let idle = sample(&body, r#"lameduck_connections{state="idle"}"#);
+        eprintln!("{name}: active {active:?}, idle {idle:?}");
+        // The echo connection and the scrape's own, each with something in flight.
+        assert_eq!((active, idle), (Some(2.0), Some(0.0)), "{name}: {body}");
+        drop(echo);
+        assert_eq!(demo_exit(demo).await, 0, "{name}");
+    })
+    .await;
+}
+
+async fn demo_exit(demo: Demo) -> i32 {
+    demo.term();
+    demo.exit().await.code
 }
