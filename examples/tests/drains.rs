@@ -187,3 +187,82 @@ async fn demo_exit(demo: Demo) -> i32 {
     demo.term();
     demo.exit().await.code
 }
+
+/// Clients of the fd-limit test: more than 64 descriptors can hold.
+const CROWD: usize = 150;
+
+/// With `ulimit -n 64` and [`CROWD`] clients, most of them wait in the listener's backlog
+/// (the server is out of descriptors) when `SIGTERM` comes. The drain closes the idle
+/// connections, which frees descriptors, and the backlog is then taken and answered rather
+/// than reset with the listener: every client gets its answer and the drain is clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_fd_limit_the_backlog_is_served_not_reset() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    each_runtime(|name| async move {
+        let wrapper = ["sh", "-c", r#"ulimit -n 64 && exec "$0" "$@""#];
+        let mut demo = Demo::start_wrapped(name, &wrapper, &["--drain-timeout-ms", "10000"]).await;
+        let answered = Arc::new(AtomicUsize::new(0));
+        let mut clients = tokio::task::JoinSet::new();
+        for _ in 0..CROWD {
+            let stream = tokio::net::TcpStream::connect(demo.addr).await;
+            let answered = answered.clone();
+            clients.spawn(async move {
+                let mut stream = stream?;
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nhost: demo\r\n\r\n")
+                    .await?;
+                // One answer, then whatever follows until the server closes: keep-alive
+                // clients hold their descriptors until the drain.
+                let mut received = Vec::new();
+                let mut buf = [0; 1024];
+                loop {
+                    let n = stream.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    if received.is_empty() {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    received.extend_from_slice(&buf[..n]);
+                }
+                Ok::<_, std::io::Error>(received.starts_with(b"HTTP/1.1 200 OK"))
+            });
+        }
+        // Until the answers stop coming: the server holds all it can, the rest is queued.
+        let mut last = usize::MAX;
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let now = answered.load(Ordering::Relaxed);
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        demo.term();
+        demo.expect_line("phase: draining").await;
+        let (mut ok, mut reset, mut other) = (0, 0, 0);
+        while let Some(done) = clients.join_next().await {
+            match done.unwrap() {
+                Ok(true) => ok += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => reset += 1,
+                _ => other += 1,
+            }
+        }
+        let exit = demo.exit().await;
+        eprintln!(
+            "{name}: {last} answered before SIGTERM; {ok} answered in all, {reset} reset, \
+             {other} otherwise; exit {}: {}",
+            exit.code,
+            exit.last()
+        );
+        assert!(last < CROWD, "{name}: the fd limit was not reached");
+        assert_eq!(
+            (ok, reset, other),
+            (CROWD, 0, 0),
+            "{name}: every client answered: {exit:?}"
+        );
+        assert_eq!(exit.code, 0, "{name}: {exit:?}");
+        assert!(exit.last().starts_with("shutdown: drained=true "), "{name}");
+    })
+    .await;
+}
