@@ -266,3 +266,112 @@ async fn at_the_fd_limit_the_backlog_is_served_not_reset() {
     })
     .await;
 }
+
+/// Keep-alive clients of the race test, and the runs of it per demo.
+const RACERS: usize = 32;
+const RACES: usize = 6;
+
+/// What one racing client saw: requests answered, connections reset after a successful
+/// connect (an accepted connection dropped: the failure), and connects refused (fine: the
+/// listener was closed).
+#[derive(Default, Debug, Clone, Copy)]
+struct Raced {
+    answered: usize,
+    reset: usize,
+    refused: usize,
+}
+
+/// One client: `GET /` on keep-alive connections, a new connection whenever the server
+/// closes one, until a connect is refused (or the server is gone).
+async fn race_client(addr: core::net::SocketAddr) -> Raced {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut raced = Raced::default();
+    loop {
+        let stream = match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => stream,
+            Err(_) => {
+                raced.refused += 1;
+                return raced;
+            }
+        };
+        let mut io = tokio::io::BufReader::new(stream);
+        // Requests on this connection until it closes.
+        loop {
+            let asked = io
+                .get_mut()
+                .write_all(b"GET / HTTP/1.1\r\nhost: demo\r\n\r\n")
+                .await;
+            let mut head = String::new();
+            let read = match asked {
+                Ok(()) => loop {
+                    let mut line = String::new();
+                    match io.read_line(&mut line).await {
+                        Ok(0) => break Ok(false),
+                        Ok(_) if line == "\r\n" => break Ok(true),
+                        Ok(_) => head.push_str(&line.to_ascii_lowercase()),
+                        Err(error) => break Err(error),
+                    }
+                },
+                Err(error) => Err(error),
+            };
+            match read {
+                Ok(true) => {
+                    let mut body = [0; 2];
+                    if io.read_exact(&mut body).await.is_err() {
+                        raced.reset += 1;
+                        break;
+                    }
+                    raced.answered += 1;
+                    if head.contains("connection: close") {
+                        break;
+                    }
+                }
+                // Closed between two requests: the server may close an idle connection.
+                Ok(false) if head.is_empty() => break,
+                Ok(false) => {
+                    raced.reset += 1;
+                    break;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                    raced.reset += 1;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// [`RACERS`] keep-alive clients hammer the listener as it closes — each reconnects at
+/// once when the server closes its connection (it does at the goodbye) — [`RACES`] times
+/// per demo: connects may be refused once the listener is closed, but a connection the
+/// server's kernel completed is never reset unanswered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_racing_the_listeners_close_are_answered_or_refused() {
+    each_runtime(|name| async move {
+        let mut total = Raced::default();
+        for _ in 0..RACES {
+            let mut demo = Demo::start(name, &["--lame-duck-ms", "300"]).await;
+            let clients: Vec<_> = (0..RACERS)
+                .map(|_| tokio::spawn(race_client(demo.addr)))
+                .collect();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            demo.term();
+            demo.expect_line("phase: draining").await;
+            for client in clients {
+                let raced = support::bounded("a racing client", client).await.unwrap();
+                total.answered += raced.answered;
+                total.reset += raced.reset;
+                total.refused += raced.refused;
+            }
+            let exit = demo.exit().await;
+            assert_eq!(exit.code, 0, "{name}: {exit:?}");
+        }
+        eprintln!("{name}: {RACES} runs of {RACERS} clients: {total:?}");
+        assert_eq!(
+            total.reset, 0,
+            "{name}: accepted connections reset: {total:?}"
+        );
+    })
+    .await;
+}

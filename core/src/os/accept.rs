@@ -212,6 +212,10 @@ async fn accepting<A, T, S>(
             },
         }
     }
+    // Other copies of the listening sockets (an upgrader's) are closed first: then
+    // dropping `listener` after the sweep closes the socket, and no connection queues
+    // behind the sweep to be reset at the process's exit.
+    handle.shared.close_copies();
     take_queued(&mut listener, &handle, &timer, &mut spawn).await;
     drop(listener);
 }
@@ -578,6 +582,64 @@ mod tests {
         );
         assert_eq!(report.exit_code(), 0);
         assert_eq!(script.calls.len(), 10);
+    }
+
+    /// A non-blocking std listener: `accept` never waits (a test of the drain only).
+    struct Std(std::net::TcpListener);
+
+    impl Accept for Std {
+        type Conn = std::net::TcpStream;
+
+        fn accept(&mut self) -> impl Future<Output = io::Result<Self::Conn>> + '_ {
+            core::future::pending()
+        }
+
+        fn try_accept(&mut self) -> Option<io::Result<Self::Conn>> {
+            match self.0.accept() {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
+                other => Some(other.map(|(stream, _)| stream)),
+            }
+        }
+    }
+
+    #[test]
+    fn an_upgraders_copy_of_the_listener_is_closed_before_the_backlog_is_taken() {
+        let clock = ManualClock::new();
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let upgrader = crate::upgrade::Upgrader::new()
+            .listener("http", &listener)
+            .unwrap()
+            .handle(&shutdown.handle());
+        let queued = std::net::TcpStream::connect(addr).unwrap();
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        trigger.shutdown();
+        let served = core::cell::RefCell::new(Vec::new());
+        let serving = serve(
+            Std(listener),
+            handle,
+            trigger,
+            clock.clone(),
+            |stream, guard| served.borrow_mut().push((stream, guard)),
+        );
+        let checked = async {
+            serving.await;
+            // The listener is closed once the loop returns, not when the upgrader's
+            // thread gets to it: a connection now is refused, never queued to be reset.
+            let late = std::net::TcpStream::connect(addr);
+            assert_eq!(
+                late.map(drop).map_err(|e| e.kind()),
+                Err(io::ErrorKind::ConnectionRefused)
+            );
+            assert_eq!(served.borrow().len(), 1, "the queued one was taken");
+            served.borrow_mut().clear();
+        };
+        let running = shutdown.run(clock.clone(), futures::stream::pending());
+        let ((), report) = clock.block_on(futures::future::join(checked, running));
+        assert!(report.drained());
+        drop((queued, upgrader));
     }
 
     /// A source whose one connection arrives only when `arrived` is set: it arrives after

@@ -228,6 +228,18 @@ impl Upgrader {
     /// ```
     #[must_use]
     pub fn handle(mut self, handle: &Handle) -> Upgrader {
+        // Closed by the accept loops before they take their backlogs at the drain
+        // (`accept::serve`), so that the last copy closes right after that sweep: closed
+        // later (by the thread below alone), the sockets would go on queueing connections
+        // that are then reset.
+        let closer = self.clone();
+        handle
+            .shared
+            .copies
+            .lock()
+            .push(crate::shared::Close(alloc::boxed::Box::new(move || {
+                closer.close()
+            })));
         let closer = self.clone();
         let draining = handle.draining();
         let spawned = thread::Builder::new()
