@@ -217,7 +217,10 @@ impl Upgrader {
     /// unserved, until this process exits). Without it, call [`close`](Self::close) when
     /// the listeners stop.
     ///
-    /// A thread of its own waits for the drain.
+    /// An accept loop ([`accept::serve`](crate::accept::serve)) of the same shutdown closes
+    /// them as it sees the drain, before it takes its backlog, so that its own listener is
+    /// the last copy and closes right after; otherwise a thread of its own waits for the
+    /// drain.
     ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
