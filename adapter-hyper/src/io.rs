@@ -11,7 +11,7 @@ use core::{
     time::Duration,
 };
 use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
-use lameduck::{Reached, Timer};
+use lameduck::{future::Reached, runtime::Timer};
 use std::{io, sync::Arc};
 
 /// How long a closing connection waits for more of its peer's bytes once none are left to

@@ -25,7 +25,7 @@ const KNOWN: [Os; 11] = [
     Os::Winch,
 ];
 
-/// lameduck's [`SignalSource`](lameduck::SignalSource) over async-signal.
+/// lameduck's [`SignalSource`](lameduck::runtime::SignalSource) over async-signal.
 ///
 /// Every signal in the set is listened for from [`new`](Self::new) on (async-signal
 /// installs its handler at once and keeps it), and keeps being listened for after it
@@ -70,7 +70,7 @@ impl SmolSignals {
     /// Starts listening for every signal in `set`.
     ///
     /// The signals are unblocked for the calling thread once their handlers are installed
-    /// ([`lameduck::signals::unblock`]): a mask inherited blocked does not make the server deaf.
+    /// ([`lameduck::runtime::unblock_signals`]): a mask inherited blocked does not make the server deaf.
     ///
     /// # Errors
     ///
@@ -106,7 +106,7 @@ impl SmolSignals {
         let inner = async_signal::Signals::new(os)?;
         // After the handlers are in place: a signal pending while blocked is then handled,
         // not acted on by default (see the function for which threads it reaches).
-        lameduck::signals::unblock(set)?;
+        lameduck::runtime::unblock_signals(set)?;
         Ok(SmolSignals { inner, set })
     }
 }

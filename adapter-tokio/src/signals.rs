@@ -9,7 +9,7 @@ use futures_core::Stream;
 use lameduck::{Config, Signal, SignalSet};
 use std::io;
 
-/// lameduck's [`SignalSource`](lameduck::SignalSource) over tokio's signal handling.
+/// lameduck's [`SignalSource`](lameduck::runtime::SignalSource) over tokio's signal handling.
 ///
 /// Every signal in the set is listened for from [`new`](Self::new) on, and keeps being
 /// listened for after it arrived: tokio leaves a handler installed for the life of the
@@ -63,7 +63,7 @@ impl TokioSignals {
     /// the signal driver enabled (`enable_all`, or `#[tokio::main]`).
     ///
     /// The signals are unblocked for the calling thread once their handlers are installed
-    /// ([`lameduck::signals::unblock`]): a mask inherited blocked does not make the server deaf.
+    /// ([`lameduck::runtime::unblock_signals`]): a mask inherited blocked does not make the server deaf.
     ///
     /// # Errors
     ///
@@ -87,7 +87,7 @@ impl TokioSignals {
         }
         // After the handlers are in place: a signal pending while blocked is then handled,
         // not acted on by default (see the function for which threads it reaches).
-        lameduck::signals::unblock(set)?;
+        lameduck::runtime::unblock_signals(set)?;
         Ok(TokioSignals { listeners, next: 0 })
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod accept;
 pub(crate) mod net;
-pub mod signals;
+pub(crate) mod signals;
 #[cfg(feature = "systemd")]
 pub mod systemd;
 pub mod upgrade;

@@ -23,9 +23,9 @@ use std::io;
 /// A signal number the platform does not know, or the mask could not be changed.
 ///
 /// ```
-/// lameduck::signals::unblock(lameduck::SignalSet::DEFAULT).unwrap();
+/// lameduck::runtime::unblock_signals(lameduck::SignalSet::DEFAULT).unwrap();
 /// ```
-pub fn unblock(set: SignalSet) -> io::Result<()> {
+pub fn unblock_signals(set: SignalSet) -> io::Result<()> {
     #[cfg(unix)]
     {
         use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
@@ -44,7 +44,7 @@ pub fn unblock(set: SignalSet) -> io::Result<()> {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use super::unblock;
+    use super::unblock_signals as unblock;
     use crate::{Signal, SignalSet};
     use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal as Nix};
 
