@@ -138,7 +138,7 @@ async fn a_cut_sends_no_close_notify_and_is_reported_as_a_cut() {
     let tls = Tls::from_pem_files(files.cert(), files.key()).unwrap();
     let shutdown = Shutdown::new(Config::new().drain_timeout(Duration::from_millis(300))).unwrap();
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
-    let app = Router::new().route("/never", get(|| core::future::pending::<&str>()));
+    let app = Router::new().route("/never", get(core::future::pending::<&str>));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server =
