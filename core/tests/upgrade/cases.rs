@@ -23,7 +23,15 @@ const CASES: &[Case] = &[
         "activation-ignores-another-pid",
         activation_ignores_another_pid,
     ),
+    (
+        "activation-refuses-an-orphan-of-an-upgrade",
+        activation_refuses_an_orphan_of_an_upgrade,
+    ),
     ("upgrades-under-load", upgrades_under_load),
+    (
+        "a-shutdown-cancels-the-upgrade",
+        a_shutdown_cancels_the_upgrade,
+    ),
     ("failed-upgrades-keep-serving", failed_upgrades_keep_serving),
     (
         "the-upgrader-follows-the-shutdown",
@@ -80,6 +88,14 @@ fn in_a_row() -> usize {
         .unwrap_or(30)
 }
 
+/// One upgrade, waited for on this thread.
+fn upgrade_now(
+    upgrader: &lameduck::upgrade::Upgrader,
+) -> Result<lameduck::upgrade::Handover, lameduck::upgrade::UpgradeError> {
+    let runtime = super::server::Threads(std::time::Instant::now());
+    futures::executor::block_on(upgrader.upgrade(&runtime))
+}
+
 /// `command` with `listener` as its fd 3.
 fn with_fd_3(mut command: Command, listener: &TcpListener) -> Command {
     command
@@ -127,6 +143,22 @@ fn activation_needs_the_variables() {
 /// `LISTEN_PID` names another process: the variables are ignored (and removed).
 fn activation_ignores_another_pid() {
     binds_its_own(|command| command.env("LISTEN_FDS", "1").env("LISTEN_PID", "1"));
+}
+
+/// A hand-off's variables from a predecessor that is not the parent (it died before the
+/// successor read them, or never existed; pid 0 included): the sockets are refused.
+fn activation_refuses_an_orphan_of_an_upgrade() {
+    let mut dead = Command::new("/bin/true").spawn().unwrap();
+    let dead_pid = dead.id().to_string();
+    dead.wait().unwrap();
+    for predecessor in [dead_pid.as_str(), "0"] {
+        binds_its_own(|command| {
+            command
+                .env("LISTEN_FDS", "2")
+                .env("LISTEN_FDNAMES", "test:lameduck-ready")
+                .env("LAMEDUCK_PREDECESSOR", predecessor)
+        });
+    }
 }
 
 /// Starts the server with a listener as fd 3 and the environment `env` sets, and checks
@@ -246,6 +278,40 @@ fn under_load(how: Restart) -> (Tally, usize) {
 /// A successor that cannot start, one that crashes before it is ready, one that never is
 /// (and a second request meanwhile): each leaves the old process serving with the reason;
 /// then a retry hands over.
+/// A SIGTERM while the successor starts: the upgrade is cancelled, the successor killed and
+/// reaped before the predecessor exits, and nothing serves the port afterwards.
+fn a_shutdown_cancels_the_upgrade() {
+    let dir = env::temp_dir().join(format!("lameduck-upgrade-cancel-{}", process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let mode = dir.join("mode");
+    fs::write(&mode, "slow").unwrap();
+    let mut command = server();
+    command.env("TEST_MODE_FILE", &mode);
+    let (mut first, mut lines) = start(command);
+    let (addr, pid, _) = lines.listening();
+    usr2(pid);
+    let line = lines.expect_prefix("successor ");
+    let successor: u32 = line
+        .strip_prefix("successor ")
+        .and_then(|rest| rest.strip_suffix(": slow"))
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    term(pid);
+    assert_eq!(
+        lines.expect_prefix("upgrade: "),
+        "upgrade: failed: shutting down"
+    );
+    let exit = lines.exit_of(pid);
+    assert!(gone(successor), "the successor was reaped before the exit");
+    assert_eq!(exit, 0);
+    assert!(first.wait().unwrap().success());
+    assert!(
+        matches!(request(addr), Err(super::support::Failure::Refused)),
+        "nothing serves the port after the shutdown"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
 fn failed_upgrades_keep_serving() {
     let dir = env::temp_dir().join(format!("lameduck-upgrade-test-{}", process::id()));
     fs::create_dir_all(&dir).unwrap();
@@ -326,7 +392,13 @@ fn the_upgrader_follows_the_shutdown() {
     let upgrader = Upgrader::new()
         .listener("http", &listener)
         .unwrap()
-        .handle(&shutdown.handle());
+        .shutdown(&shutdown);
+    let runtime = super::server::Threads(Instant::now());
+    // No SIGUSR2 in this process's `Threads`: the task only waits for the drain, to close.
+    upgrader
+        .clone()
+        .on_signal(&runtime, lameduck::Signal::new(12), |_| {})
+        .unwrap();
     drop(listener);
     let queued = TcpStream::connect(addr).expect("the upgrader's copy keeps the port open");
     drop(queued);
@@ -336,7 +408,7 @@ fn the_upgrader_follows_the_shutdown() {
     let report = clock.block_on(shutdown.run(clock.clone(), ScriptedSignals::new()));
     assert_eq!(report.exit_code(), 0);
     assert!(matches!(
-        upgrader.upgrade_blocking(),
+        upgrade_now(&upgrader),
         Err(UpgradeError::ShuttingDown)
     ));
     let deadline = Instant::now() + super::support::WAIT;
@@ -374,10 +446,7 @@ fn closed_or_dropped() {
         .listener("http", &listener)
         .unwrap()
         .command(sh("exec 4>&-; exec sleep 30", String::new()));
-    assert!(matches!(
-        closing.upgrade_blocking(),
-        Err(UpgradeError::Closed)
-    ));
+    assert!(matches!(upgrade_now(&closing), Err(UpgradeError::Closed)));
 
     let dir = env::temp_dir().join(format!("lameduck-upgrade-drop-{}", process::id()));
     fs::create_dir_all(&dir).unwrap();
@@ -389,7 +458,9 @@ fn closed_or_dropped() {
             r#"echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 30"#,
             pidfile.display().to_string(),
         ));
-    let upgrading = upgrader.upgrade();
+    let mut upgrading = Box::pin(upgrader.upgrade(&super::server::Threads(Instant::now())));
+    // The first poll starts the successor.
+    assert!(futures::FutureExt::now_or_never(upgrading.as_mut()).is_none());
     let deadline = Instant::now() + super::support::WAIT;
     let pid: u32 = loop {
         if let Some(pid) = fs::read_to_string(&pidfile)
@@ -402,7 +473,7 @@ fn closed_or_dropped() {
         thread::sleep(Duration::from_millis(10));
     };
     assert!(matches!(
-        upgrader.upgrade_blocking(),
+        upgrade_now(&upgrader),
         Err(UpgradeError::AlreadyUpgrading)
     ));
     drop(upgrading);
@@ -414,7 +485,7 @@ fn closed_or_dropped() {
         thread::sleep(Duration::from_millis(10));
     }
     let upgrader = upgrader.command(sh("exit 5", String::new()));
-    let error = upgrader.upgrade_blocking().unwrap_err();
+    let error = upgrade_now(&upgrader).unwrap_err();
     assert_eq!(
         error.to_string(),
         "the successor exited before it was ready (exit status: 5)"

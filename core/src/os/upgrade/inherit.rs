@@ -142,12 +142,14 @@ impl Inherited {
     }
 }
 
-/// Tells the predecessor that this process serves now, so it can stop: the last step of an
-/// upgrade on the successor's side. Returns whether a predecessor was told: `false` when this
-/// process was not started by an upgrade, when it already said so, or when the predecessor is
-/// gone. Call it once the inherited listeners are served (after [`Inherited::from_env`]), and
-/// after telling systemd (`READY=1` with `MAINPID=`) if it runs under systemd, so that the
-/// new main pid is known before the old one stops.
+/// Says once that this process serves, to whoever waits for it: systemd (feature
+/// `systemd`: `READY=1` with `MAINPID=`, and a watchdog ping when systemd keeps one for this
+/// process, see [`systemd::ready`](crate::systemd)) and then the predecessor of an
+/// upgrade, which then stops. `lameduck-hyper`'s `serve` calls it once its signals and
+/// listener are set up; call it yourself only when serving some other way. Returns whether
+/// a predecessor was told: `false` when this process was not started by an upgrade, when it
+/// already said so, or when the predecessor is gone. systemd hears first, so that the new
+/// main pid is known before the old one stops.
 ///
 /// # Errors
 ///
@@ -161,10 +163,12 @@ pub fn ready() -> io::Result<bool> {
     #[cfg(unix)]
     {
         let channel = READY.lock().unwrap_or_else(|e| e.into_inner()).take();
+        #[cfg(feature = "systemd")]
+        crate::os::systemd::ready();
         let Some(mut channel) = channel else {
             return Ok(false);
         };
-        match channel.write_all(b"1") {
+        match channel.write_all(&[super::READY_BYTE]) {
             Ok(()) => Ok(true),
             Err(e)
                 if matches!(
@@ -179,6 +183,8 @@ pub fn ready() -> io::Result<bool> {
     }
     #[cfg(not(unix))]
     {
+        #[cfg(feature = "systemd")]
+        crate::os::systemd::ready();
         Ok(false)
     }
 }
@@ -188,21 +194,13 @@ pub fn ready() -> io::Result<bool> {
 ///
 /// systemd's rule: `LISTEN_PID` is this pid. A hand-off's rule (it cannot know the pid in
 /// advance, see the module docs): `LISTEN_PID` is absent and the predecessor named in
-/// `LAMEDUCK_PREDECESSOR` is the parent, or is gone (this process was orphaned mid-upgrade
-/// and is the only one left to serve the sockets).
-fn ours(
-    listen_pid: Option<&str>,
-    predecessor: Option<&str>,
-    pid: u32,
-    parent: u32,
-    alive: impl FnOnce(u32) -> bool,
-) -> bool {
+/// `LAMEDUCK_PREDECESSOR` is the parent. A successor whose predecessor is gone (it was
+/// orphaned mid-upgrade: the predecessor died, or shut down and cancelled it) refuses the
+/// sockets: a process that did not ask for it must not be left serving them.
+fn ours(listen_pid: Option<&str>, predecessor: Option<&str>, pid: u32, parent: u32) -> bool {
     match (listen_pid, predecessor) {
         (Some(listen_pid), _) => listen_pid.trim().parse() == Ok(pid),
-        (None, Some(predecessor)) => match predecessor.trim().parse() {
-            Ok(predecessor) => predecessor == parent || !alive(predecessor),
-            Err(_) => false,
-        },
+        (None, Some(predecessor)) => parent > 1 && predecessor.trim().parse::<u32>() == Ok(parent),
         (None, None) => false,
     }
 }
@@ -236,20 +234,6 @@ mod unix {
         }
     }
 
-    /// Whether `pid` is a live process (one we may not signal is alive too).
-    fn alive(pid: u32) -> bool {
-        let Some(pid) = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            return false;
-        };
-        !matches!(
-            rustix::process::test_kill_process(pid),
-            Err(rustix::io::Errno::SRCH)
-        )
-    }
-
     pub(super) fn take() -> io::Result<Inherited> {
         let Some(count) = env::var_os("LISTEN_FDS") else {
             remove_vars();
@@ -263,7 +247,6 @@ mod unix {
             predecessor.as_deref(),
             std::process::id(),
             parent,
-            alive,
         ) {
             remove_vars();
             return Ok(Inherited::default());
@@ -313,33 +296,27 @@ mod unix {
 mod tests {
     use super::{names, ours};
 
-    const NEVER: fn(u32) -> bool = |_| panic!("liveness must not be asked");
-
     #[test]
     fn listen_pid_must_be_ours() {
-        assert!(ours(Some("42"), None, 42, 1, NEVER));
-        assert!(
-            ours(Some("42"), Some("7"), 42, 1, NEVER),
-            "LISTEN_PID decides"
-        );
-        assert!(!ours(Some("43"), None, 42, 1, NEVER));
-        assert!(!ours(Some("x"), None, 42, 1, NEVER));
+        assert!(ours(Some("42"), None, 42, 1));
+        assert!(ours(Some("42"), Some("7"), 42, 1), "LISTEN_PID decides");
+        assert!(!ours(Some("43"), None, 42, 1));
+        assert!(!ours(Some("x"), None, 42, 1));
     }
 
     #[test]
-    fn a_predecessor_must_be_the_parent_or_gone() {
-        assert!(ours(None, Some("7"), 42, 7, NEVER));
-        assert!(!ours(None, Some("8"), 42, 7, |pid| pid == 8));
-        assert!(
-            ours(None, Some("8"), 42, 1, |_| false),
-            "orphaned mid-upgrade"
-        );
-        assert!(!ours(None, Some("x"), 42, 7, NEVER));
+    fn a_predecessor_must_be_the_parent() {
+        assert!(ours(None, Some("7"), 42, 7));
+        assert!(!ours(None, Some("8"), 42, 7), "another process");
+        assert!(!ours(None, Some("8"), 42, 1), "orphaned mid-upgrade");
+        assert!(!ours(None, Some("0"), 42, 0));
+        assert!(!ours(None, Some("1"), 42, 1), "init is no predecessor");
+        assert!(!ours(None, Some("x"), 42, 7));
     }
 
     #[test]
     fn nothing_without_a_pid_or_predecessor() {
-        assert!(!ours(None, None, 42, 7, NEVER));
+        assert!(!ours(None, None, 42, 7));
     }
 
     #[test]
