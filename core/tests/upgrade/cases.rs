@@ -27,6 +27,11 @@ const CASES: &[Case] = &[
         "activation-refuses-an-orphan-of-an-upgrade",
         activation_refuses_an_orphan_of_an_upgrade,
     ),
+    (
+        "activation-refuses-what-is-no-listener",
+        activation_refuses_what_is_no_listener,
+    ),
+    ("activation-bounds-the-count", activation_bounds_the_count),
     ("upgrades-under-load", upgrades_under_load),
     (
         "a-shutdown-cancels-the-upgrade",
@@ -159,6 +164,75 @@ fn activation_refuses_an_orphan_of_an_upgrade() {
                 .env("LAMEDUCK_PREDECESSOR", predecessor)
         });
     }
+}
+
+/// `sh` setting `LISTEN_PID` to the server's pid, then `exec`ing it, with `env` and `fd3`.
+fn activated(env: &[(&str, &str)], fd3: Option<std::os::fd::OwnedFd>) -> Command {
+    let mut sh = Command::new("/bin/sh");
+    sh.arg("-c")
+        .arg(r#"LISTEN_PID=$$; export LISTEN_PID; exec "$0""#)
+        .arg(env::current_exe().unwrap());
+    for (var, value) in env {
+        sh.env(var, value);
+    }
+    if let Some(fd) = fd3 {
+        sh.fd_mappings(vec![FdMapping {
+            parent_fd: fd,
+            child_fd: 3,
+        }])
+        .unwrap();
+    }
+    sh
+}
+
+/// The server started by `command` says why it serves nothing, in one line, and exits 1
+/// (never an abort, a panic, or a silent bind of an address of its own).
+fn refuses(command: Command, why: &str) {
+    let (mut child, mut lines) = start(command);
+    let line = lines.expect("an error line", |l| {
+        l.starts_with("error: ") || l.starts_with("listening on ")
+    });
+    assert!(line.starts_with("error: ") && line.contains(why), "{line}");
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{line}");
+}
+
+/// A connection (a socket unit with `Accept=yes`), a Unix stream that is no listener, or a
+/// regular file at fd 3: an error line, and the fd is not taken for a listener.
+fn activation_refuses_what_is_no_listener() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let connection = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let vars = [("LISTEN_FDS", "1")];
+    refuses(
+        activated(&vars, Some(connection.into())),
+        "is not listening",
+    );
+    let (stream, _other) = std::os::unix::net::UnixStream::pair().unwrap();
+    refuses(activated(&vars, Some(stream.into())), "is not listening");
+    let file = fs::File::open(env::current_exe().unwrap()).unwrap();
+    refuses(
+        activated(&vars, Some(file.into())),
+        "is not a stream socket",
+    );
+    // Counted but not passed: the server's own fds are not taken for listeners.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    refuses(
+        activated(&[("LISTEN_FDS", "8")], Some(listener.into())),
+        "unusable inherited socket(s)",
+    );
+}
+
+/// Counts no process can hold: an error line, not an abort or a panic.
+fn activation_bounds_the_count() {
+    for count in ["1000000000000", "18446744073709551615"] {
+        refuses(activated(&[("LISTEN_FDS", count)], None), "LISTEN_FDS=");
+    }
+    refuses(
+        activated(
+            &[("LISTEN_FDS", "1"), ("LISTEN_FDS_FIRST_FD", "2147483647")],
+            None,
+        ),
+        "LISTEN_FDS_FIRST_FD",
+    );
 }
 
 /// Starts the server with a listener as fd 3 and the environment `env` sets, and checks

@@ -83,7 +83,13 @@ pub fn main() -> ! {
     let inherited = Inherited::from_env();
     let behaviour = env::var("TEST_SUCCESSOR").ok();
     env::remove_var("TEST_SUCCESSOR");
-    let mut inherited = inherited.expect("inherited sockets");
+    let mut inherited = match inherited {
+        Ok(inherited) => inherited,
+        Err(e) => {
+            println!("error: {e} pid {pid}");
+            process::exit(1);
+        }
+    };
     let clean = [
         "LISTEN_FDS",
         "LISTEN_PID",

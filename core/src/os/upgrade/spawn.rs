@@ -152,7 +152,9 @@ impl Upgrader {
     ///
     /// # Errors
     ///
-    /// `bind` failed, `name` is not a valid name, or the socket cannot be duplicated.
+    /// `bind` failed, `name` is not a valid name, the socket cannot be duplicated, or
+    /// sockets were inherited and none is a TCP listener (a Unix listener, say): a passed
+    /// socket that cannot be served is an error, never a silent bind of another.
     ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
@@ -180,7 +182,20 @@ impl Upgrader {
                         ),
                     ))
                 }
-                None => inherited.take_tcp(),
+                None => match inherited.take_tcp() {
+                    Some(listener) => Some(listener),
+                    None if !inherited.is_empty() => {
+                        // Passed, and none of them fits: say so rather than bind.
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            std::format!(
+                                "no inherited TCP listener among {:?}",
+                                inherited.names().collect::<Vec<_>>()
+                            ),
+                        ));
+                    }
+                    None => None,
+                },
             }
         };
         let listener = match inherited {
