@@ -14,6 +14,10 @@ type Case = (&'static str, fn());
 
 /// Run by default.
 const CASES: &[Case] = &[
+    (
+        "a-swapped-release-symlink-starts-the-new-release",
+        a_swapped_release_symlink_starts_the_new_release,
+    ),
     ("activation-serves-fd-3", activation_serves_fd_3),
     (
         "activation-needs-the-variables",
@@ -383,6 +387,40 @@ fn a_shutdown_cancels_the_upgrade() {
         matches!(request(addr), Err(super::support::Failure::Refused)),
         "nothing serves the port after the shutdown"
     );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A deployment by symlink: started as `current/server` with `current -> releases/v1`, then
+/// `current` swapped to `releases/v2`: the upgrade starts v2 (the path as invoked, resolved
+/// when the successor starts, not at the predecessor's start).
+fn a_swapped_release_symlink_starts_the_new_release() {
+    let dir = env::temp_dir().join(format!("lameduck-upgrade-releases-{}", process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    for release in ["v1", "v2"] {
+        let at = dir.join("releases").join(release);
+        fs::create_dir_all(&at).unwrap();
+        let exe = env::current_exe().unwrap();
+        if fs::hard_link(&exe, at.join("server")).is_err() {
+            fs::copy(&exe, at.join("server")).unwrap();
+        }
+    }
+    let current = dir.join("current");
+    std::os::unix::fs::symlink("releases/v1", &current).unwrap();
+    let (mut first, mut lines) = start(Command::new(current.join("server")));
+    let (addr, pid, line) = lines.listening();
+    assert!(line.ends_with("/releases/v1/server"), "{line}");
+    let swapped = dir.join("current.new");
+    std::os::unix::fs::symlink("releases/v2", &swapped).unwrap();
+    fs::rename(&swapped, &current).unwrap();
+    usr2(pid);
+    let (_, successor, line) = lines.listening();
+    assert!(line.ends_with("/releases/v2/server"), "{line}");
+    lines.expect_prefix(&format!("upgrade: handed over to pid {successor}"));
+    assert_eq!(lines.exit_of(pid), 0);
+    assert!(first.wait().unwrap().success());
+    assert_eq!(request(addr).unwrap(), successor);
+    term(successor);
+    assert_eq!(lines.exit_of(successor), 0);
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -196,7 +196,11 @@ pub fn main() -> ! {
         }
     });
 
-    println!("listening on {addr} pid {pid} {from} names {names:?} env-clean {clean}");
+    let exe = env::current_exe().expect("this executable");
+    println!(
+        "listening on {addr} pid {pid} {from} names {names:?} env-clean {clean} exe {}",
+        exe.display()
+    );
     let told = upgrade::ready().expect("readiness");
     println!("ready pid {pid} predecessor-told {told}");
 

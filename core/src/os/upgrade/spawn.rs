@@ -71,9 +71,10 @@ type MakeCommand = dyn Fn() -> Command + Send + Sync;
 /// ```
 #[derive(Clone)]
 pub struct Upgrader {
-    /// The executable and its arguments (`argv[0]` first), read at start-up, before an
-    /// upgrade could replace the file: on Linux the running executable's path reads
-    /// `<path> (deleted)` once the file was replaced.
+    /// The executable as invoked (`argv[0]` made absolute at start-up; the running
+    /// executable's path when `argv[0]` is a bare name, without the ` (deleted)` Linux
+    /// appends once the file was replaced), and its arguments (`argv[0]` first). The path
+    /// is resolved through symlinks only when the successor starts.
     program: Result<PathBuf, String>,
     args: Vec<OsString>,
     command: Option<Arc<MakeCommand>>,
@@ -117,10 +118,22 @@ impl Upgrader {
     /// # }
     /// ```
     pub fn new() -> Upgrader {
-        let program = std::env::current_exe()
-            .map(strip_deleted)
-            .map_err(|e| e.to_string());
-        Upgrader::starting(program, std::env::args_os().collect())
+        let args: Vec<OsString> = std::env::args_os().collect();
+        // The path as invoked, not as resolved: a `current -> releases/vN` symlink swapped
+        // before the upgrade must start the new release. Relative to the directory this
+        // process started in; a bare name (found on `PATH`) or no `argv[0]` falls back to
+        // the running executable.
+        let invoked = invoked(
+            args.first().map(PathBuf::from),
+            std::env::current_dir().ok(),
+        );
+        let program = match invoked {
+            Some(path) => Ok(path),
+            None => std::env::current_exe()
+                .map(strip_deleted)
+                .map_err(|e| e.to_string()),
+        };
+        Upgrader::starting(program, args)
     }
 
     /// [`new`](Self::new), holding the listening sockets this process was started with
@@ -885,6 +898,19 @@ impl Future for Upgrading {
     }
 }
 
+/// The executable's path as `argv[0]` names it, made absolute against `cwd`; `None` for a
+/// bare name (looked up on `PATH`, which may have changed) or an empty one.
+fn invoked(arg0: Option<PathBuf>, cwd: Option<PathBuf>) -> Option<PathBuf> {
+    let arg0 = arg0?;
+    if arg0.is_absolute() {
+        Some(arg0)
+    } else if arg0.components().count() > 1 {
+        cwd.map(|cwd| cwd.join(arg0))
+    } else {
+        None
+    }
+}
+
 /// The running executable's path without the ` (deleted)` Linux appends once the file was
 /// replaced (which an upgrade usually does first).
 fn strip_deleted(path: PathBuf) -> PathBuf {
@@ -901,6 +927,28 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_path_as_invoked() {
+        let cwd = Some(PathBuf::from("/srv"));
+        let path = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(
+            invoked(path("/srv/current/server"), cwd.clone()),
+            path("/srv/current/server")
+        );
+        assert_eq!(
+            invoked(path("current/server"), cwd.clone()),
+            path("/srv/current/server")
+        );
+        assert_eq!(
+            invoked(path("./server"), cwd.clone()),
+            path("/srv/./server")
+        );
+        assert_eq!(invoked(path("server"), cwd.clone()), None);
+        assert_eq!(invoked(path(""), cwd.clone()), None);
+        assert_eq!(invoked(None, cwd), None);
+        assert_eq!(invoked(path("bin/server"), None), None);
+    }
 
     #[test]
     fn the_deleted_suffix_is_stripped() {
