@@ -63,6 +63,12 @@
 //! environment variable of its own and passes names over a second pipe; shellflip (Rust)
 //! serializes its listeners over a pipe; neither is readable by a systemd-style successor.
 //!
+//! A server that is PID 1 (of a container started without an init: `docker run` without
+//! `--init`, most Kubernetes pods) refuses to upgrade ([`UpgradeError::Init`]): when PID 1
+//! exits, the kernel kills every process of its namespace, the successor with it. Run it
+//! under an init (`docker run --init`, `tini`), which then is the successor's parent's
+//! parent, not its executioner.
+//!
 //! The variables are removed from the environment once read, so processes the server starts
 //! later do not take the sockets by mistake, and the sockets taken are made close-on-exec.
 

@@ -14,6 +14,7 @@ type Case = (&'static str, fn());
 
 /// Run by default.
 const CASES: &[Case] = &[
+    ("pid-1-refuses-to-upgrade", pid_1_refuses_to_upgrade),
     (
         "a-swapped-release-symlink-starts-the-new-release",
         a_swapped_release_symlink_starts_the_new_release,
@@ -422,6 +423,40 @@ fn a_swapped_release_symlink_starts_the_new_release() {
     term(successor);
     assert_eq!(lines.exit_of(successor), 0);
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// PID 1 of a namespace (a container without `--init`) refuses to upgrade, saying why: its
+/// exit would take the successor with it. Needs `unshare` and user namespaces; says so and
+/// passes where the system has neither.
+fn pid_1_refuses_to_upgrade() {
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--pid", "--fork", "true"])
+        .status();
+    if !probe.is_ok_and(|status| status.success()) {
+        println!("    pid-1-refuses-to-upgrade: no unshare or user namespaces here");
+        return;
+    }
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--kill-child",
+        ])
+        .arg(env::current_exe().unwrap())
+        .env("TEST_UPGRADE_SELF", "1");
+    let (mut child, mut lines) = start(command);
+    let (_, pid, line) = lines.listening();
+    assert_eq!(pid, 1, "{line}");
+    assert_eq!(
+        lines.expect_prefix("upgrade: "),
+        "upgrade: failed: this process is pid 1: its successor would be killed when it \
+         exits (run it under an init, e.g. docker run --init)"
+    );
+    assert_eq!(lines.exit_of(1), 0);
+    assert!(child.wait().unwrap().success());
 }
 
 fn failed_upgrades_keep_serving() {

@@ -8,7 +8,8 @@
 //!   `missing` (no such executable), `crash` (exits 3 before it is ready), `silent` (never
 //!   ready), `slow` (ready 3 s after it took the sockets); without it, the upgrader's default command (same executable and arguments);
 //! - `TEST_READY_TIMEOUT_MS`: the upgrader's bound on the wait for readiness;
-//! - `TEST_SUCCESSOR`: this process is such a `crash` or `silent` successor.
+//! - `TEST_SUCCESSOR`: this process is such a `crash` or `silent` successor;
+//! - `TEST_UPGRADE_SELF`: upgrade once of its own accord once ready, then shut down.
 
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::{channel::mpsc, executor::block_on};
@@ -158,15 +159,20 @@ pub fn main() -> ! {
         }
     });
     let runtime = Threads(Instant::now());
+    // One upgrade of its own accord, then a shutdown (the server cannot be signalled from
+    // outside: it runs as PID 1 of a namespace).
+    let upgrade_self = env::var_os("TEST_UPGRADE_SELF").is_some();
+    env::remove_var("TEST_UPGRADE_SELF");
     upgrader
-        .on_signal(
-            &runtime,
-            Signal::new(SIGUSR2 as u8),
-            |outcome| match outcome {
+        .on_signal(&runtime, Signal::new(SIGUSR2 as u8), move |outcome| {
+            match outcome {
                 Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
                 Err(e) => println!("upgrade: failed: {e}"),
-            },
-        )
+            }
+            if upgrade_self {
+                let _ = signal_hook::low_level::raise(SIGTERM);
+            }
+        })
         .expect("upgrade signal");
 
     listener.set_nonblocking(true).unwrap();
@@ -203,6 +209,9 @@ pub fn main() -> ! {
     );
     let told = upgrade::ready().expect("readiness");
     println!("ready pid {pid} predecessor-told {told}");
+    if upgrade_self {
+        let _ = signal_hook::low_level::raise(SIGUSR2);
+    }
 
     let report = block_on(shutdown.run(runtime, signals_rx));
     accept.join().unwrap();

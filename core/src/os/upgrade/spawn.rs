@@ -515,6 +515,9 @@ impl Upgrader {
     }
 
     fn claim(&self) -> Result<Claim, UpgradeError> {
+        if std::process::id() == 1 {
+            return Err(UpgradeError::Init);
+        }
         let stopping = match &self.shutdown {
             Some((handle, _)) => {
                 // Held through the attempt: the drain cannot end before the successor is
@@ -811,6 +814,11 @@ pub enum UpgradeError {
     Io(io::Error),
     /// This system cannot pass sockets to a child process.
     Unsupported,
+    /// This process is PID 1 (of a container, most likely): when it exits after the
+    /// hand-over, the kernel kills every process of its namespace, the successor with it.
+    /// Run the server under an init (`docker run --init`, `tini`, or Kubernetes'
+    /// `shareProcessNamespace`).
+    Init,
 }
 
 impl fmt::Display for UpgradeError {
@@ -834,6 +842,10 @@ impl fmt::Display for UpgradeError {
             UpgradeError::Unsupported => {
                 f.write_str("in-place upgrades need a unix system (fd passing)")
             }
+            UpgradeError::Init => f.write_str(
+                "this process is pid 1: its successor would be killed when it exits \
+                 (run it under an init, e.g. docker run --init)",
+            ),
         }
     }
 }
@@ -972,6 +984,7 @@ mod tests {
             UpgradeError::Timeout(Duration::from_millis(1500)),
             UpgradeError::Cancelled,
             UpgradeError::Unsupported,
+            UpgradeError::Init,
         ] {
             let text = e.to_string();
             assert!(text.starts_with(|c: char| c.is_ascii_lowercase()), "{text}");
