@@ -3,7 +3,7 @@
 //! the readiness, which `lameduck_hyper::serve` says).
 
 use crate::{cli::Options, output};
-use lameduck::{upgrade::Upgrader, Runtime, Shutdown};
+use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown};
 use std::net::TcpListener;
 
 /// The listener the contract asks for, inherited (socket activation, or a predecessor's in an

@@ -10,7 +10,7 @@
 //! - [`Upgrader`] is the predecessor's side, after tableflip's `Fds.Listen` / `Ready` /
 //!   `Exit`: [`Upgrader::listen`] inherits a listener or binds it, in one call, and registers
 //!   it for the hand-off; [`Upgrader::on_signal`] upgrades on a signal, as a task on the
-//!   server's [`Runtime`](crate::Runtime) (no thread of its own). [`Upgrader::upgrade`]
+//!   server's [`Runtime`](crate::runtime::Runtime) (no thread of its own). [`Upgrader::upgrade`]
 //!   starts the successor and waits for it (bounded, 10 s by default); on success the
 //!   shutdown starts with [`Trigger::handover`](crate::Trigger::handover), which skips the
 //!   lame-duck period. A successor that cannot start, exits, or stays silent leaves this
@@ -26,7 +26,7 @@
 //!   neither started by an upgrade nor by systemd.
 //!
 //! ```no_run
-//! use lameduck::{upgrade::Upgrader, Runtime, Shutdown, Signal};
+//! use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown, Signal};
 //! # fn f(runtime: impl Runtime, shutdown: Shutdown) -> std::io::Result<()> {
 //! let upgrader = Upgrader::from_env()?;
 //! let listener = upgrader.listen("http", || std::net::TcpListener::bind("127.0.0.1:8080"))?;

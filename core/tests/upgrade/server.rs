@@ -14,8 +14,9 @@
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::{channel::mpsc, executor::block_on};
 use lameduck::{
+    runtime::{BoxError, Runtime, Timer},
     upgrade::{self, Inherited, Upgrader},
-    BoxError, Config, Runtime, Shutdown, Signal, SignalSet, Timer,
+    Config, Shutdown, Signal, SignalSet,
 };
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
 use std::{
@@ -28,12 +29,12 @@ use std::{
 };
 
 /// Set (to anything) in a server's environment.
-pub const ROLE: &str = "LAMEDUCK_TEST_ROLE";
+pub(crate) const ROLE: &str = "LAMEDUCK_TEST_ROLE";
 
 /// Sleeps and tasks on threads of their own: enough for the driver's few deadlines and the
 /// upgrader's ticks.
 #[derive(Clone, Copy)]
-pub struct Threads(pub Instant);
+pub(crate) struct Threads(pub(crate) Instant);
 
 /// The `SIGUSR2`s signal-hook catches, for the upgrader's [`Runtime::signals`].
 static UPGRADES: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Signal>>> =
@@ -79,7 +80,7 @@ impl Runtime for Threads {
     }
 }
 
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let pid = process::id();
     let inherited = Inherited::from_env();
     let behaviour = env::var("TEST_SUCCESSOR").ok();

@@ -1,7 +1,7 @@
 //! Every process's side: the listening sockets it was started with, and the readiness it
 //! owes a predecessor.
 
-use crate::Listener;
+use crate::os::net::Listener;
 use std::{io, net::TcpListener, string::String, vec::Vec};
 #[cfg(unix)]
 use std::{
@@ -144,7 +144,7 @@ impl Inherited {
 
 /// Says once that this process serves, to whoever waits for it: systemd (feature
 /// `systemd`: `READY=1` with `MAINPID=`, and a watchdog ping when systemd keeps one for this
-/// process, see [`systemd::ready`](crate::systemd)) and then the predecessor of an
+/// process, as `systemd::ready` sends them) and then the predecessor of an
 /// upgrade, which then stops. `lameduck-hyper`'s `serve` calls it once its signals and
 /// listener are set up; call it yourself only when serving some other way. Returns whether
 /// a predecessor was told: `false` when this process was not started by an upgrade, when it
@@ -250,7 +250,7 @@ fn names(value: Option<&str>, count: usize) -> Vec<String> {
 #[cfg(unix)]
 mod unix {
     use super::*;
-    use crate::upgrade::{PREDECESSOR_VAR, READY_NAME};
+    use crate::os::upgrade::{PREDECESSOR_VAR, READY_NAME};
     use std::{
         env,
         os::fd::{IntoRawFd, OwnedFd},

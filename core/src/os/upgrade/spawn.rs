@@ -3,8 +3,19 @@
 
 use super::Inherited;
 use crate::{
-    BoxError, Connection, Handle, Listener, Phase, Reached, Runtime, Shutdown, Signal, SignalSet,
-    Timer, Trigger,
+    facade::{
+        connection::Connection,
+        handle::Handle,
+        reached::Reached,
+        runtime::{BoxError, Runtime},
+        shutdown::{Shutdown, Trigger},
+    },
+    os::net::Listener,
+    pure::{
+        phase::Phase,
+        signal::{Signal, SignalSet},
+        traits::Timer,
+    },
 };
 use core::{
     fmt,
@@ -51,7 +62,7 @@ enum State {
 type MakeCommand = dyn Fn() -> Command + Send + Sync;
 
 /// Starts this server's successor with its listening sockets and waits until it serves (see
-/// the [module docs](crate::upgrade)).
+/// the [module docs](crate::os::upgrade)).
 ///
 /// Configure it at start-up, with every listener the successor must inherit, then call
 /// [`upgrade`](Self::upgrade) on request (the demos do on `SIGUSR2`). Clones share the
@@ -392,7 +403,7 @@ impl Upgrader {
     /// and reaped, and this process serves on.
     ///
     /// ```no_run
-    /// async fn on_request(upgrader: &lameduck::upgrade::Upgrader, runtime: &impl lameduck::Runtime) {
+    /// async fn on_request(upgrader: &lameduck::upgrade::Upgrader, runtime: &impl lameduck::runtime::Runtime) {
     ///     match upgrader.upgrade(runtime).await {
     ///         Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
     ///         Err(e) => println!("upgrade: failed: {e}"),
@@ -430,7 +441,7 @@ impl Upgrader {
     /// `runtime` cannot listen for `signal`.
     ///
     /// ```no_run
-    /// use lameduck::{upgrade::Upgrader, Runtime, Shutdown, Signal};
+    /// use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown, Signal};
     /// fn upgrades(runtime: &impl Runtime, shutdown: &Shutdown, listener: &std::net::TcpListener) {
     ///     const SIGUSR2: Signal = Signal::new(12); // on Linux
     ///     Upgrader::new()
