@@ -468,7 +468,7 @@ impl Upgrader {
             let mut current: Option<Upgrading> = None;
             enum Wake {
                 Draining,
-                Done(Result<Handover, UpgradeError>),
+                Done(Outcome),
                 Request,
                 Ended,
             }
@@ -480,8 +480,8 @@ impl Upgrader {
                         }
                     }
                     if let Some(upgrading) = &mut current {
-                        if let Poll::Ready(result) = Pin::new(upgrading).poll(cx) {
-                            return Poll::Ready(Wake::Done(result));
+                        if let Poll::Ready(outcome) = upgrading.poll_holding(cx) {
+                            return Poll::Ready(Wake::Done(outcome));
                         }
                     }
                     match requests.as_mut().map(|r| Pin::new(r).poll_next(cx)) {
@@ -495,9 +495,11 @@ impl Upgrader {
                 .await;
                 match wake {
                     Wake::Draining => break,
-                    Wake::Done(result) => {
+                    Wake::Done((result, holding)) => {
                         current = None;
+                        // Heard before the drain may end, and the process exit.
                         outcome(result);
+                        drop(holding);
                     }
                     Wake::Request => {
                         let upgrading = self.upgrade(&runtime_);
@@ -517,8 +519,10 @@ impl Upgrader {
             }
             // An upgrade in flight saw the shutdown begin and cancelled itself; finish it
             // so that its outcome is heard.
-            if let Some(upgrading) = current.take() {
-                outcome(upgrading.await);
+            if let Some(mut upgrading) = current.take() {
+                let (result, holding) = poll_fn(|cx| upgrading.poll_holding(cx)).await;
+                outcome(result);
+                drop(holding);
             }
             self.close();
         });
@@ -560,7 +564,18 @@ impl Upgrader {
     /// Records how an upgrade ended. The state is settled first, so that whoever receives a
     /// failure can retry at once. A successor that said it was ready once the shutdown had
     /// begun is killed: the shutdown wins.
+    /// Also hands back the claim's hold on the drain, for the caller to drop once the outcome
+    /// is delivered (else the process could exit before it is heard).
     fn finish(
+        &self,
+        mut claim: Claim,
+        result: Result<Successor, UpgradeError>,
+    ) -> (Result<Handover, UpgradeError>, Option<Connection>) {
+        let holding = claim.stopping.take().map(|(holding, _)| holding);
+        (self.settle(claim, result), holding)
+    }
+
+    fn settle(
         &self,
         mut claim: Claim,
         result: Result<Successor, UpgradeError>,
@@ -882,7 +897,9 @@ pub struct Upgrading {
     state: UpgradingState,
 }
 
-type Attempt = Pin<Box<dyn Future<Output = Result<Handover, UpgradeError>> + Send>>;
+/// An attempt's outcome, with its hold on the drain (see [`Upgrader::shutdown`]).
+type Outcome = (Result<Handover, UpgradeError>, Option<Connection>);
+type Attempt = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 enum UpgradingState {
     Done(Option<Result<Handover, UpgradeError>>),
@@ -907,17 +924,24 @@ impl Upgrading {
     }
 }
 
-impl Future for Upgrading {
-    type Output = Result<Handover, UpgradeError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
+impl Upgrading {
+    /// The outcome, still holding the drain open until the caller drops the hold.
+    fn poll_holding(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match &mut self.state {
             UpgradingState::Done(result) => match result.take() {
-                Some(result) => Poll::Ready(result),
+                Some(result) => Poll::Ready((result, None)),
                 None => Poll::Pending,
             },
             UpgradingState::Waiting(attempt) => attempt.as_mut().poll(cx),
         }
+    }
+}
+
+impl Future for Upgrading {
+    type Output = Result<Handover, UpgradeError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_holding(cx).map(|(result, _)| result)
     }
 }
 
