@@ -495,11 +495,9 @@ impl Upgrader {
                 .await;
                 match wake {
                     Wake::Draining => break,
-                    Wake::Done((result, holding)) => {
+                    Wake::Done(done) => {
                         current = None;
-                        // Heard before the drain may end, and the process exit.
-                        outcome(result);
-                        drop(holding);
+                        deliver(done, &mut outcome);
                     }
                     Wake::Request => {
                         let upgrading = self.upgrade(&runtime_);
@@ -520,9 +518,7 @@ impl Upgrader {
             // An upgrade in flight saw the shutdown begin and cancelled itself; finish it
             // so that its outcome is heard.
             if let Some(mut upgrading) = current.take() {
-                let (result, holding) = poll_fn(|cx| upgrading.poll_holding(cx)).await;
-                outcome(result);
-                drop(holding);
+                deliver(poll_fn(|cx| upgrading.poll_holding(cx)).await, &mut outcome);
             }
             self.close();
         });
@@ -895,6 +891,20 @@ impl core::error::Error for UpgradeError {
 #[must_use = "the upgrade is cancelled when this is dropped"]
 pub struct Upgrading {
     state: UpgradingState,
+}
+
+/// Delivers an attempt's outcome, dropping its hold on the drain: after a hand-over once the
+/// outcome is heard (the drain, and the exit, could otherwise come first and lose it); after
+/// a failure first, so that a force a watcher sends on hearing it does not find the hold
+/// open and count it as a connection cut.
+fn deliver((result, holding): Outcome, outcome: &mut impl FnMut(Result<Handover, UpgradeError>)) {
+    if result.is_ok() {
+        outcome(result);
+        drop(holding);
+    } else {
+        drop(holding);
+        outcome(result);
+    }
 }
 
 /// An attempt's outcome, with its hold on the drain (see [`Upgrader::shutdown`]).
