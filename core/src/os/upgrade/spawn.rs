@@ -340,6 +340,13 @@ impl Upgrader {
     /// [`Trigger::handover`] itself, in the same step as the last check that it had not begun,
     /// so that a successor is never left serving beside a shutdown.
     ///
+    /// The upgrader's copies of the listeners close when the drain starts: by the first
+    /// accept loop ([`accept::serve`](crate::accept::serve)) of the same shutdown to see it,
+    /// before it takes its backlog (so that its own listener is the last copy and closes
+    /// right after), or by [`on_signal`](Self::on_signal)'s task, whichever comes first
+    /// (the copies would otherwise keep the sockets open, and new connects would wait in
+    /// their queues, unserved, until this process exits).
+    ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
@@ -349,7 +356,22 @@ impl Upgrader {
     /// ```
     #[must_use]
     pub fn shutdown(mut self, shutdown: &Shutdown) -> Upgrader {
-        self.shutdown = Some((shutdown.handle(), shutdown.trigger()));
+        let handle = shutdown.handle();
+        // Closed by the accept loops before they take their backlogs at the drain
+        // (`accept::serve`), so that the last copy closes right after that sweep. The closer
+        // holds the copies alone, not the upgrader (which holds the handle: a cycle).
+        #[cfg(unix)]
+        {
+            let sockets = self.sockets.clone();
+            handle
+                .shared
+                .copies
+                .lock()
+                .push(crate::facade::shared::Close(Box::new(move || {
+                    lock(&sockets).clear();
+                })));
+        }
+        self.shutdown = Some((handle, shutdown.trigger()));
         self
     }
 
