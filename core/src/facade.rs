@@ -10,6 +10,7 @@ pub(crate) mod listen;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub(crate) mod observe;
+pub(crate) mod owned;
 pub(crate) mod reload;
 pub(crate) mod report;
 pub(crate) mod runtime;

@@ -51,6 +51,8 @@ pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
 pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
+pub use facade::owned::{Hold, OwnedGuard};
+#[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "std")]
 pub use net::{Listener, Network};
