@@ -5,6 +5,7 @@
 
 mod connection;
 mod io;
+pub mod layer;
 mod listen;
 mod readiness;
 mod serve;
@@ -12,6 +13,7 @@ mod service;
 mod shared;
 
 pub use connection::serve_connection;
+pub use layer::ShutdownLayer;
 pub use listen::bind;
 pub use readiness::readiness;
 pub use serve::{serve, Serving};
