@@ -14,9 +14,11 @@
 //!
 //! - close the listener at the drain (axum's graceful shutdown does, at once), hand it to
 //!   a successor or take it from systemd (pass the listener you inherited);
-//! - close idle keep-alive connections at the drain, tell HTTP/2 connections GOAWAY, drop
-//!   silent ones (the server's graceful shutdown does what it does: axum's closes idle
-//!   HTTP/1 connections and sends GOAWAY);
+//! - close idle keep-alive connections at the drain and tell HTTP/2 connections GOAWAY
+//!   (the server's graceful shutdown does what it does: axum's closes idle HTTP/1
+//!   connections and sends GOAWAY, at the drain, not from the first signal);
+//! - drop a connection that is silent or stalled in its request header: axum's graceful
+//!   shutdown waits for it, so a hold on that future keeps the drain open to its deadline;
 //! - see a write blocked on a client that does not read: a response is over for the layer
 //!   when its body has ended, not when its bytes left (the hold covers it only as long as
 //!   the server's graceful future waits for its connections);
