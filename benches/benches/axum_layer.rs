@@ -5,8 +5,10 @@
 //! `auto::Builder` with `TowerToHyperService` over `TokioIo<tokio::io::DuplexStream>`; the
 //! router answers `GET /` with `ok` at once. The client is hyper's HTTP/1.1 client on the
 //! other end of the duplex, sending requests one after another on one keep-alive
-//! connection. The only difference is the layer: each request counted on the shutdown
-//! until its body ends, the phase read for the goodbye, the handle put in the extensions.
+//! connection. Three routers: bare, with a layer that does nothing (`tower_layer::Identity`:
+//! what `Router::layer` itself costs), and with the shutdown layer (each request counted on
+//! the shutdown until its body ends, the phase read for the goodbye, the handle put in the
+//! extensions).
 //! The settings and the timing are `hyper_request`'s:
 //!
 //! * `1conn_current_thread`: one connection, client and server tasks on one thread;
@@ -14,7 +16,7 @@
 //!   every request of both counted by one shutdown.
 //!
 //! Timed in the process's CPU time, per connection. Printed first: the two variants
-//! interleaved round by round (medians, spread, the ratio layer ÷ bare); then criterion's
+//! interleaved round by round (medians, spread, the ratios to bare axum); then criterion's
 //! groups.
 
 #![allow(missing_docs)] // criterion's macros generate undocumented items
@@ -34,12 +36,24 @@ use lameduck::{Config, Handle, Shutdown};
 use lameduck_benches::{interleaved, process_cpu};
 use lameduck_hyper::ShutdownLayer;
 
-/// The router both servers run, with the layer or without.
-fn router(layer: Option<&Handle>) -> Router {
+/// What wraps the router's routes.
+enum Wrap<'a> {
+    /// Nothing: bare axum.
+    Bare,
+    /// A layer that does nothing: what `Router::layer` itself costs (it boxes the layered
+    /// route once more, and the response body if it is not axum's own).
+    Identity,
+    /// The shutdown layer.
+    Shutdown(&'a Handle),
+}
+
+/// The router the servers run.
+fn router(wrap: Wrap<'_>) -> Router {
     let router = Router::new().route("/", get(|| async { "ok" }));
-    match layer {
-        Some(handle) => router.layer(ShutdownLayer::new(handle.clone())),
-        None => router,
+    match wrap {
+        Wrap::Bare => router,
+        Wrap::Identity => router.layer(tower_layer::Identity::new()),
+        Wrap::Shutdown(handle) => router.layer(ShutdownLayer::new(handle.clone())),
     }
 }
 
@@ -93,7 +107,11 @@ fn run(rt: &tokio::runtime::Runtime, router: &Router, conns: usize, n: u64) -> D
 fn axum_layer(c: &mut Criterion) {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
-    let (bare, layered) = (router(None), router(Some(&handle)));
+    let (bare, identity, layered) = (
+        router(Wrap::Bare),
+        router(Wrap::Identity),
+        router(Wrap::Shutdown(&handle)),
+    );
     let current = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -114,6 +132,7 @@ fn axum_layer(c: &mut Criterion) {
             PER_ROUND,
             &[
                 ("bare_axum", &|| run(rt, &bare, conns, PER_ROUND)),
+                ("axum_identity_layer", &|| run(rt, &identity, conns, PER_ROUND)),
                 ("axum_shutdown_layer", &|| run(rt, &layered, conns, PER_ROUND)),
             ],
         );
@@ -123,7 +142,11 @@ fn axum_layer(c: &mut Criterion) {
     for (name, rt, conns) in settings {
         let mut group = c.benchmark_group(format!("axum_layer_{name}"));
         group.sampling_mode(SamplingMode::Flat).sample_size(20);
-        for (variant, router) in [("bare_axum", &bare), ("axum_shutdown_layer", &layered)] {
+        for (variant, router) in [
+            ("bare_axum", &bare),
+            ("axum_identity_layer", &identity),
+            ("axum_shutdown_layer", &layered),
+        ] {
             group.bench_function(variant, |b| {
                 b.iter_custom(|iters| run(rt, router, conns, iters));
             });
