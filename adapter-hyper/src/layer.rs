@@ -191,7 +191,9 @@ where
         let guard = this.guard.take();
         Poll::Ready(result.map(|mut response| {
             // No guard: the drain has completed, so goodbye.
-            let goodbye = guard.as_ref().is_none_or(|guard| says_goodbye(guard.handle()));
+            let goodbye = guard
+                .as_ref()
+                .is_none_or(|guard| says_goodbye(guard.handle()));
             if *this.http1 && goodbye && response.status() != StatusCode::SWITCHING_PROTOCOLS {
                 response
                     .headers_mut()

@@ -44,7 +44,10 @@ async fn stream(State(chunks): State<Chunks>) -> Response {
     let receiver = chunks.lock().unwrap().take().expect("one /stream per test");
     let body = futures::stream::unfold(receiver, |mut receiver| async move {
         let chunk = receiver.recv().await?;
-        Some((Ok::<_, Infallible>(Bytes::from_static(chunk.as_bytes())), receiver))
+        Some((
+            Ok::<_, Infallible>(Bytes::from_static(chunk.as_bytes())),
+            receiver,
+        ))
     });
     Response::new(Body::from_stream(body))
 }
@@ -88,10 +91,7 @@ async fn start(config: Config) -> Server {
             .await
             .unwrap();
     });
-    let report = tokio::spawn(shutdown.run(
-        lameduck_tokio::Tokio::new(),
-        futures::stream::empty(),
-    ));
+    let report = tokio::spawn(shutdown.run(lameduck_tokio::Tokio::new(), futures::stream::empty()));
     Server {
         addr,
         handle,
@@ -103,7 +103,11 @@ async fn start(config: Config) -> Server {
 
 async fn ask(addr: SocketAddr, request: &str) -> (String, String) {
     let mut socket = BufReader::new(TcpStream::connect(addr).await.unwrap());
-    socket.get_mut().write_all(request.as_bytes()).await.unwrap();
+    socket
+        .get_mut()
+        .write_all(request.as_bytes())
+        .await
+        .unwrap();
     bounded(read_response(&mut socket)).await
 }
 
@@ -185,7 +189,11 @@ async fn a_stream_in_flight_holds_the_drain_and_the_lame_duck_says_goodbye() {
 
     // The drain waits for the stream.
     bounded(server.handle.draining()).await;
-    assert_eq!(server.handle.snapshot().open, 1, "the stream holds the drain");
+    assert_eq!(
+        server.handle.snapshot().open,
+        1,
+        "the stream holds the drain"
+    );
     assert!(!server.report.is_finished());
     server.chunks.send("chunk 1\n").unwrap();
     assert_eq!(bounded(chunk(&mut streamed)).await, "chunk 1\n");

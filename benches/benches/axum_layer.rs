@@ -132,12 +132,20 @@ fn axum_layer(c: &mut Criterion) {
             PER_ROUND,
             &[
                 ("bare_axum", &|| run(rt, &bare, conns, PER_ROUND)),
-                ("axum_identity_layer", &|| run(rt, &identity, conns, PER_ROUND)),
-                ("axum_shutdown_layer", &|| run(rt, &layered, conns, PER_ROUND)),
+                ("axum_identity_layer", &|| {
+                    run(rt, &identity, conns, PER_ROUND)
+                }),
+                ("axum_shutdown_layer", &|| {
+                    run(rt, &layered, conns, PER_ROUND)
+                }),
             ],
         );
     }
-    assert_eq!(handle.snapshot().open, 0, "every request counted and uncounted");
+    assert_eq!(
+        handle.snapshot().open,
+        0,
+        "every request counted and uncounted"
+    );
 
     for (name, rt, conns) in settings {
         let mut group = c.benchmark_group(format!("axum_layer_{name}"));

@@ -49,9 +49,9 @@ pub use traits::{SignalSource, Timer};
 #[cfg(feature = "alloc")]
 pub use connection::{ConnEvent, Connection, Events, Idle, InFlight};
 #[cfg(feature = "alloc")]
-pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
-#[cfg(feature = "alloc")]
 pub use facade::owned::{Hold, OwnedGuard};
+#[cfg(feature = "alloc")]
+pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "std")]

@@ -60,7 +60,10 @@ impl Demo {
         });
         if signals.is_ok() {
             lameduck::systemd::ready();
-            runtime.spawn(lameduck::systemd::heartbeat(handle.clone(), runtime.clone()));
+            runtime.spawn(lameduck::systemd::heartbeat(
+                handle.clone(),
+                runtime.clone(),
+            ));
         }
         match &local_addr {
             Ok(addr) => output::listening(addr),
