@@ -110,7 +110,8 @@ impl<S> tower_layer::Layer<S> for ShutdownLayer {
 /// ```
 /// use tower_layer::Layer;
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let _counted = lameduck_hyper::ShutdownLayer::new(shutdown.handle()).layer(axum::Router::new());
+/// let router: axum::Router = axum::Router::new();
+/// let _counted = lameduck_hyper::ShutdownLayer::new(shutdown.handle()).layer(router);
 /// ```
 #[derive(Clone, Debug)]
 pub struct ShutdownService<S> {
