@@ -3,11 +3,11 @@
 //!
 //! Such a server accepts and closes its connections itself, with no hook per connection for
 //! lameduck to count. The layer sees requests, so a request stands for a connection: each
-//! one is counted on the shutdown's tracker (a [`lameduck::OwnedGuard`], no allocation)
+//! one is counted on the shutdown's tracker (a [`lameduck::events::OwnedGuard`], no allocation)
 //! from the call until its response body ends or is dropped, so the drain waits for every
 //! response in flight, a streamed one included. [`lameduck::Shutdown::run`] drives the
 //! phases; the server's own graceful shutdown starts on [`lameduck::Handle::draining`], and
-//! a [`lameduck::Hold`] taken before serving and dropped when the server's graceful future
+//! a [`lameduck::events::Hold`] taken before serving and dropped when the server's graceful future
 //! ends keeps the drain open until the server has closed its connections too.
 //!
 //! What the server's own accept loop does, not lameduck's, and so what the layer cannot:
@@ -38,7 +38,7 @@ use hyper::{
     header::{self, HeaderValue},
     Method, Request, Response, StatusCode, Version,
 };
-use lameduck::{Handle, OwnedGuard, Phase};
+use lameduck::{events::OwnedGuard, Handle, Phase};
 
 /// A tower layer that counts each request on a lameduck shutdown until its response body
 /// ends, adds `connection: close` to HTTP/1 responses from the first signal on (the lame
@@ -63,7 +63,7 @@ use lameduck::{Handle, OwnedGuard, Phase};
 ///         .layer(ShutdownLayer::new(handle.clone()));
 ///     let runtime = lameduck_tokio::Tokio::new();
 ///     // Before serving: a signal from now on is a shutdown request.
-///     let signals = lameduck::Runtime::signals(&runtime, handle.config().listened_signals())
+///     let signals = lameduck::runtime::Runtime::signals(&runtime, handle.config().listened_signals())
 ///         .expect("signal handlers");
 ///     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.expect("port free");
 ///     // Keeps the drain open until axum has closed its connections.

@@ -5,7 +5,7 @@
 
 use crate::{demo::Demo, output, upgrade};
 use core::future::Future;
-use lameduck::{Reached, Runtime};
+use lameduck::{future::Reached, runtime::Runtime};
 use std::net::TcpListener;
 
 impl Demo {

@@ -5,13 +5,16 @@
 //! connection with an `OwnedGuard`, and the server's own graceful shutdown holds the drain
 //! open with a `Hold` until it has closed its connections.
 
-use crate::{shared::Shared, sync::Arc, Handle};
+use crate::{
+    facade::{handle::Handle, shared::Shared},
+    pure::sync::Arc,
+};
 use core::fmt;
 
 impl Handle {
     /// Counts one busy connection on the shutdown's tracker until the guard is dropped;
     /// `None` once the drain has completed. No allocation: the guard is the shutdown's
-    /// shared state, as the tracker's own [`Guard`](crate::Guard) is the borrowed tracker.
+    /// shared state, as the tracker's own [`Guard`](crate::machine::Guard) is the borrowed tracker.
     /// A server that cannot see its connections counts each request in flight with one
     /// (its snapshot then reports requests as busy connections, and never an idle one).
     ///
@@ -60,7 +63,7 @@ impl Handle {
 ///
 /// ```
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let guard: lameduck::OwnedGuard = shutdown.handle().guard().unwrap();
+/// let guard: lameduck::events::OwnedGuard = shutdown.handle().guard().unwrap();
 /// assert!(guard.handle().is_ready());
 /// ```
 #[must_use = "the connection is uncounted as soon as the guard is dropped"]
@@ -98,7 +101,7 @@ impl fmt::Debug for OwnedGuard {
 ///
 /// ```
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-/// let hold: lameduck::Hold = shutdown.handle().hold().unwrap();
+/// let hold: lameduck::events::Hold = shutdown.handle().hold().unwrap();
 /// # drop(hold);
 /// ```
 #[must_use = "the hold is released as soon as it is dropped"]
