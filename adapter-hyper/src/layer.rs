@@ -3,12 +3,13 @@
 //!
 //! Such a server accepts and closes its connections itself, with no hook per connection for
 //! lameduck to count. The layer sees requests, so a request stands for a connection: each
-//! one is counted on the shutdown's tracker (a [`lameduck::events::OwnedGuard`], no allocation)
-//! from the call until its response body ends or is dropped, so the drain waits for every
-//! response in flight, a streamed one included. [`lameduck::Shutdown::run`] drives the
-//! phases; the server's own graceful shutdown starts on [`lameduck::Handle::draining`], and
-//! a [`lameduck::events::Hold`] taken before serving and dropped when the server's graceful future
-//! ends keeps the drain open until the server has closed its connections too.
+//! one is counted on the shutdown's tracker (a [`lameduck::events::OwnedGuard`], no
+//! allocation) from the call until its response body ends or is dropped, so the drain waits
+//! for every response in flight, a streamed one included. [`lameduck::Shutdown::run`]
+//! drives the phases; the server's own graceful shutdown starts on
+//! [`lameduck::Handle::draining`], and a [`lameduck::events::Hold`] taken before serving and
+//! dropped when the server's graceful future ends keeps the drain open until the server has
+//! closed its connections too.
 //!
 //! What the server's own accept loop does, not lameduck's, and so what the layer cannot:
 //!

@@ -14,7 +14,8 @@ use core::fmt;
 impl Handle {
     /// Counts one busy connection on the shutdown's tracker until the guard is dropped;
     /// `None` once the drain has completed. No allocation: the guard is the shutdown's
-    /// shared state, as the tracker's own [`Guard`](crate::machine::Guard) is the borrowed tracker.
+    /// shared state, as the tracker's own [`Guard`](crate::machine::Guard) is the borrowed
+    /// tracker.
     /// A server that cannot see its connections counts each request in flight with one
     /// (its snapshot then reports requests as busy connections, and never an idle one).
     ///
