@@ -41,10 +41,13 @@ use lameduck::{
 /// If the signals or the listener cannot be set up, the future resolves at once to a report
 /// of the failure (hooks still run; exit code 1).
 ///
-/// With the feature `systemd`, once both are set up it tells systemd the server is ready
-/// (`lameduck::systemd::ready`: `READY=1`, `MAINPID`) and spawns
+/// Once both are set up, at the first poll, it says "ready" once, with
+/// `lameduck::upgrade::ready`: to systemd
+/// (feature `systemd`: `READY=1`, `MAINPID`) and to the predecessor of an in-place upgrade,
+/// which then stops. With the feature `systemd` it also spawns
 /// `lameduck::systemd::heartbeat` (watchdog, drain progress); the phase changes are
-/// reported by the shutdown itself. Without `NOTIFY_SOCKET` none of it does anything.
+/// reported by the shutdown itself. Without `NOTIFY_SOCKET` and a predecessor none of it
+/// does anything.
 ///
 /// ```no_run
 /// use axum::{routing::get, Router};
@@ -89,7 +92,6 @@ where
     let acceptor = runtime.listen(listener);
     #[cfg(feature = "systemd")]
     if signals.is_ok() && acceptor.is_ok() {
-        lameduck::systemd::ready();
         runtime.spawn(lameduck::systemd::heartbeat(
             handle.clone(),
             runtime.clone(),
@@ -107,6 +109,10 @@ where
                 return shutdown.run(runtime, futures_util::stream::empty()).await;
             }
         };
+        // Ready once, at the first poll (accepting from now on): to systemd (feature
+        // `systemd`) and to an upgrade's predecessor alike, which then stops. A predecessor
+        // that cannot be told gives up waiting and stops this process itself.
+        let _ = lameduck::upgrade::ready();
         let spawner = runtime.clone();
         let accepting = accept::serve(
             Accepting {

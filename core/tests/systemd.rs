@@ -72,7 +72,8 @@ fn notifications_follow_the_shutdown_and_nothing_is_sent_without_notify_socket()
     assert_eq!(
         received(&socket),
         [
-            format!("READY=1\nMAINPID={pid}\nSTATUS=running\n"),
+            // The watchdog is this process's from READY=1 on: the first ping goes with it.
+            format!("READY=1\nMAINPID={pid}\nSTATUS=running\nWATCHDOG=1\n"),
             // 100 ms lame duck + 3 s drain + 500 + 200 ms hooks + 1 s to exit.
             "STOPPING=1\nSTATUS=lame-duck: 1 connection(s) open\nEXTEND_TIMEOUT_USEC=4800000\n"
                 .into(),

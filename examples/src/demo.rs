@@ -102,9 +102,9 @@ impl Demo {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let listener = crate::upgrade::listener_or_exit(&self.options);
+        let (upgrader, listener) = crate::upgrade::listener_or_exit(&self.options);
+        crate::upgrade::on_usr2(upgrader, &runtime, &self.shutdown);
         let handle = self.shutdown.handle();
-        crate::upgrade::on_usr2(&runtime, &listener, &handle, self.shutdown.trigger());
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
         runtime.spawn(phases_done);
@@ -114,12 +114,10 @@ impl Demo {
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
+        // `serve` said "ready" (READY=1 and MAINPID= to systemd, then to the predecessor,
+        // if any, which stops accepting; connections queued meanwhile wait in the shared
+        // accept queue for this process's first poll).
         output::listening(server.local_addr().unwrap_or("?"));
-        // `serve` sent READY=1 and MAINPID= (systemd follows the successor) once its
-        // signals and listener were set up; now the predecessor, if any, stops accepting;
-        // connections queued meanwhile wait in the shared accept queue for this process's
-        // first poll.
-        crate::upgrade::serving();
         let report = server.await;
         phases_printed.await;
         output::finish(&report)

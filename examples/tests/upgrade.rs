@@ -8,7 +8,7 @@
 mod support;
 
 use rustix::process::{kill_process, Pid, Signal};
-use support::{each_demo, Demo, Raw};
+use support::{each_demo, refused, Demo, Raw};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigusr2_hands_over_to_a_successor_on_the_same_socket() {
@@ -61,4 +61,152 @@ async fn sigusr2_hands_over_to_a_successor_on_the_same_socket() {
         assert!(reports[1].ends_with("reason=SIGTERM"), "{name}: {exit:?}");
     })
     .await;
+}
+
+/// A `SIGTERM` right after `SIGUSR2`, while the successor starts: the upgrade is cancelled
+/// (or refused, had the `SIGTERM` come first), the successor killed, and once the
+/// predecessor exits nothing serves the port. A 60 s lame duck leaves the successor all the
+/// time it needs to say it is ready, which must not hand over a service told to stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_upgrade_stops_the_service() {
+    let mut set = tokio::task::JoinSet::new();
+    for name in ["hyper_tokio", "hyper_smol"] {
+        set.spawn(async move {
+            let mut demo = Demo::start(name, &["--lame-duck-ms", "60000"]).await;
+            let addr = demo.addr;
+            demo.signal(Signal::USR2);
+            demo.signal(Signal::TERM);
+            let line = demo.line_starting("upgrade: ").await;
+            if let Some(pid) = line.strip_prefix("upgrade: handed over to pid ") {
+                // The bug: kill the successor so that it does not outlive the test.
+                let _ = kill_process(Pid::from_raw(pid.parse().unwrap()).unwrap(), Signal::KILL);
+            }
+            assert_eq!(line, "upgrade: failed: shutting down", "{name}");
+            // In the lame duck by now (the upgrade saw it begin): a second signal cuts it.
+            demo.signal(Signal::INT);
+            let exit = demo.exit().await;
+            assert_eq!(exit.code, 0, "{name}: {exit:?}");
+            let reports: Vec<_> = exit
+                .stdout
+                .iter()
+                .filter(|l| l.starts_with("shutdown: "))
+                .collect();
+            assert_eq!(reports.len(), 1, "{name}: {exit:?}");
+            assert_eq!(exit.count("phase: lame-duck"), 1, "{name}: {exit:?}");
+            assert!(reports[0].ends_with("reason=SIGTERM"), "{name}: {exit:?}");
+            refused(addr).await;
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        if let Err(error) = done {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
+
+/// Under systemd's watchdog the successor owns the watchdog from its `READY=1`: it is not
+/// handed the predecessor's `WATCHDOG_PID` (here one naming another process, as systemd's
+/// names the predecessor), and its first ping goes with READY instead of half a period late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_successor_owns_the_watchdog_from_its_ready() {
+    let mut set = tokio::task::JoinSet::new();
+    for name in ["hyper_tokio", "hyper_smol"] {
+        set.spawn(async move {
+            let path = std::env::temp_dir().join(format!(
+                "lameduck-watchdog-{name}-{}.notify",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&path);
+            let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+            socket.set_read_timeout(Some(support::BOUND)).unwrap();
+            let env = [
+                ("NOTIFY_SOCKET", path.as_os_str()),
+                // A minute: no periodic ping within the test, only the one with READY.
+                ("WATCHDOG_USEC", std::ffi::OsStr::new("60000000")),
+                ("WATCHDOG_PID", std::ffi::OsStr::new("1")),
+            ];
+            let mut demo = Demo::start_with_env(name, &[], &env).await;
+            demo.signal(Signal::USR2);
+            let line = demo.line_starting("upgrade: ").await;
+            let successor: u32 = line
+                .strip_prefix("upgrade: handed over to pid ")
+                .unwrap_or_else(|| panic!("{name}: {line}"))
+                .parse()
+                .unwrap();
+            let ready = tokio::task::spawn_blocking(move || {
+                let mut buffer = [0u8; 4096];
+                let mainpid = format!("MAINPID={successor}\n");
+                loop {
+                    let n = socket.recv(&mut buffer).expect("the successor's READY=1");
+                    let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                    if message.starts_with("READY=1\n") && message.contains(&mainpid) {
+                        return message;
+                    }
+                }
+            })
+            .await
+            .unwrap();
+            let _ = std::fs::remove_file(&path);
+            let successor_pid = Pid::from_raw(successor as i32).unwrap();
+            kill_process(successor_pid, Signal::TERM).unwrap();
+            assert_eq!(
+                ready,
+                format!("READY=1\nMAINPID={successor}\nSTATUS=running\nWATCHDOG=1\n"),
+                "{name}"
+            );
+            assert_eq!(demo.exit().await.code, 0, "{name}");
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        if let Err(error) = done {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
+
+/// `WATCHDOG_USEC=1` does not make the watchdog a busy loop: the pings are clamped to one
+/// per 10 ms (the demos spun at 70-82 % of a core, sending a ping per wake-up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_watchdog_period_is_clamped() {
+    let mut set = tokio::task::JoinSet::new();
+    for name in ["hyper_tokio", "hyper_smol"] {
+        set.spawn(async move {
+            let path = std::env::temp_dir().join(format!(
+                "lameduck-tiny-watchdog-{name}-{}.notify",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&path);
+            let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+            let env = [
+                ("NOTIFY_SOCKET", path.as_os_str()),
+                ("WATCHDOG_USEC", std::ffi::OsStr::new("1")),
+            ];
+            socket.set_read_timeout(Some(support::BOUND)).unwrap();
+            // Read as they come (the kernel queues only a few datagrams), up to the end.
+            let pings = tokio::task::spawn_blocking(move || {
+                let mut buffer = [0u8; 4096];
+                let mut pings = 0u32;
+                loop {
+                    let n = socket.recv(&mut buffer).expect("notifications");
+                    if buffer[..n].starts_with(b"STATUS=stopped") {
+                        return pings;
+                    }
+                    pings += u32::from(buffer[..n].starts_with(b"WATCHDOG=1\n"));
+                }
+            });
+            let demo = Demo::start_with_env(name, &[], &env).await;
+            tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+            demo.term();
+            assert_eq!(demo.exit().await.code, 0, "{name}");
+            let pings = pings.await.unwrap();
+            let _ = std::fs::remove_file(&path);
+            // At most one per 10 ms over the run (about a second, and its start and stop).
+            assert!((1..=400).contains(&pings), "{name}: {pings} pings");
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        if let Err(error) = done {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
 }

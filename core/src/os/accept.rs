@@ -601,7 +601,7 @@ mod tests {
         let upgrader = crate::upgrade::Upgrader::new()
             .listener("http", &listener)
             .unwrap()
-            .handle(&shutdown.handle());
+            .shutdown(&shutdown);
         let queued = std::net::TcpStream::connect(addr).unwrap();
         let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
         trigger.shutdown();

@@ -50,11 +50,19 @@ use core::time::Duration;
 pub fn ready() {
     crate::facade::observe::watch_phases(phase);
     #[cfg(unix)]
-    unix::send(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::MainPid(std::process::id()),
-        sd_notify::NotifyState::Status("running"),
-    ]);
+    {
+        use sd_notify::NotifyState;
+        let ready = [
+            NotifyState::Ready,
+            NotifyState::MainPid(std::process::id()),
+            NotifyState::Status("running"),
+            // The watchdog is this process's from now on (an upgrade's successor takes it
+            // over here, its predecessor's pings stop): the first ping goes with READY.
+            NotifyState::Watchdog,
+        ];
+        let keeps_watchdog = sd_notify::watchdog_enabled().is_some();
+        unix::send(&ready[..if keeps_watchdog { 4 } else { 3 }]);
+    }
 }
 
 /// What runs beside the server under systemd, until the shutdown has stopped: `WATCHDOG=1`
@@ -106,6 +114,8 @@ mod unix {
 
     /// Added to every `EXTEND_TIMEOUT_USEC`: the time to exit once stopped.
     const EXIT_SLACK: Duration = Duration::from_secs(1);
+    /// The shortest period between watchdog pings.
+    const WATCHDOG_MIN_PERIOD: Duration = Duration::from_millis(10);
     /// How often [`heartbeat`] reports the drain progress.
     const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -223,7 +233,9 @@ mod unix {
             return;
         }
         // Each deadline is absolute, so phase changes never delay a ping.
-        let watchdog = sd_notify::watchdog_enabled().map(|every| every / 2);
+        // Clamped: `WATCHDOG_USEC=1` must not make this a busy loop.
+        let watchdog =
+            sd_notify::watchdog_enabled().map(|every| (every / 2).max(WATCHDOG_MIN_PERIOD));
         let mut next_ping = watchdog.map(|every| timer.now().saturating_add(every));
         let mut drain_deadline = None;
         let mut next_progress = None;

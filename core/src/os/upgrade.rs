@@ -7,35 +7,38 @@
 //! connect is refused and nothing queued in the kernel's accept queue is lost: the successor
 //! accepts from the very same queue.
 //!
-//! - [`Upgrader`] is the predecessor's side: [`Upgrader::upgrade`] starts the successor and
-//!   waits for it (bounded, 10 s by default); on success the caller starts its shutdown with
-//!   [`Trigger::handover`](crate::Trigger::handover), which skips the lame-duck period. A
-//!   successor that cannot start, exits, or stays silent leaves this process serving, with an
-//!   [`UpgradeError`] that says why; it is killed and reaped if still alive. One upgrade runs
-//!   at a time; a failed one can be retried.
+//! - [`Upgrader`] is the predecessor's side, after tableflip's `Fds.Listen` / `Ready` /
+//!   `Exit`: [`Upgrader::listen`] inherits a listener or binds it, in one call, and registers
+//!   it for the hand-off; [`Upgrader::on_signal`] upgrades on a signal, as a task on the
+//!   server's [`Runtime`](crate::runtime::Runtime) (no thread of its own). [`Upgrader::upgrade`]
+//!   starts the successor and waits for it (bounded, 10 s by default); on success the
+//!   shutdown starts with [`Trigger::handover`](crate::Trigger::handover), which skips the
+//!   lame-duck period. A successor that cannot start, exits, or stays silent leaves this
+//!   process serving, with an [`UpgradeError`] that says why; it is killed and reaped if
+//!   still alive. So is one still starting when the shutdown begins: a stopped service
+//!   stays stopped. One upgrade runs at a time; a failed one can be retried.
 //! - [`Inherited`] is every process's side: the listening sockets it was started with, found
 //!   through systemd's `LISTEN_FDS` / `LISTEN_PID` / `LISTEN_FDNAMES`. One path serves both a
 //!   systemd socket unit and a hand-off, so a server that takes its listeners from
-//!   [`Inherited`] (and binds only when there are none) gets both.
-//! - [`ready`] is the successor's "I serve now": it tells the predecessor, which then stops.
-//!   It does nothing when the process was not started by an upgrade.
+//!   [`Upgrader::listen`] gets both.
+//! - [`ready`] is "I serve now", said once, to systemd and to the predecessor alike (which
+//!   then stops). `lameduck-hyper`'s `serve` says it; it does nothing when the process was
+//!   neither started by an upgrade nor by systemd.
 //!
 //! ```no_run
-//! use lameduck::upgrade::{Inherited, Upgrader};
-//! # fn main() -> std::io::Result<()> {
-//! let mut inherited = Inherited::from_env()?;
-//! let listener = match inherited.take_tcp() {
-//!     Some(listener) => listener,
-//!     None => std::net::TcpListener::bind("127.0.0.1:8080")?,
-//! };
-//! let upgrader = Upgrader::new().listener("http", &listener)?;
-//! // ... start serving on `listener`, then:
-//! lameduck::upgrade::ready()?;
-//! // ... and on SIGUSR2:
-//! match upgrader.upgrade_blocking() {
-//!     Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
-//!     Err(e) => println!("upgrade: failed: {e}"),
-//! }
+//! use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown, Signal};
+//! # fn f(runtime: impl Runtime, shutdown: Shutdown) -> std::io::Result<()> {
+//! let upgrader = Upgrader::from_env()?;
+//! let listener = upgrader.listen("http", || std::net::TcpListener::bind("127.0.0.1:8080"))?;
+//! upgrader
+//!     .shutdown(&shutdown)
+//!     .on_signal(&runtime, Signal::new(12), |outcome| match outcome {
+//!         Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
+//!         Err(e) => println!("upgrade: failed: {e}"),
+//!     })
+//!     .map_err(std::io::Error::other)?;
+//! // ... serve `listener` with `lameduck_hyper::serve`, which says `ready` once it accepts.
+//! # drop(listener);
 //! # Ok(())
 //! # }
 //! ```
@@ -54,11 +57,17 @@
 //! must equal its pid. A predecessor cannot know its successor's pid before the successor
 //! runs, and writing the variable between `fork` and `exec` is not async-signal-safe (it
 //! allocates). So the hand-off leaves `LISTEN_PID` out and sets `LAMEDUCK_PREDECESSOR` to
-//! the predecessor's pid instead; the successor accepts the sockets when that pid is its
-//! parent's — or when the predecessor is gone (it died mid-upgrade, and the successor,
-//! orphaned, is the only one left to serve). tableflip (Go) marks the child with an
+//! the predecessor's pid instead; the successor accepts the sockets only when that pid is its
+//! parent's. An orphan (its predecessor died, or shut down and cancelled the upgrade, before
+//! the successor read the variables) refuses them: nobody asked it to serve. tableflip (Go) marks the child with an
 //! environment variable of its own and passes names over a second pipe; shellflip (Rust)
 //! serializes its listeners over a pipe; neither is readable by a systemd-style successor.
+//!
+//! A server that is PID 1 (of a container started without an init: `docker run` without
+//! `--init`, most Kubernetes pods) refuses to upgrade ([`UpgradeError::Init`]): when PID 1
+//! exits, the kernel kills every process of its namespace, the successor with it. Run it
+//! under an init (`docker run --init`, `tini`), which then is the successor's parent's
+//! parent, not its executioner.
 //!
 //! The variables are removed from the environment once read, so processes the server starts
 //! later do not take the sockets by mistake, and the sockets taken are made close-on-exec.
@@ -75,6 +84,9 @@ const READY_NAME: &str = "lameduck-ready";
 #[cfg_attr(not(unix), allow(dead_code))]
 /// The predecessor's pid, set for a successor instead of `LISTEN_PID` (see the module docs).
 const PREDECESSOR_VAR: &str = "LAMEDUCK_PREDECESSOR";
+#[cfg_attr(not(unix), allow(dead_code))]
+/// What a successor writes on the readiness channel when it serves.
+const READY_BYTE: u8 = b'1';
 
 /// Whether `name` can stand in `LISTEN_FDNAMES`: what systemd accepts in `FileDescriptorName=`
 /// (1 to 255 printable ASCII characters, no colon).

@@ -14,6 +14,11 @@ type Case = (&'static str, fn());
 
 /// Run by default.
 const CASES: &[Case] = &[
+    ("pid-1-refuses-to-upgrade", pid_1_refuses_to_upgrade),
+    (
+        "a-swapped-release-symlink-starts-the-new-release",
+        a_swapped_release_symlink_starts_the_new_release,
+    ),
     ("activation-serves-fd-3", activation_serves_fd_3),
     (
         "activation-needs-the-variables",
@@ -23,7 +28,20 @@ const CASES: &[Case] = &[
         "activation-ignores-another-pid",
         activation_ignores_another_pid,
     ),
+    (
+        "activation-refuses-an-orphan-of-an-upgrade",
+        activation_refuses_an_orphan_of_an_upgrade,
+    ),
+    (
+        "activation-refuses-what-is-no-listener",
+        activation_refuses_what_is_no_listener,
+    ),
+    ("activation-bounds-the-count", activation_bounds_the_count),
     ("upgrades-under-load", upgrades_under_load),
+    (
+        "a-shutdown-cancels-the-upgrade",
+        a_shutdown_cancels_the_upgrade,
+    ),
     ("failed-upgrades-keep-serving", failed_upgrades_keep_serving),
     (
         "the-upgrader-follows-the-shutdown",
@@ -80,6 +98,14 @@ fn in_a_row() -> usize {
         .unwrap_or(30)
 }
 
+/// One upgrade, waited for on this thread.
+fn upgrade_now(
+    upgrader: &lameduck::upgrade::Upgrader,
+) -> Result<lameduck::upgrade::Handover, lameduck::upgrade::UpgradeError> {
+    let runtime = super::server::Threads(std::time::Instant::now());
+    futures::executor::block_on(upgrader.upgrade(&runtime))
+}
+
 /// `command` with `listener` as its fd 3.
 fn with_fd_3(mut command: Command, listener: &TcpListener) -> Command {
     command
@@ -127,6 +153,91 @@ fn activation_needs_the_variables() {
 /// `LISTEN_PID` names another process: the variables are ignored (and removed).
 fn activation_ignores_another_pid() {
     binds_its_own(|command| command.env("LISTEN_FDS", "1").env("LISTEN_PID", "1"));
+}
+
+/// A hand-off's variables from a predecessor that is not the parent (it died before the
+/// successor read them, or never existed; pid 0 included): the sockets are refused.
+fn activation_refuses_an_orphan_of_an_upgrade() {
+    let mut dead = Command::new("/bin/true").spawn().unwrap();
+    let dead_pid = dead.id().to_string();
+    dead.wait().unwrap();
+    for predecessor in [dead_pid.as_str(), "0"] {
+        binds_its_own(|command| {
+            command
+                .env("LISTEN_FDS", "2")
+                .env("LISTEN_FDNAMES", "test:lameduck-ready")
+                .env("LAMEDUCK_PREDECESSOR", predecessor)
+        });
+    }
+}
+
+/// `sh` setting `LISTEN_PID` to the server's pid, then `exec`ing it, with `env` and `fd3`.
+fn activated(env: &[(&str, &str)], fd3: Option<std::os::fd::OwnedFd>) -> Command {
+    let mut sh = Command::new("/bin/sh");
+    sh.arg("-c")
+        .arg(r#"LISTEN_PID=$$; export LISTEN_PID; exec "$0""#)
+        .arg(env::current_exe().unwrap());
+    for (var, value) in env {
+        sh.env(var, value);
+    }
+    if let Some(fd) = fd3 {
+        sh.fd_mappings(vec![FdMapping {
+            parent_fd: fd,
+            child_fd: 3,
+        }])
+        .unwrap();
+    }
+    sh
+}
+
+/// The server started by `command` says why it serves nothing, in one line, and exits 1
+/// (never an abort, a panic, or a silent bind of an address of its own).
+fn refuses(command: Command, why: &str) {
+    let (mut child, mut lines) = start(command);
+    let line = lines.expect("an error line", |l| {
+        l.starts_with("error: ") || l.starts_with("listening on ")
+    });
+    assert!(line.starts_with("error: ") && line.contains(why), "{line}");
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{line}");
+}
+
+/// A connection (a socket unit with `Accept=yes`), a Unix stream that is no listener, or a
+/// regular file at fd 3: an error line, and the fd is not taken for a listener.
+fn activation_refuses_what_is_no_listener() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let connection = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let vars = [("LISTEN_FDS", "1")];
+    refuses(
+        activated(&vars, Some(connection.into())),
+        "is not listening",
+    );
+    let (stream, _other) = std::os::unix::net::UnixStream::pair().unwrap();
+    refuses(activated(&vars, Some(stream.into())), "is not listening");
+    let file = fs::File::open(env::current_exe().unwrap()).unwrap();
+    refuses(
+        activated(&vars, Some(file.into())),
+        "is not a stream socket",
+    );
+    // Counted but not passed: the server's own fds are not taken for listeners.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    refuses(
+        activated(&[("LISTEN_FDS", "8")], Some(listener.into())),
+        "unusable inherited socket(s)",
+    );
+}
+
+/// Counts no process can hold: an error line, not an abort or a panic.
+fn activation_bounds_the_count() {
+    for count in ["1000000000000", "18446744073709551615"] {
+        refuses(activated(&[("LISTEN_FDS", count)], None), "LISTEN_FDS=");
+    }
+    refuses(
+        activated(
+            &[("LISTEN_FDS", "1"), ("LISTEN_FDS_FIRST_FD", "2147483647")],
+            None,
+        ),
+        "LISTEN_FDS_FIRST_FD",
+    );
 }
 
 /// Starts the server with a listener as fd 3 and the environment `env` sets, and checks
@@ -246,6 +357,108 @@ fn under_load(how: Restart) -> (Tally, usize) {
 /// A successor that cannot start, one that crashes before it is ready, one that never is
 /// (and a second request meanwhile): each leaves the old process serving with the reason;
 /// then a retry hands over.
+/// A SIGTERM while the successor starts: the upgrade is cancelled, the successor killed and
+/// reaped before the predecessor exits, and nothing serves the port afterwards.
+fn a_shutdown_cancels_the_upgrade() {
+    let dir = env::temp_dir().join(format!("lameduck-upgrade-cancel-{}", process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let mode = dir.join("mode");
+    fs::write(&mode, "slow").unwrap();
+    let mut command = server();
+    command.env("TEST_MODE_FILE", &mode);
+    let (mut first, mut lines) = start(command);
+    let (addr, pid, _) = lines.listening();
+    usr2(pid);
+    let line = lines.expect_prefix("successor ");
+    let successor: u32 = line
+        .strip_prefix("successor ")
+        .and_then(|rest| rest.strip_suffix(": slow"))
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    term(pid);
+    assert_eq!(
+        lines.expect_prefix("upgrade: "),
+        "upgrade: failed: shutting down"
+    );
+    let exit = lines.exit_of(pid);
+    assert!(gone(successor), "the successor was reaped before the exit");
+    assert_eq!(exit, 0);
+    assert!(first.wait().unwrap().success());
+    assert!(
+        matches!(request(addr), Err(super::support::Failure::Refused)),
+        "nothing serves the port after the shutdown"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A deployment by symlink: started as `current/server` with `current -> releases/v1`, then
+/// `current` swapped to `releases/v2`: the upgrade starts v2 (the path as invoked, resolved
+/// when the successor starts, not at the predecessor's start).
+fn a_swapped_release_symlink_starts_the_new_release() {
+    let dir = env::temp_dir().join(format!("lameduck-upgrade-releases-{}", process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    for release in ["v1", "v2"] {
+        let at = dir.join("releases").join(release);
+        fs::create_dir_all(&at).unwrap();
+        let exe = env::current_exe().unwrap();
+        if fs::hard_link(&exe, at.join("server")).is_err() {
+            fs::copy(&exe, at.join("server")).unwrap();
+        }
+    }
+    let current = dir.join("current");
+    std::os::unix::fs::symlink("releases/v1", &current).unwrap();
+    let (mut first, mut lines) = start(Command::new(current.join("server")));
+    let (addr, pid, line) = lines.listening();
+    assert!(line.ends_with("/releases/v1/server"), "{line}");
+    let swapped = dir.join("current.new");
+    std::os::unix::fs::symlink("releases/v2", &swapped).unwrap();
+    fs::rename(&swapped, &current).unwrap();
+    usr2(pid);
+    let (_, successor, line) = lines.listening();
+    assert!(line.ends_with("/releases/v2/server"), "{line}");
+    lines.expect_prefix(&format!("upgrade: handed over to pid {successor}"));
+    assert_eq!(lines.exit_of(pid), 0);
+    assert!(first.wait().unwrap().success());
+    assert_eq!(request(addr).unwrap(), successor);
+    term(successor);
+    assert_eq!(lines.exit_of(successor), 0);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// PID 1 of a namespace (a container without `--init`) refuses to upgrade, saying why: its
+/// exit would take the successor with it. Needs `unshare` and user namespaces; says so and
+/// passes where the system has neither.
+fn pid_1_refuses_to_upgrade() {
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--pid", "--fork", "true"])
+        .status();
+    if !probe.is_ok_and(|status| status.success()) {
+        println!("    pid-1-refuses-to-upgrade: no unshare or user namespaces here");
+        return;
+    }
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--kill-child",
+        ])
+        .arg(env::current_exe().unwrap())
+        .env("TEST_UPGRADE_SELF", "1");
+    let (mut child, mut lines) = start(command);
+    let (_, pid, line) = lines.listening();
+    assert_eq!(pid, 1, "{line}");
+    assert_eq!(
+        lines.expect_prefix("upgrade: "),
+        "upgrade: failed: this process is pid 1: its successor would be killed when it \
+         exits (run it under an init, e.g. docker run --init)"
+    );
+    assert_eq!(lines.exit_of(1), 0);
+    assert!(child.wait().unwrap().success());
+}
+
 fn failed_upgrades_keep_serving() {
     let dir = env::temp_dir().join(format!("lameduck-upgrade-test-{}", process::id()));
     fs::create_dir_all(&dir).unwrap();
@@ -326,7 +539,13 @@ fn the_upgrader_follows_the_shutdown() {
     let upgrader = Upgrader::new()
         .listener("http", &listener)
         .unwrap()
-        .handle(&shutdown.handle());
+        .shutdown(&shutdown);
+    let runtime = super::server::Threads(Instant::now());
+    // No SIGUSR2 in this process's `Threads`: the task only waits for the drain, to close.
+    upgrader
+        .clone()
+        .on_signal(&runtime, lameduck::Signal::new(12), |_| {})
+        .unwrap();
     drop(listener);
     let queued = TcpStream::connect(addr).expect("the upgrader's copy keeps the port open");
     drop(queued);
@@ -336,7 +555,7 @@ fn the_upgrader_follows_the_shutdown() {
     let report = clock.block_on(shutdown.run(clock.clone(), ScriptedSignals::new()));
     assert_eq!(report.exit_code(), 0);
     assert!(matches!(
-        upgrader.upgrade_blocking(),
+        upgrade_now(&upgrader),
         Err(UpgradeError::ShuttingDown)
     ));
     let deadline = Instant::now() + super::support::WAIT;
@@ -374,10 +593,7 @@ fn closed_or_dropped() {
         .listener("http", &listener)
         .unwrap()
         .command(sh("exec 4>&-; exec sleep 30", String::new()));
-    assert!(matches!(
-        closing.upgrade_blocking(),
-        Err(UpgradeError::Closed)
-    ));
+    assert!(matches!(upgrade_now(&closing), Err(UpgradeError::Closed)));
 
     let dir = env::temp_dir().join(format!("lameduck-upgrade-drop-{}", process::id()));
     fs::create_dir_all(&dir).unwrap();
@@ -389,7 +605,9 @@ fn closed_or_dropped() {
             r#"echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 30"#,
             pidfile.display().to_string(),
         ));
-    let upgrading = upgrader.upgrade();
+    let mut upgrading = Box::pin(upgrader.upgrade(&super::server::Threads(Instant::now())));
+    // The first poll starts the successor.
+    assert!(futures::FutureExt::now_or_never(upgrading.as_mut()).is_none());
     let deadline = Instant::now() + super::support::WAIT;
     let pid: u32 = loop {
         if let Some(pid) = fs::read_to_string(&pidfile)
@@ -402,7 +620,7 @@ fn closed_or_dropped() {
         thread::sleep(Duration::from_millis(10));
     };
     assert!(matches!(
-        upgrader.upgrade_blocking(),
+        upgrade_now(&upgrader),
         Err(UpgradeError::AlreadyUpgrading)
     ));
     drop(upgrading);
@@ -414,7 +632,7 @@ fn closed_or_dropped() {
         thread::sleep(Duration::from_millis(10));
     }
     let upgrader = upgrader.command(sh("exit 5", String::new()));
-    let error = upgrader.upgrade_blocking().unwrap_err();
+    let error = upgrade_now(&upgrader).unwrap_err();
     assert_eq!(
         error.to_string(),
         "the successor exited before it was ready (exit status: 5)"

@@ -6,9 +6,10 @@
 //! - `TEST_ADDR`: where to bind when nothing is inherited (default `127.0.0.1:0`);
 //! - `TEST_MODE_FILE`: a file read at each upgrade, naming the successor to start: `ok`, or
 //!   `missing` (no such executable), `crash` (exits 3 before it is ready), `silent` (never
-//!   ready); without it, the upgrader's default command (same executable and arguments);
+//!   ready), `slow` (ready 3 s after it took the sockets); without it, the upgrader's default command (same executable and arguments);
 //! - `TEST_READY_TIMEOUT_MS`: the upgrader's bound on the wait for readiness;
-//! - `TEST_SUCCESSOR`: this process is such a `crash` or `silent` successor.
+//! - `TEST_SUCCESSOR`: this process is such a `crash` or `silent` successor;
+//! - `TEST_UPGRADE_SELF`: upgrade once of its own accord once ready, then shut down.
 
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::{channel::mpsc, executor::block_on};
@@ -30,9 +31,14 @@ use std::{
 /// Set (to anything) in a server's environment.
 pub(crate) const ROLE: &str = "LAMEDUCK_TEST_ROLE";
 
-/// Sleeps and tasks on threads of their own: enough for the driver's few deadlines.
+/// Sleeps and tasks on threads of their own: enough for the driver's few deadlines and the
+/// upgrader's ticks.
 #[derive(Clone, Copy)]
-struct Threads(Instant);
+pub(crate) struct Threads(pub(crate) Instant);
+
+/// The `SIGUSR2`s signal-hook catches, for the upgrader's [`Runtime::signals`].
+static UPGRADES: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Signal>>> =
+    std::sync::Mutex::new(None);
 
 impl Timer for Threads {
     type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -54,10 +60,15 @@ impl Timer for Threads {
 }
 
 impl Runtime for Threads {
-    type Signals = futures::stream::Pending<Signal>;
+    type Signals =
+        futures::future::Either<mpsc::UnboundedReceiver<Signal>, futures::stream::Pending<Signal>>;
 
     fn signals(&self, _: SignalSet) -> Result<Self::Signals, BoxError> {
-        Ok(futures::stream::pending()) // the signals come through signal-hook, below
+        // The signals come through signal-hook, below: SIGUSR2 to the one who asks first.
+        Ok(match UPGRADES.lock().unwrap().take() {
+            Some(upgrades) => futures::future::Either::Left(upgrades),
+            None => futures::future::Either::Right(futures::stream::pending()),
+        })
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
@@ -74,7 +85,13 @@ pub(crate) fn main() -> ! {
     let inherited = Inherited::from_env();
     let behaviour = env::var("TEST_SUCCESSOR").ok();
     env::remove_var("TEST_SUCCESSOR");
-    let mut inherited = inherited.expect("inherited sockets");
+    let mut inherited = match inherited {
+        Ok(inherited) => inherited,
+        Err(e) => {
+            println!("error: {e} pid {pid}");
+            process::exit(1);
+        }
+    };
     let clean = [
         "LISTEN_FDS",
         "LISTEN_PID",
@@ -87,6 +104,11 @@ pub(crate) fn main() -> ! {
         Some("crash") => {
             println!("successor {pid}: crash");
             process::exit(3);
+        }
+        Some("slow") => {
+            // Took the sockets, and takes its time before serving.
+            println!("successor {pid}: slow");
+            thread::sleep(Duration::from_secs(3));
         }
         Some("silent") => {
             println!("successor {pid}: silent");
@@ -108,11 +130,10 @@ pub(crate) fn main() -> ! {
 
     let shutdown = Shutdown::new(Config::new().lame_duck(Duration::from_secs(1))).unwrap();
     let handle = shutdown.handle();
-    let trigger = shutdown.trigger();
     let mut upgrader = Upgrader::new()
         .listener("test", &listener)
         .expect("listener")
-        .handle(&handle);
+        .shutdown(&shutdown);
     if let Some(ms) = env::var("TEST_READY_TIMEOUT_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -125,24 +146,35 @@ pub(crate) fn main() -> ! {
 
     // Signals first, so that a SIGUSR2 or SIGTERM sent right after "listening" is handled.
     let (signals_tx, signals_rx) = mpsc::unbounded();
+    let (upgrades_tx, upgrades_rx) = mpsc::unbounded();
+    *UPGRADES.lock().unwrap() = Some(upgrades_rx);
     let mut signals = signal_hook::iterator::Signals::new([SIGUSR2, SIGTERM, SIGINT]).unwrap();
     thread::spawn(move || {
         for signal in signals.forever() {
-            if signal != SIGUSR2 {
-                let _ = signals_tx.unbounded_send(Signal::new(signal as u8));
-                continue;
-            }
-            let upgrading = upgrader.upgrade();
-            let trigger = trigger.clone();
-            thread::spawn(move || match block_on(upgrading) {
-                Ok(handover) => {
-                    println!("upgrade: handed over to pid {}", handover.pid());
-                    trigger.handover();
-                }
-                Err(e) => println!("upgrade: failed: {e}"),
-            });
+            let to = if signal == SIGUSR2 {
+                &upgrades_tx
+            } else {
+                &signals_tx
+            };
+            let _ = to.unbounded_send(Signal::new(signal as u8));
         }
     });
+    let runtime = Threads(Instant::now());
+    // One upgrade of its own accord, then a shutdown (the server cannot be signalled from
+    // outside: it runs as PID 1 of a namespace).
+    let upgrade_self = env::var_os("TEST_UPGRADE_SELF").is_some();
+    env::remove_var("TEST_UPGRADE_SELF");
+    upgrader
+        .on_signal(&runtime, Signal::new(SIGUSR2 as u8), move |outcome| {
+            match outcome {
+                Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
+                Err(e) => println!("upgrade: failed: {e}"),
+            }
+            if upgrade_self {
+                let _ = signal_hook::low_level::raise(SIGTERM);
+            }
+        })
+        .expect("upgrade signal");
 
     listener.set_nonblocking(true).unwrap();
     let accepting = handle.clone();
@@ -171,11 +203,18 @@ pub(crate) fn main() -> ! {
         }
     });
 
-    println!("listening on {addr} pid {pid} {from} names {names:?} env-clean {clean}");
+    let exe = env::current_exe().expect("this executable");
+    println!(
+        "listening on {addr} pid {pid} {from} names {names:?} env-clean {clean} exe {}",
+        exe.display()
+    );
     let told = upgrade::ready().expect("readiness");
     println!("ready pid {pid} predecessor-told {told}");
+    if upgrade_self {
+        let _ = signal_hook::low_level::raise(SIGUSR2);
+    }
 
-    let report = block_on(shutdown.run(Threads(Instant::now()), signals_rx));
+    let report = block_on(shutdown.run(runtime, signals_rx));
     accept.join().unwrap();
     let code = report.exit_code();
     println!("{report} pid {pid}");
@@ -203,7 +242,7 @@ fn successor(file: &str) -> Command {
         _ => Command::new(env::current_exe().unwrap()),
     };
     command.args(env::args_os().skip(1));
-    if matches!(mode, "crash" | "silent") {
+    if matches!(mode, "crash" | "silent" | "slow") {
         command.env("TEST_SUCCESSOR", mode);
     }
     command

@@ -142,12 +142,14 @@ impl Inherited {
     }
 }
 
-/// Tells the predecessor that this process serves now, so it can stop: the last step of an
-/// upgrade on the successor's side. Returns whether a predecessor was told: `false` when this
-/// process was not started by an upgrade, when it already said so, or when the predecessor is
-/// gone. Call it once the inherited listeners are served (after [`Inherited::from_env`]), and
-/// after telling systemd (`READY=1` with `MAINPID=`) if it runs under systemd, so that the
-/// new main pid is known before the old one stops.
+/// Says once that this process serves, to whoever waits for it: systemd (feature
+/// `systemd`: `READY=1` with `MAINPID=`, and a watchdog ping when systemd keeps one for this
+/// process, as `systemd::ready` sends them) and then the predecessor of an
+/// upgrade, which then stops. `lameduck-hyper`'s `serve` calls it once its signals and
+/// listener are set up; call it yourself only when serving some other way. Returns whether
+/// a predecessor was told: `false` when this process was not started by an upgrade, when it
+/// already said so, or when the predecessor is gone. systemd hears first, so that the new
+/// main pid is known before the old one stops.
 ///
 /// # Errors
 ///
@@ -161,10 +163,12 @@ pub fn ready() -> io::Result<bool> {
     #[cfg(unix)]
     {
         let channel = READY.lock().unwrap_or_else(|e| e.into_inner()).take();
+        #[cfg(feature = "systemd")]
+        crate::os::systemd::ready();
         let Some(mut channel) = channel else {
             return Ok(false);
         };
-        match channel.write_all(b"1") {
+        match channel.write_all(&[super::READY_BYTE]) {
             Ok(()) => Ok(true),
             Err(e)
                 if matches!(
@@ -179,6 +183,8 @@ pub fn ready() -> io::Result<bool> {
     }
     #[cfg(not(unix))]
     {
+        #[cfg(feature = "systemd")]
+        crate::os::systemd::ready();
         Ok(false)
     }
 }
@@ -188,23 +194,47 @@ pub fn ready() -> io::Result<bool> {
 ///
 /// systemd's rule: `LISTEN_PID` is this pid. A hand-off's rule (it cannot know the pid in
 /// advance, see the module docs): `LISTEN_PID` is absent and the predecessor named in
-/// `LAMEDUCK_PREDECESSOR` is the parent, or is gone (this process was orphaned mid-upgrade
-/// and is the only one left to serve the sockets).
-fn ours(
-    listen_pid: Option<&str>,
-    predecessor: Option<&str>,
-    pid: u32,
-    parent: u32,
-    alive: impl FnOnce(u32) -> bool,
-) -> bool {
+/// `LAMEDUCK_PREDECESSOR` is the parent. A successor whose predecessor is gone (it was
+/// orphaned mid-upgrade: the predecessor died, or shut down and cancelled it) refuses the
+/// sockets: a process that did not ask for it must not be left serving them.
+fn ours(listen_pid: Option<&str>, predecessor: Option<&str>, pid: u32, parent: u32) -> bool {
     match (listen_pid, predecessor) {
         (Some(listen_pid), _) => listen_pid.trim().parse() == Ok(pid),
-        (None, Some(predecessor)) => match predecessor.trim().parse() {
-            Ok(predecessor) => predecessor == parent || !alive(predecessor),
-            Err(_) => false,
-        },
+        (None, Some(predecessor)) => parent > 1 && predecessor.trim().parse::<u32>() == Ok(parent),
         (None, None) => false,
     }
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+/// The most fds `LISTEN_FDS` may pass: far more than any server listens on, few enough to
+/// walk.
+const MAX_FDS: usize = 4096;
+
+#[cfg_attr(not(unix), allow(dead_code))]
+/// `LISTEN_FDS` as a count, bounded, with `LISTEN_FDS_FIRST_FD` (a listenfd extension:
+/// where the fds start, 3 by default) such that every fd number is valid.
+fn bounded(count: Option<&str>, first_fd: Option<String>) -> Result<usize, String> {
+    let count: u64 = count
+        .and_then(|c| c.trim().parse().ok())
+        .ok_or("LISTEN_FDS is not a number")?;
+    let first: u64 = match first_fd {
+        Some(first) => first
+            .trim()
+            .parse()
+            .map_err(|_| "LISTEN_FDS_FIRST_FD is not a number")?,
+        None => 3,
+    };
+    if count > MAX_FDS as u64 {
+        return Err(std::format!(
+            "LISTEN_FDS={count} passes more than {MAX_FDS} fds"
+        ));
+    }
+    if first < 3 || first + count > i32::MAX as u64 {
+        return Err(std::format!(
+            "LISTEN_FDS_FIRST_FD={first} with LISTEN_FDS={count} names no valid fds"
+        ));
+    }
+    Ok(count as usize)
 }
 
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -221,33 +251,44 @@ fn names(value: Option<&str>, count: usize) -> Vec<String> {
 mod unix {
     use super::*;
     use crate::os::upgrade::{PREDECESSOR_VAR, READY_NAME};
-    use std::env;
+    use std::{
+        env,
+        os::fd::{IntoRawFd, OwnedFd},
+    };
 
-    const VARS: [&str; 4] = [
+    const VARS: [&str; 5] = [
         "LISTEN_FDS",
         "LISTEN_PID",
         "LISTEN_FDNAMES",
+        "LISTEN_FDS_FIRST_FD",
         PREDECESSOR_VAR,
     ];
+
+    /// Whether the readiness channel was made by the predecessor: on Linux its peer is
+    /// the predecessor's process (`SO_PEERCRED` of a socket pair names its creator); else
+    /// at least an unnamed socket (a pair's), not a connection to some service's path.
+    fn from_predecessor(channel: &UnixStream, predecessor: Option<&str>) -> bool {
+        let Some(predecessor) = predecessor.and_then(|p| p.trim().parse::<i32>().ok()) else {
+            return false;
+        };
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            rustix::net::sockopt::socket_peercred(channel)
+                .is_ok_and(|cred| cred.pid.as_raw_nonzero().get() == predecessor)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = predecessor;
+            channel
+                .peer_addr()
+                .is_ok_and(|peer| peer.as_pathname().is_none())
+        }
+    }
 
     fn remove_vars() {
         for var in VARS {
             env::remove_var(var);
         }
-    }
-
-    /// Whether `pid` is a live process (one we may not signal is alive too).
-    fn alive(pid: u32) -> bool {
-        let Some(pid) = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            return false;
-        };
-        !matches!(
-            rustix::process::test_kill_process(pid),
-            Err(rustix::io::Errno::SRCH)
-        )
     }
 
     pub(super) fn take() -> io::Result<Inherited> {
@@ -263,47 +304,82 @@ mod unix {
             predecessor.as_deref(),
             std::process::id(),
             parent,
-            alive,
         ) {
             remove_vars();
             return Ok(Inherited::default());
         }
-        let count: usize = match count.to_str().and_then(|c| c.trim().parse().ok()) {
-            Some(count) => count,
-            None => {
+        let count = match bounded(count.to_str(), env::var("LISTEN_FDS_FIRST_FD").ok()) {
+            Ok(count) => count,
+            Err(e) => {
                 remove_vars();
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "LISTEN_FDS is not a number",
-                ));
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             }
         };
         let names = names(env::var("LISTEN_FDNAMES").ok().as_deref(), count);
         // listenfd reads LISTEN_FDS and LISTEN_PID again (the pid check above is stricter
-        // than its own, which accepts an absent LISTEN_PID), removes both, and takes each
-        // fd after checking its socket type, making it close-on-exec: the only way to own
-        // an fd by number without `unsafe` here.
+        // than its own, which accepts an absent LISTEN_PID; the count is bounded above),
+        // removes both, and takes each fd after checking its socket family and type,
+        // making it close-on-exec: the only way to own an fd by number without `unsafe`
+        // here. An fd it refuses stays where it is, open.
         let mut fds = listenfd::ListenFd::from_env();
         remove_vars();
         let mut listeners = Vec::with_capacity(count);
+        let mut unusable = Vec::new();
         for (index, name) in names.into_iter().enumerate() {
             if name == READY_NAME && predecessor.is_some() {
-                let channel: Option<UnixStream> =
-                    fds.take_custom(index, libc::AF_UNIX, libc::SOCK_STREAM, "unix stream")?;
+                let channel: Option<UnixStream> = fds
+                    .take_custom(index, libc::AF_UNIX, libc::SOCK_STREAM, "unix stream")
+                    .ok()
+                    .flatten();
+                let channel = channel.filter(|c| from_predecessor(c, predecessor.as_deref()));
                 *READY.lock().unwrap_or_else(|e| e.into_inner()) = channel;
                 continue;
             }
-            let listener = match fds.take_tcp_listener(index) {
-                Ok(listener) => listener.map(Listener::Tcp),
-                Err(_) => fds
-                    .take_unix_listener(index)
+            let (tcp, socket) = match fds.take_custom::<OwnedFd>(
+                index,
+                libc::AF_INET,
+                libc::SOCK_STREAM,
+                "tcp socket",
+            ) {
+                Ok(socket) => (true, socket),
+                Err(_) => (
+                    false,
+                    fds.take_custom::<OwnedFd>(
+                        index,
+                        libc::AF_UNIX,
+                        libc::SOCK_STREAM,
+                        "unix stream socket",
+                    )
                     .ok()
-                    .flatten()
-                    .map(Listener::Unix),
+                    .flatten(),
+                ),
             };
-            if listener.is_some() {
-                listeners.push((name, listener));
+            let Some(socket) = socket else {
+                unusable.push(std::format!("#{index} ({name}) is not a stream socket"));
+                continue;
+            };
+            if rustix::net::sockopt::socket_acceptconn(&socket) != Ok(true) {
+                // A connection (a socket unit with `Accept=yes`), or a socket of this
+                // process's own: left open, not ours to close.
+                let fd = socket.into_raw_fd();
+                unusable.push(std::format!("#{index} ({name}, fd {fd}) is not listening"));
+                continue;
             }
+            let listener = if tcp {
+                Listener::Tcp(TcpListener::from(socket))
+            } else {
+                Listener::Unix(UnixListener::from(socket))
+            };
+            listeners.push((name, Some(listener)));
+        }
+        if !unusable.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                std::format!(
+                    "unusable inherited socket(s) (LISTEN_FDS): {}",
+                    unusable.join(", ")
+                ),
+            ));
         }
         Ok(Inherited { listeners })
     }
@@ -311,35 +387,42 @@ mod unix {
 
 #[cfg(test)]
 mod tests {
-    use super::{names, ours};
-
-    const NEVER: fn(u32) -> bool = |_| panic!("liveness must not be asked");
+    use super::{bounded, names, ours};
 
     #[test]
-    fn listen_pid_must_be_ours() {
-        assert!(ours(Some("42"), None, 42, 1, NEVER));
-        assert!(
-            ours(Some("42"), Some("7"), 42, 1, NEVER),
-            "LISTEN_PID decides"
-        );
-        assert!(!ours(Some("43"), None, 42, 1, NEVER));
-        assert!(!ours(Some("x"), None, 42, 1, NEVER));
+    fn counts_are_bounded() {
+        assert_eq!(bounded(Some("2"), None), Ok(2));
+        assert_eq!(bounded(Some("0"), None), Ok(0));
+        assert!(bounded(Some("1000000000000"), None).is_err());
+        assert!(bounded(Some("18446744073709551615"), None).is_err());
+        assert!(bounded(Some("99999999999999999999999"), None).is_err());
+        assert!(bounded(Some("x"), None).is_err());
+        assert_eq!(bounded(Some("1"), Some("5".into())), Ok(1));
+        assert!(bounded(Some("1"), Some("2147483647".into())).is_err());
+        assert!(bounded(Some("1"), Some("0".into())).is_err());
     }
 
     #[test]
-    fn a_predecessor_must_be_the_parent_or_gone() {
-        assert!(ours(None, Some("7"), 42, 7, NEVER));
-        assert!(!ours(None, Some("8"), 42, 7, |pid| pid == 8));
-        assert!(
-            ours(None, Some("8"), 42, 1, |_| false),
-            "orphaned mid-upgrade"
-        );
-        assert!(!ours(None, Some("x"), 42, 7, NEVER));
+    fn listen_pid_must_be_ours() {
+        assert!(ours(Some("42"), None, 42, 1));
+        assert!(ours(Some("42"), Some("7"), 42, 1), "LISTEN_PID decides");
+        assert!(!ours(Some("43"), None, 42, 1));
+        assert!(!ours(Some("x"), None, 42, 1));
+    }
+
+    #[test]
+    fn a_predecessor_must_be_the_parent() {
+        assert!(ours(None, Some("7"), 42, 7));
+        assert!(!ours(None, Some("8"), 42, 7), "another process");
+        assert!(!ours(None, Some("8"), 42, 1), "orphaned mid-upgrade");
+        assert!(!ours(None, Some("0"), 42, 0));
+        assert!(!ours(None, Some("1"), 42, 1), "init is no predecessor");
+        assert!(!ours(None, Some("x"), 42, 7));
     }
 
     #[test]
     fn nothing_without_a_pid_or_predecessor() {
-        assert!(!ours(None, None, 42, 7, NEVER));
+        assert!(!ours(None, None, 42, 7));
     }
 
     #[test]

@@ -1,28 +1,52 @@
 //! The predecessor's side: start the successor with the listening sockets, wait until it
 //! serves.
 
-use crate::{facade::handle::Handle, pure::phase::Phase};
+use super::Inherited;
+use crate::{
+    facade::{
+        connection::Connection,
+        handle::Handle,
+        reached::Reached,
+        runtime::{BoxError, Runtime},
+        shutdown::{Shutdown, Trigger},
+    },
+    os::net::Listener,
+    pure::{
+        phase::Phase,
+        signal::{Signal, SignalSet},
+        traits::Timer,
+    },
+};
 use core::{
     fmt,
-    future::Future,
+    future::{poll_fn, Future},
     pin::{pin, Pin},
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
     time::Duration,
 };
-use futures_channel::oneshot;
+use futures_core::Stream;
+#[cfg(unix)]
+use futures_util::future::{select, Either};
 #[cfg(unix)]
 use std::os::fd::{AsFd, OwnedFd};
 use std::{
+    boxed::Box,
     ffi::OsString,
     io,
+    net::TcpListener,
     path::PathBuf,
     process::{Command, ExitStatus},
     string::{String, ToString},
     sync::{Arc, Mutex},
-    task::Wake,
-    thread::{self, Thread},
     vec::Vec,
 };
+
+/// How often a silent successor is checked for an exit.
+#[cfg(unix)]
+const TICK: Duration = Duration::from_millis(20);
+/// The byte a successor writes on the readiness channel.
+#[cfg(unix)]
+const READY_BYTE: u8 = super::READY_BYTE;
 
 /// The default bound on the wait for the successor's readiness.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,9 +82,10 @@ type MakeCommand = dyn Fn() -> Command + Send + Sync;
 /// ```
 #[derive(Clone)]
 pub struct Upgrader {
-    /// The executable and its arguments (`argv[0]` first), read at start-up, before an
-    /// upgrade could replace the file: on Linux the running executable's path reads
-    /// `<path> (deleted)` once the file was replaced.
+    /// The executable as invoked (`argv[0]` made absolute at start-up; the running
+    /// executable's path when `argv[0]` is a bare name, without the ` (deleted)` Linux
+    /// appends once the file was replaced), and its arguments (`argv[0]` first). The path
+    /// is resolved through symlinks only when the successor starts.
     program: Result<PathBuf, String>,
     args: Vec<OsString>,
     command: Option<Arc<MakeCommand>>,
@@ -68,7 +93,9 @@ pub struct Upgrader {
     sockets: Arc<Mutex<Vec<(String, OwnedFd)>>>,
     timeout: Duration,
     state: Arc<Mutex<State>>,
-    handle: Option<Handle>,
+    shutdown: Option<(Handle, Trigger)>,
+    /// What [`from_env`](Self::from_env) found, for [`listen`](Self::listen).
+    inherited: Arc<Mutex<Inherited>>,
 }
 
 impl fmt::Debug for Upgrader {
@@ -102,10 +129,105 @@ impl Upgrader {
     /// # }
     /// ```
     pub fn new() -> Upgrader {
-        let program = std::env::current_exe()
-            .map(strip_deleted)
-            .map_err(|e| e.to_string());
-        Upgrader::starting(program, std::env::args_os().collect())
+        let args: Vec<OsString> = std::env::args_os().collect();
+        // The path as invoked, not as resolved: a `current -> releases/vN` symlink swapped
+        // before the upgrade must start the new release. Relative to the directory this
+        // process started in; a bare name (found on `PATH`) or no `argv[0]` falls back to
+        // the running executable.
+        let invoked = invoked(
+            args.first().map(PathBuf::from),
+            std::env::current_dir().ok(),
+        );
+        let program = match invoked {
+            Some(path) => Ok(path),
+            None => std::env::current_exe()
+                .map(strip_deleted)
+                .map_err(|e| e.to_string()),
+        };
+        Upgrader::starting(program, args)
+    }
+
+    /// [`new`](Self::new), holding the listening sockets this process was started with
+    /// ([`Inherited::from_env`]: by a predecessor, or by systemd's socket activation) for
+    /// [`listen`](Self::listen). Call it early in `main`, before other threads read the
+    /// environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inherited::from_env`].
+    ///
+    /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
+    /// let upgrader = lameduck::upgrade::Upgrader::from_env().unwrap();
+    /// # drop(upgrader);
+    /// # }
+    /// ```
+    pub fn from_env() -> io::Result<Upgrader> {
+        let inherited = Inherited::from_env()?;
+        let upgrader = Upgrader::new();
+        *lock(&upgrader.inherited) = inherited;
+        Ok(upgrader)
+    }
+
+    /// The listener named `name`, in one call: the inherited one (by that name, else the
+    /// first inherited TCP listener, as a systemd socket unit names them `unknown`) if this
+    /// process was started with one, else the one `bind` makes; registered under `name` for
+    /// the successor either way ([`listener`](Self::listener)). tableflip's `Fds.Listen`.
+    ///
+    /// # Errors
+    ///
+    /// `bind` failed, `name` is not a valid name, the socket cannot be duplicated, or
+    /// sockets were inherited and none is a TCP listener (a Unix listener, say): a passed
+    /// socket that cannot be served is an error, never a silent bind of another.
+    ///
+    /// ```
+    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
+    /// let upgrader = lameduck::upgrade::Upgrader::from_env().unwrap();
+    /// let listener = upgrader
+    ///     .listen("http", || std::net::TcpListener::bind("127.0.0.1:0"))
+    ///     .unwrap();
+    /// # drop(listener);
+    /// # }
+    /// ```
+    pub fn listen(
+        &self,
+        name: &str,
+        bind: impl FnOnce() -> io::Result<TcpListener>,
+    ) -> io::Result<TcpListener> {
+        let inherited = {
+            let mut inherited = lock(&self.inherited);
+            match inherited.take(name) {
+                Some(Listener::Tcp(listener)) => Some(listener),
+                Some(other) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        std::format!(
+                            "the inherited socket {name:?} is not a TCP listener ({other:?})"
+                        ),
+                    ))
+                }
+                None => match inherited.take_tcp() {
+                    Some(listener) => Some(listener),
+                    None if !inherited.is_empty() => {
+                        // Passed, and none of them fits: say so rather than bind.
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            std::format!(
+                                "no inherited TCP listener among {:?}",
+                                inherited.names().collect::<Vec<_>>()
+                            ),
+                        ));
+                    }
+                    None => None,
+                },
+            }
+        };
+        let listener = match inherited {
+            Some(listener) => listener,
+            None => bind()?,
+        };
+        self.clone().listener(name, &listener)?;
+        Ok(listener)
     }
 
     /// An upgrader that starts `program` with `args` (`argv[0]` first).
@@ -118,7 +240,8 @@ impl Upgrader {
             sockets: Arc::default(),
             timeout: DEFAULT_TIMEOUT,
             state: Arc::new(Mutex::new(State::Idle)),
-            handle: None,
+            shutdown: None,
+            inherited: Arc::default(),
         }
     }
 
@@ -126,7 +249,7 @@ impl Upgrader {
     /// `LISTEN_FDNAMES` entry; the successor finds it with
     /// [`Inherited::take`](super::Inherited::take)). The upgrader keeps a close-on-exec
     /// duplicate of it until [`close`](Self::close) (or the drain, see
-    /// [`handle`](Self::handle)).
+    /// [`on_signal`](Self::on_signal)).
     ///
     /// On systems other than unix the socket is not kept and upgrades fail with
     /// [`UpgradeError::Unsupported`].
@@ -210,57 +333,50 @@ impl Upgrader {
         self
     }
 
-    /// Follows the shutdown that `handle` observes: upgrades are refused once it has begun
-    /// ([`UpgradeError::ShuttingDown`]), and the upgrader closes its copies of the listeners
-    /// when the drain starts, so that new connects are refused as in any drain (the copies
-    /// would otherwise keep the sockets open, and new connects would wait in their queues,
-    /// unserved, until this process exits). Without it, call [`close`](Self::close) when
-    /// the listeners stop.
+    /// Follows `shutdown`: upgrades are refused once it has begun
+    /// ([`UpgradeError::ShuttingDown`]); an upgrade in flight when it begins is cancelled, its
+    /// successor killed and reaped before the drain can end (the attempt holds the drain
+    /// open as a connection would); and a successful upgrade starts it with
+    /// [`Trigger::handover`] itself, in the same step as the last check that it had not begun,
+    /// so that a successor is never left serving beside a shutdown.
     ///
-    /// An accept loop ([`accept::serve`](crate::accept::serve)) of the same shutdown closes
-    /// them as it sees the drain, before it takes its backlog, so that its own listener is
-    /// the last copy and closes right after; otherwise a thread of its own waits for the
-    /// drain.
+    /// The upgrader's copies of the listeners close when the drain starts: by the first
+    /// accept loop ([`accept::serve`](crate::accept::serve)) of the same shutdown to see it,
+    /// before it takes its backlog (so that its own listener is the last copy and closes
+    /// right after), or by [`on_signal`](Self::on_signal)'s task, whichever comes first
+    /// (the copies would otherwise keep the sockets open, and new connects would wait in
+    /// their queues, unserved, until this process exits).
     ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let upgrader = lameduck::upgrade::Upgrader::new().handle(&shutdown.handle());
+    /// let upgrader = lameduck::upgrade::Upgrader::new().shutdown(&shutdown);
     /// # drop(upgrader);
     /// # }
     /// ```
     #[must_use]
-    pub fn handle(mut self, handle: &Handle) -> Upgrader {
+    pub fn shutdown(mut self, shutdown: &Shutdown) -> Upgrader {
+        let handle = shutdown.handle();
         // Closed by the accept loops before they take their backlogs at the drain
-        // (`accept::serve`), so that the last copy closes right after that sweep: closed
-        // later (by the thread below alone), the sockets would go on queueing connections
-        // that are then reset.
-        let closer = self.clone();
-        handle
-            .shared
-            .copies
-            .lock()
-            .push(crate::facade::shared::Close(alloc::boxed::Box::new(
-                move || closer.close(),
-            )));
-        let closer = self.clone();
-        let draining = handle.draining();
-        let spawned = thread::Builder::new()
-            .name("lameduck-upgrade-close".into())
-            .spawn(move || {
-                block_on(draining);
-                closer.close();
-            });
-        if spawned.is_err() {
-            // No thread: close at once rather than keep the sockets open through a drain.
-            self.close();
+        // (`accept::serve`), so that the last copy closes right after that sweep. The closer
+        // holds the copies alone, not the upgrader (which holds the handle: a cycle).
+        #[cfg(unix)]
+        {
+            let sockets = self.sockets.clone();
+            handle
+                .shared
+                .copies
+                .lock()
+                .push(crate::facade::shared::Close(Box::new(move || {
+                    lock(&sockets).clear();
+                })));
         }
-        self.handle = Some(handle.clone());
+        self.shutdown = Some((handle, shutdown.trigger()));
         self
     }
 
     /// Drops the upgrader's copies of the listeners: later upgrades hand over no sockets.
-    /// Call it when the listeners stop accepting, unless [`handle`](Self::handle) does.
+    /// Call it when the listeners stop accepting, unless [`on_signal`](Self::on_signal) does.
     ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
@@ -288,80 +404,166 @@ impl Upgrader {
         }
     }
 
-    /// Starts the successor and waits, on a thread of its own, until it serves: the future
+    /// Starts the successor and waits, on `runtime`'s timer, until it serves: the future
     /// resolves to the successor's pid, or to why the upgrade failed (this process serves
-    /// on, and may retry). The upgrade starts when this is called, not when the future is
+    /// on, and may retry). The upgrade is claimed when this is called, not when the future is
     /// first polled, so that a second call made meanwhile fails with
     /// [`UpgradeError::AlreadyUpgrading`].
     ///
-    /// On success, stop this process without a lame-duck period:
-    /// [`Trigger::handover`](crate::Trigger::handover).
+    /// No thread is started: the readiness channel is read without blocking and the successor
+    /// checked for an exit ([`try_wait`](std::process::Child::try_wait)) every 20 ms, between
+    /// sleeps on the runtime's timer (the [`Runtime`] trait has no way to wait on an
+    /// arbitrary fd, and a thread per upgrade would be one more thing to stop at shutdown).
+    ///
+    /// With [`shutdown`](Self::shutdown), a success has already started the shutdown (by
+    /// [`Trigger::handover`]); otherwise stop this process yourself, without a lame-duck
+    /// period.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes cancels the upgrade: the successor is killed
+    /// and reaped, and this process serves on.
     ///
     /// ```no_run
-    /// # async fn demo(upgrader: lameduck::upgrade::Upgrader, trigger: lameduck::Trigger) {
-    /// match upgrader.upgrade().await {
-    ///     Ok(handover) => {
-    ///         println!("upgrade: handed over to pid {}", handover.pid());
-    ///         trigger.handover();
+    /// async fn on_request(upgrader: &lameduck::upgrade::Upgrader, runtime: &impl lameduck::runtime::Runtime) {
+    ///     match upgrader.upgrade(runtime).await {
+    ///         Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
+    ///         Err(e) => println!("upgrade: failed: {e}"),
     ///     }
-    ///     Err(e) => println!("upgrade: failed: {e}"),
     /// }
-    /// # }
     /// ```
-    pub fn upgrade(&self) -> Upgrading {
+    pub fn upgrade<R: Runtime>(&self, runtime: &R) -> Upgrading {
         let claim = match self.claim() {
             Ok(claim) => claim,
             Err(e) => return Upgrading::done(Err(e)),
         };
-        let (sender, receiver) = oneshot::channel();
         let this = self.clone();
-        let spawned = thread::Builder::new()
-            .name("lameduck-upgrade".into())
-            .spawn(move || {
-                let result = this.attempt(&|| sender.is_canceled());
-                finish(claim, result, |result| sender.send(result).is_ok());
-            });
-        match spawned {
-            Ok(_) => Upgrading {
-                state: UpgradingState::Waiting(receiver),
-            },
-            Err(e) => Upgrading::done(Err(UpgradeError::Spawn(e))),
+        let runtime = runtime.clone();
+        Upgrading {
+            state: UpgradingState::Waiting(Box::pin(async move {
+                let mut claim = claim;
+                let result = this.attempt(&runtime, claim.stopping()).await;
+                this.finish(claim, result)
+            })),
         }
     }
 
-    /// [`upgrade`](Self::upgrade), waiting on the calling thread (up to the timeout; do not
-    /// call it on an async executor's thread).
+    /// Upgrades on each `signal` (the demos use `SIGUSR2`) until the drain starts, on a task
+    /// spawned on `runtime`; `outcome` hears how each upgrade ended. A signal during an
+    /// upgrade fails with [`UpgradeError::AlreadyUpgrading`]. When the drain starts, the
+    /// upgrader's copies of the listeners are closed ([`close`](Self::close)), so that new
+    /// connects are refused as in any drain (the copies would otherwise keep the sockets
+    /// open, and connects would wait in their queues, unserved, until this process exits).
+    ///
+    /// Use it with [`shutdown`](Self::shutdown): a successful upgrade then starts the
+    /// shutdown; without it the task runs until `runtime` stops.
     ///
     /// # Errors
     ///
-    /// Why the upgrade failed; this process serves on.
+    /// `runtime` cannot listen for `signal`.
     ///
+    /// ```no_run
+    /// use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown, Signal};
+    /// fn upgrades(runtime: &impl Runtime, shutdown: &Shutdown, listener: &std::net::TcpListener) {
+    ///     const SIGUSR2: Signal = Signal::new(12); // on Linux
+    ///     Upgrader::new()
+    ///         .listener("http", listener)
+    ///         .unwrap()
+    ///         .shutdown(shutdown)
+    ///         .on_signal(runtime, SIGUSR2, |outcome| match outcome {
+    ///             Ok(handover) => println!("upgrade: handed over to pid {}", handover.pid()),
+    ///             Err(e) => println!("upgrade: failed: {e}"),
+    ///         })
+    ///         .expect("signals");
+    /// }
     /// ```
-    /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
-    /// use lameduck::upgrade::{Upgrader, UpgradeError};
-    /// use std::process::Command;
-    /// let upgrader = Upgrader::new().command(|| Command::new("/nonexistent/server"));
-    /// # #[cfg(unix)]
-    /// assert!(matches!(upgrader.upgrade_blocking(), Err(UpgradeError::Spawn(_))));
-    /// # }
-    /// ```
-    pub fn upgrade_blocking(&self) -> Result<Handover, UpgradeError> {
-        let claim = self.claim()?;
-        let result = self.attempt(&|| false);
-        let mut delivered = None;
-        finish(claim, result, |result| {
-            delivered = Some(result);
-            true
+    pub fn on_signal<R: Runtime>(
+        self,
+        runtime: &R,
+        signal: Signal,
+        mut outcome: impl FnMut(Result<Handover, UpgradeError>) + Send + 'static,
+    ) -> Result<(), BoxError> {
+        let mut requests = Some(runtime.signals(SignalSet::EMPTY.with(signal))?);
+        let runtime_ = runtime.clone();
+        runtime.spawn(async move {
+            let mut draining = self.shutdown.as_ref().map(|(handle, _)| handle.draining());
+            let mut current: Option<Upgrading> = None;
+            enum Wake {
+                Draining,
+                Done(Outcome),
+                Request,
+                Ended,
+            }
+            loop {
+                let wake = poll_fn(|cx| {
+                    if let Some(draining) = &mut draining {
+                        if Pin::new(draining).poll(cx).is_ready() {
+                            return Poll::Ready(Wake::Draining);
+                        }
+                    }
+                    if let Some(upgrading) = &mut current {
+                        if let Poll::Ready(outcome) = upgrading.poll_holding(cx) {
+                            return Poll::Ready(Wake::Done(outcome));
+                        }
+                    }
+                    match requests.as_mut().map(|r| Pin::new(r).poll_next(cx)) {
+                        Some(Poll::Ready(Some(_))) => Poll::Ready(Wake::Request),
+                        Some(Poll::Ready(None)) => Poll::Ready(Wake::Ended),
+                        Some(Poll::Pending) => Poll::Pending,
+                        None if draining.is_none() && current.is_none() => Poll::Ready(Wake::Ended),
+                        None => Poll::Pending,
+                    }
+                })
+                .await;
+                match wake {
+                    Wake::Draining => break,
+                    Wake::Done(done) => {
+                        current = None;
+                        deliver(done, &mut outcome);
+                    }
+                    Wake::Request => {
+                        let upgrading = self.upgrade(&runtime_);
+                        if current.is_some() {
+                            // Claimed by the one in flight: this one fails at once.
+                            if let UpgradingState::Done(Some(result)) = upgrading.state {
+                                outcome(result);
+                            }
+                        } else {
+                            current = Some(upgrading);
+                        }
+                    }
+                    // Nothing more will come: wait for the drain (or the upgrade) alone.
+                    Wake::Ended if requests.is_some() => requests = None,
+                    Wake::Ended => break,
+                }
+            }
+            // An upgrade in flight saw the shutdown begin and cancelled itself; finish it
+            // so that its outcome is heard.
+            if let Some(mut upgrading) = current.take() {
+                deliver(poll_fn(|cx| upgrading.poll_holding(cx)).await, &mut outcome);
+            }
+            self.close();
         });
-        delivered.unwrap_or(Err(UpgradeError::Cancelled))
+        Ok(())
     }
 
     fn claim(&self) -> Result<Claim, UpgradeError> {
-        if let Some(handle) = &self.handle {
-            if handle.phase() != Phase::Running {
-                return Err(UpgradeError::ShuttingDown);
-            }
+        if std::process::id() == 1 {
+            return Err(UpgradeError::Init);
         }
+        let stopping = match &self.shutdown {
+            Some((handle, _)) => {
+                // Held through the attempt: the drain cannot end before the successor is
+                // killed and reaped (or handed over).
+                match handle.connection() {
+                    Some(holding) if handle.phase() == Phase::Running => {
+                        Some((holding, handle.reached(Phase::LameDuck)))
+                    }
+                    _ => return Err(UpgradeError::ShuttingDown),
+                }
+            }
+            None => None,
+        };
         let mut state = lock(&self.state);
         match *state {
             State::Idle => {
@@ -369,11 +571,48 @@ impl Upgrader {
                 Ok(Claim {
                     state: self.state.clone(),
                     keep: false,
+                    stopping,
                 })
             }
             State::Upgrading => Err(UpgradeError::AlreadyUpgrading),
             State::HandedOver(pid) => Err(UpgradeError::HandedOver { pid }),
         }
+    }
+
+    /// Records how an upgrade ended. The state is settled first, so that whoever receives a
+    /// failure can retry at once. A successor that said it was ready once the shutdown had
+    /// begun is killed: the shutdown wins.
+    /// Also hands back the claim's hold on the drain, for the caller to drop once the outcome
+    /// is delivered (else the process could exit before it is heard).
+    fn finish(
+        &self,
+        mut claim: Claim,
+        result: Result<Successor, UpgradeError>,
+    ) -> (Result<Handover, UpgradeError>, Option<Connection>) {
+        let holding = claim.stopping.take().map(|(holding, _)| holding);
+        (self.settle(claim, result), holding)
+    }
+
+    fn settle(
+        &self,
+        mut claim: Claim,
+        result: Result<Successor, UpgradeError>,
+    ) -> Result<Handover, UpgradeError> {
+        // The successor, if one started and failed, was killed and reaped when `result` was
+        // built; dropping the claim makes us idle.
+        let mut successor = result?;
+        let pid = successor.pid();
+        if let Some((handle, trigger)) = &self.shutdown {
+            if handle.phase() != Phase::Running {
+                // Dropping `successor` kills and reaps it.
+                return Err(UpgradeError::ShuttingDown);
+            }
+            trigger.handover();
+        }
+        claim.settle(State::HandedOver(pid));
+        claim.keep = true;
+        successor.release();
+        Ok(Handover { pid })
     }
 
     /// The command to start, before the fds and variables are added.
@@ -396,16 +635,25 @@ impl Upgrader {
     }
 
     #[cfg(not(unix))]
-    fn attempt(&self, _cancelled: &dyn Fn() -> bool) -> Result<Successor, UpgradeError> {
+    async fn attempt<R: Runtime>(
+        &self,
+        _runtime: &R,
+        _stopping: Option<&mut Reached>,
+    ) -> Result<Successor, UpgradeError> {
         Err(UpgradeError::Unsupported)
     }
 
     #[cfg(unix)]
-    fn attempt(&self, cancelled: &dyn Fn() -> bool) -> Result<Successor, UpgradeError> {
+    async fn attempt<R: Runtime>(
+        &self,
+        runtime: &R,
+        mut stopping: Option<&mut Reached>,
+    ) -> Result<Successor, UpgradeError> {
         use command_fds::{CommandFdExt, FdMapping};
-        use std::{io::Read, os::unix::net::UnixStream, time::Instant};
+        use std::{io::Read, os::unix::net::UnixStream};
 
         let (ours, theirs) = UnixStream::pair().map_err(UpgradeError::Spawn)?;
+        ours.set_nonblocking(true).map_err(UpgradeError::Spawn)?;
         let mut command = self.command_to_start().map_err(UpgradeError::Spawn)?;
         let mut mappings = Vec::new();
         let mut names = Vec::new();
@@ -433,80 +681,71 @@ impl Upgrader {
             .env("LISTEN_FDS", count.to_string())
             .env("LISTEN_FDNAMES", names.join(":"))
             .env(super::PREDECESSOR_VAR, std::process::id().to_string())
-            .env_remove("LISTEN_PID");
+            .env_remove("LISTEN_PID")
+            .env_remove("LISTEN_FDS_FIRST_FD")
+            // The watchdog is the successor's from its READY=1: systemd's WATCHDOG_PID names
+            // this process, and a successor that kept it would never ping.
+            .env_remove("WATCHDOG_PID");
         let child = command.spawn().map_err(UpgradeError::Spawn)?;
         // Our copies of the successor's fds live in the command: dropping it closes them, so
         // that the readiness channel reads end-of-file once the successor lets go of it.
         drop(command);
         let mut successor = Successor(Some(child));
 
-        // How often a silent successor is checked for an exit, and a cancellation noticed.
-        const TICK: Duration = Duration::from_millis(20);
         let io = UpgradeError::Io;
-        ours.set_read_timeout(Some(TICK)).map_err(io)?;
-        let start = Instant::now();
+        let start = runtime.now();
         let mut byte = [0u8; 1];
         loop {
-            if cancelled() {
-                return Err(UpgradeError::Cancelled);
-            }
             match (&ours).read(&mut byte) {
-                Ok(0) => return Err(successor.closed()),
-                Ok(_) => return Ok(successor),
+                Ok(0) => return Err(successor.closed(runtime).await),
+                Ok(_) if byte[0] == READY_BYTE => return Ok(successor),
+                Ok(_) => {
+                    return Err(UpgradeError::Io(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the successor wrote something else than its readiness",
+                    )))
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
                     ) => {}
                 Err(e) => return Err(UpgradeError::Io(e)),
             }
             if let Some(status) = successor.exited().map_err(io)? {
                 return Err(UpgradeError::Exited(status));
             }
-            if start.elapsed() >= self.timeout {
+            if runtime.now().saturating_sub(start) >= self.timeout {
                 return Err(UpgradeError::Timeout(self.timeout));
             }
-        }
-    }
-}
-
-/// Records how an upgrade ended and delivers its result with `deliver`, which says whether
-/// someone took it. The state is settled first, so that whoever receives a failure can retry
-/// at once. A hand-over nobody took is undone: the successor is killed, this process goes on.
-fn finish(
-    mut claim: Claim,
-    result: Result<Successor, UpgradeError>,
-    deliver: impl FnOnce(Result<Handover, UpgradeError>) -> bool,
-) {
-    match result {
-        Err(e) => {
-            // The successor, if one started, was killed and reaped when `result` was built.
-            drop(claim);
-            deliver(Err(e));
-        }
-        Ok(mut successor) => {
-            let pid = successor.pid();
-            claim.settle(State::HandedOver(pid));
-            if deliver(Ok(Handover { pid })) {
-                successor.release();
-                claim.keep = true;
+            let tick = pin!(runtime.sleep(TICK));
+            match stopping.as_deref_mut() {
+                Some(stopping) => {
+                    if let Either::Right(_) = select(tick, stopping).await {
+                        return Err(UpgradeError::ShuttingDown);
+                    }
+                }
+                None => tick.await,
             }
-            // Otherwise dropping `successor` kills it and dropping `claim` makes us idle.
         }
     }
 }
 
-/// One upgrade's claim on the shared state: back to idle when dropped, unless kept.
+/// One upgrade's claim on the shared state: back to idle when dropped, unless kept. With a
+/// shutdown to follow, it holds the drain open (as a connection) and watches for its start.
 struct Claim {
     state: Arc<Mutex<State>>,
     keep: bool,
+    stopping: Option<(Connection, Reached)>,
 }
 
 impl Claim {
     fn settle(&self, state: State) {
         *lock(&self.state) = state;
+    }
+
+    fn stopping(&mut self) -> Option<&mut Reached> {
+        self.stopping.as_mut().map(|(_, reached)| reached)
     }
 }
 
@@ -542,12 +781,12 @@ impl Successor {
     /// The readiness channel closed without a word: an exit, most likely; give it a moment
     /// to show, for a clearer error.
     #[cfg_attr(not(unix), allow(dead_code))]
-    fn closed(&mut self) -> UpgradeError {
+    async fn closed<T: Timer>(&mut self, timer: &T) -> UpgradeError {
         for _ in 0..50 {
             if let Ok(Some(status)) = self.exited() {
                 return UpgradeError::Exited(status);
             }
-            thread::sleep(Duration::from_millis(10));
+            timer.sleep(Duration::from_millis(10)).await;
         }
         UpgradeError::Closed
     }
@@ -572,8 +811,12 @@ impl Handover {
     /// The successor's pid.
     ///
     /// ```no_run
-    /// let handover = lameduck::upgrade::Upgrader::new().upgrade_blocking().unwrap();
+    /// # async fn f() {
+    /// let upgrader = lameduck::upgrade::Upgrader::new();
+    /// # let runtime = lameduck::test_util::ManualClock::new();
+    /// let handover = upgrader.upgrade(&runtime).await.unwrap();
     /// println!("upgrade: handed over to pid {}", handover.pid());
+    /// # }
     /// ```
     pub fn pid(&self) -> u32 {
         self.pid
@@ -599,7 +842,7 @@ pub enum UpgradeError {
         /// The successor's pid.
         pid: u32,
     },
-    /// The shutdown has begun (see [`Upgrader::handle`]).
+    /// The shutdown has begun (see [`Upgrader::shutdown`]).
     ShuttingDown,
     /// The successor could not be started.
     Spawn(io::Error),
@@ -615,6 +858,11 @@ pub enum UpgradeError {
     Io(io::Error),
     /// This system cannot pass sockets to a child process.
     Unsupported,
+    /// This process is PID 1 (of a container, most likely): when it exits after the
+    /// hand-over, the kernel kills every process of its namespace, the successor with it.
+    /// Run the server under an init (`docker run --init`, `tini`, or Kubernetes'
+    /// `shareProcessNamespace`).
+    Init,
 }
 
 impl fmt::Display for UpgradeError {
@@ -638,6 +886,10 @@ impl fmt::Display for UpgradeError {
             UpgradeError::Unsupported => {
                 f.write_str("in-place upgrades need a unix system (fd passing)")
             }
+            UpgradeError::Init => f.write_str(
+                "this process is pid 1: its successor would be killed when it exits \
+                 (run it under an init, e.g. docker run --init)",
+            ),
         }
     }
 }
@@ -656,19 +908,44 @@ impl core::error::Error for UpgradeError {
 ///
 /// # Cancel safety
 ///
-/// Dropping it before it completes cancels the upgrade: the successor is killed (within
-/// about 20 ms) and this process serves on. A successor that said it was ready at the very
-/// moment of the drop may have been handed over unseen: [`Upgrader::handed_over`] tells.
-#[derive(Debug)]
+/// Dropping it before it completes cancels the upgrade: the successor is killed and reaped,
+/// and this process serves on.
 #[must_use = "the upgrade is cancelled when this is dropped"]
 pub struct Upgrading {
     state: UpgradingState,
 }
 
-#[derive(Debug)]
+/// Delivers an attempt's outcome, dropping its hold on the drain: after a hand-over once the
+/// outcome is heard (the drain, and the exit, could otherwise come first and lose it); after
+/// a failure first, so that a force a watcher sends on hearing it does not find the hold
+/// open and count it as a connection cut.
+fn deliver((result, holding): Outcome, outcome: &mut impl FnMut(Result<Handover, UpgradeError>)) {
+    if result.is_ok() {
+        outcome(result);
+        drop(holding);
+    } else {
+        drop(holding);
+        outcome(result);
+    }
+}
+
+/// An attempt's outcome, with its hold on the drain (see [`Upgrader::shutdown`]).
+type Outcome = (Result<Handover, UpgradeError>, Option<Connection>);
+type Attempt = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
 enum UpgradingState {
     Done(Option<Result<Handover, UpgradeError>>),
-    Waiting(oneshot::Receiver<Result<Handover, UpgradeError>>),
+    Waiting(Attempt),
+}
+
+impl fmt::Debug for Upgrading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            UpgradingState::Done(_) => "done",
+            UpgradingState::Waiting(_) => "waiting",
+        };
+        f.debug_struct("Upgrading").field("state", &state).finish()
+    }
 }
 
 impl Upgrading {
@@ -679,23 +956,37 @@ impl Upgrading {
     }
 }
 
+impl Upgrading {
+    /// The outcome, still holding the drain open until the caller drops the hold.
+    fn poll_holding(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match &mut self.state {
+            UpgradingState::Done(result) => match result.take() {
+                Some(result) => Poll::Ready((result, None)),
+                None => Poll::Pending,
+            },
+            UpgradingState::Waiting(attempt) => attempt.as_mut().poll(cx),
+        }
+    }
+}
+
 impl Future for Upgrading {
     type Output = Result<Handover, UpgradeError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
-            UpgradingState::Done(result) => match result.take() {
-                Some(result) => Poll::Ready(result),
-                None => Poll::Pending,
-            },
-            UpgradingState::Waiting(receiver) => match Pin::new(receiver).poll(cx) {
-                Poll::Ready(Ok(result)) => Poll::Ready(result),
-                Poll::Ready(Err(oneshot::Canceled)) => Poll::Ready(Err(UpgradeError::Io(
-                    io::Error::other("the upgrade thread ended without an answer"),
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
+        self.get_mut().poll_holding(cx).map(|(result, _)| result)
+    }
+}
+
+/// The executable's path as `argv[0]` names it, made absolute against `cwd`; `None` for a
+/// bare name (looked up on `PATH`, which may have changed) or an empty one.
+fn invoked(arg0: Option<PathBuf>, cwd: Option<PathBuf>) -> Option<PathBuf> {
+    let arg0 = arg0?;
+    if arg0.is_absolute() {
+        Some(arg0)
+    } else if arg0.components().count() > 1 {
+        cwd.map(|cwd| cwd.join(arg0))
+    } else {
+        None
     }
 }
 
@@ -712,29 +1003,31 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs `future` to completion on this thread (the drain watcher of [`Upgrader::handle`]; a
-/// whole executor for one wait would be out of place in the core).
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_path_as_invoked() {
+        let cwd = Some(PathBuf::from("/srv"));
+        let path = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(
+            invoked(path("/srv/current/server"), cwd.clone()),
+            path("/srv/current/server")
+        );
+        assert_eq!(
+            invoked(path("current/server"), cwd.clone()),
+            path("/srv/current/server")
+        );
+        assert_eq!(
+            invoked(path("./server"), cwd.clone()),
+            path("/srv/./server")
+        );
+        assert_eq!(invoked(path("server"), cwd.clone()), None);
+        assert_eq!(invoked(path(""), cwd.clone()), None);
+        assert_eq!(invoked(None, cwd), None);
+        assert_eq!(invoked(path("bin/server"), None), None);
+    }
 
     #[test]
     fn the_deleted_suffix_is_stripped() {
@@ -758,6 +1051,7 @@ mod tests {
             UpgradeError::Timeout(Duration::from_millis(1500)),
             UpgradeError::Cancelled,
             UpgradeError::Unsupported,
+            UpgradeError::Init,
         ] {
             let text = e.to_string();
             assert!(text.starts_with(|c: char| c.is_ascii_lowercase()), "{text}");
