@@ -34,10 +34,10 @@ impl Demo {
         F: FnOnce(TcpListener, Reached) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = upgrade::listener_or_exit(&self.options);
+        let (upgrader, listener) = upgrade::listener_or_exit(&self.options);
+        upgrade::on_usr2(upgrader, &runtime, &self.shutdown);
         let handle = self.shutdown.handle();
         let trigger = self.shutdown.trigger();
-        upgrade::on_usr2(&runtime, &listener, &handle, trigger.clone());
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
         runtime.spawn(phases_done);
@@ -59,7 +59,6 @@ impl Demo {
             drop(hold);
         });
         if signals.is_ok() {
-            lameduck::systemd::ready();
             runtime.spawn(lameduck::systemd::heartbeat(
                 handle.clone(),
                 runtime.clone(),
@@ -69,7 +68,10 @@ impl Demo {
             Ok(addr) => output::listening(addr),
             Err(_) => output::listening("?"),
         }
-        upgrade::serving();
+        // Ready once the server accepts: to systemd (`READY=1`, `MAINPID=`) and to an
+        // upgrade's predecessor, which then stops (one that cannot be told gives up waiting
+        // and stops this process itself).
+        let _ = lameduck::upgrade::ready();
         let report = match signals {
             Ok(signals) => self.shutdown.run(runtime, signals).await,
             Err(error) => {
