@@ -53,7 +53,7 @@ pub use handle::{Handle, Reached, Shutdown, Stopped, Trigger};
 #[cfg(feature = "alloc")]
 pub use hooks::{Hook, HookRegistry, RegisterError};
 #[cfg(feature = "std")]
-pub use net::{Listener, Network};
+pub use net::{IntoListeners, Listener, Network, Socket};
 #[cfg(feature = "alloc")]
 pub use reload::Reloads;
 #[cfg(feature = "alloc")]
