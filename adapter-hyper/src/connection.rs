@@ -67,17 +67,21 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 /// Dropping the future drops the connection (the client sees it closed).
 ///
 /// ```no_run
-/// use lameduck::{Config, Network, Runtime, Shutdown};
+/// use lameduck::{accept, Config, Network, Shutdown};
+/// use lameduck_hyper::rt::HyperIo;
 /// use lameduck_tokio::Tokio;
 /// # async fn f(service: axum::Router) -> std::io::Result<()> {
 /// let shutdown = Shutdown::new(Config::new()).unwrap();
 /// let runtime = Tokio::new();
-/// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
-/// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
-/// // (a TLS handshake on `stream` would go here)
-/// if let Some(connection) = shutdown.handle().connection() {
-///     runtime.spawn(lameduck_hyper::serve_connection(runtime, stream, connection, service));
-/// }
+/// let acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+/// let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+/// tokio::spawn(accept::serve(runtime, acceptor, handle, trigger, move |stream, connection| {
+///     let service = service.clone();
+///     async move {
+///         // (a TLS handshake on `stream` would go here, on the connection's own task)
+///         lameduck_hyper::serve_connection(runtime, stream.hyper_io(), connection, service).await
+///     }
+/// }));
 /// # Ok(()) }
 /// ```
 pub fn serve_connection<R, I, S, B>(

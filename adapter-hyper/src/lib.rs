@@ -7,6 +7,7 @@ mod connection;
 mod io;
 mod listen;
 mod readiness;
+pub mod rt;
 mod serve;
 mod service;
 mod shared;

@@ -3,13 +3,9 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
-mod serve;
+mod net;
 mod signals;
 
-mod net;
-
-pub use net::{Acceptor, Stream};
-pub use serve::{serve, Listener};
 pub use signals::SmolSignals;
 
 use core::{
@@ -21,9 +17,11 @@ use core::{
 use lameduck::{BoxError, SignalSet};
 use std::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::Runtime) on smol and async-io (so also async-std):
-/// async-io's timers, signals ([`SmolSignals`]), tasks on smol's global executor, blocking
-/// work on the `blocking` pool, and async-io's TCP and Unix sockets.
+/// lameduck's [`Runtime`](lameduck::Runtime) and [`Network`](lameduck::Network) on smol
+/// and async-io (so also async-std): async-io's timers, signals ([`SmolSignals`]), tasks on
+/// smol's global executor, blocking work on the `blocking` pool, and async-io's TCP and Unix
+/// sockets (async-net's listeners and `Async<TcpListener>` turn into
+/// [`Listener`](lameduck::Listener)s through [`IntoListeners`](lameduck::IntoListeners)).
 ///
 /// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the origin).
 /// A sleep of [`Duration::MAX`] never completes and never panics.

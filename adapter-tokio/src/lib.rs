@@ -3,13 +3,9 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
-mod serve;
+mod net;
 mod signals;
 
-mod net;
-
-pub use net::{Acceptor, Stream};
-pub use serve::{serve, Listener};
 pub use signals::TokioSignals;
 
 use core::{
@@ -21,8 +17,11 @@ use core::{
 use lameduck::{BoxError, SignalSet};
 use tokio::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::Runtime) on tokio: tokio's clock and sleeps, signals
-/// ([`TokioSignals`]), `tokio::spawn`, `spawn_blocking`, and its TCP and Unix sockets.
+/// lameduck's [`Runtime`](lameduck::Runtime) and [`Network`](lameduck::Network) on tokio:
+/// tokio's clock and sleeps, signals ([`TokioSignals`]), `tokio::spawn`, a thread for
+/// blocking work, and tokio's TCP and Unix listeners and streams (`tokio::net::TcpListener`
+/// and `UnixListener` turn into [`Listener`](lameduck::Listener)s through
+/// [`IntoListeners`](lameduck::IntoListeners)).
 ///
 /// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the
 /// origin); sleeps are tokio sleeps, so they need a runtime with the time driver enabled

@@ -12,7 +12,7 @@ mod error;
 pub use backoff::Backoff;
 pub use error::AcceptError;
 
-use crate::{Connection, Handle, Network, Reached, Timer, Trigger};
+use crate::{Connection, Handle, Network, Reached, Trigger};
 use core::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
