@@ -1,7 +1,8 @@
 //! lameduck on an executor of your own: a [`Timer`] backed by one timer thread and a
 //! [`SignalSource`](lameduck::SignalSource) backed by a signal-hook thread, with no async
 //! runtime underneath: they wake whatever task polled them, on any executor (the
-//! `custom_executor` example runs them on `futures::executor::block_on`).
+//! `custom_executor` example runs them on `futures::executor::block_on`), and on Unix a
+//! [`Network`](lameduck::Network) over blocking sockets, for lameduck's accept loop.
 //!
 //! This is the file to copy when your executor is not tokio or smol; check your copy with
 //! `lameduck::conformance::run` (feature `test-util`), as `tests/custom_conformance.rs`
