@@ -38,8 +38,8 @@ mod unix {
         collections::HashMap,
         io::{BufRead, BufReader, Write},
         net::{self, TcpListener, TcpStream},
-        sync::atomic::{AtomicU64, Ordering},
         process::ExitCode,
+        sync::atomic::{AtomicU64, Ordering},
         sync::{Arc, Mutex},
     };
 

@@ -116,9 +116,20 @@ where
         let accepting = acceptors.into_iter().map(|acceptor| {
             let (spawner, service) = (runtime.clone(), service.clone());
             let (handle, trigger) = (handle.clone(), trigger.clone());
-            accept::serve(runtime.clone(), acceptor, handle, trigger, move |stream: R::Stream, connection| {
-                serve_connection(spawner.clone(), stream.hyper_io(), connection, service.clone())
-            })
+            accept::serve(
+                runtime.clone(),
+                acceptor,
+                handle,
+                trigger,
+                move |stream: R::Stream, connection| {
+                    serve_connection(
+                        spawner.clone(),
+                        stream.hyper_io(),
+                        connection,
+                        service.clone(),
+                    )
+                },
+            )
         });
         // Every loop holds the drain from here on (see `accept::serve`).
         let accepting = join_all(accepting.collect::<Vec<_>>());

@@ -51,7 +51,10 @@ async fn several_listeners_serve_until_one_shutdown_closes_them_all() {
     );
     let addrs = [a.local_addr().unwrap(), b.local_addr().unwrap()];
     let server = lameduck_hyper::serve(lameduck_tokio::Tokio::new(), [a, b], hello(), shutdown);
-    let shown: Vec<_> = server.local_addrs().map(|a| a.unwrap().to_owned()).collect();
+    let shown: Vec<_> = server
+        .local_addrs()
+        .map(|a| a.unwrap().to_owned())
+        .collect();
     assert_eq!(shown, addrs.map(|a| a.to_string()));
     assert_eq!(server.local_addr(), Some(shown[0].as_str()), "the first");
     let report = tokio::spawn(server);

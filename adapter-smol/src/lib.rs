@@ -26,8 +26,8 @@ use std::time::Instant;
 /// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the origin).
 /// A sleep of [`Duration::MAX`] never completes and never panics.
 ///
-/// smol's global executor runs one thread unless `SMOL_THREADS` says more: set it (e.g.
-/// `SMOL_THREADS=4`) for a server that should use more than one core.
+/// smol's global executor runs one thread unless `SMOL_THREADS` says more (see the crate's
+/// page).
 ///
 /// ```
 /// use lameduck::Timer;

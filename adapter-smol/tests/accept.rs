@@ -10,8 +10,8 @@ use futures::StreamExt;
 use lameduck::{accept, Config, Handle, Shutdown, Trigger};
 use lameduck_smol::Smol;
 use scripted::{assert_failed_by_accept, Scripted, ScriptedNet, Watch, TRANSIENT_THEN_BROKEN};
-use std::time::Instant;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// The core loop on Smol, accepting from `listener`.
 fn serve<F>(
@@ -23,7 +23,13 @@ fn serve<F>(
 where
     F: core::future::Future<Output = ()> + Send + 'static,
 {
-    accept::serve(ScriptedNet(Smol::new()), listener, handle, trigger, connected)
+    accept::serve(
+        ScriptedNet(Smol::new()),
+        listener,
+        handle,
+        trigger,
+        connected,
+    )
 }
 
 /// A scripted listener on the real clock.

@@ -8,12 +8,7 @@ mod signals;
 
 pub use signals::TokioSignals;
 
-use core::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-    time::Duration,
-};
+use core::{future::Future, time::Duration};
 use lameduck::{BoxError, SignalSet};
 use tokio::time::Instant;
 
@@ -63,17 +58,15 @@ impl Default for Tokio {
 }
 
 impl lameduck::Timer for Tokio {
-    type Sleep = Sleep;
+    type Sleep = tokio::time::Sleep;
 
     fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.origin)
     }
 
-    fn sleep(&self, duration: Duration) -> Sleep {
-        // tokio clamps a deadline past its far future instead of overflowing.
-        Sleep {
-            inner: tokio::time::sleep(duration),
-        }
+    /// tokio's own sleep: it clamps a deadline past its far future instead of overflowing.
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(duration)
     }
 }
 
@@ -97,35 +90,5 @@ impl lameduck::Runtime for Tokio {
         let _ = std::thread::Builder::new()
             .name("lameduck-blocking".into())
             .spawn(work);
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`Tokio`]'s sleep: a tokio sleep.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel-safe: dropping it cancels only this sleep.
-    ///
-    /// ```
-    /// use lameduck::Timer;
-    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-    /// let sleep: lameduck_tokio::Sleep = lameduck_tokio::Tokio::new().sleep(std::time::Duration::ZERO);
-    /// sleep.await;
-    /// # });
-    /// ```
-    #[derive(Debug)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Sleep {
-        #[pin]
-        inner: tokio::time::Sleep,
-    }
-}
-
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll(cx)
     }
 }

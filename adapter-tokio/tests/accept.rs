@@ -22,7 +22,13 @@ fn serve<F>(
 where
     F: core::future::Future<Output = ()> + Send + 'static,
 {
-    accept::serve(ScriptedNet(Tokio::new()), listener, handle, trigger, connected)
+    accept::serve(
+        ScriptedNet(Tokio::new()),
+        listener,
+        handle,
+        trigger,
+        connected,
+    )
 }
 
 /// A scripted listener on tokio's (paused) clock.

@@ -558,7 +558,11 @@ mod tests {
         assert!(report.drained());
         late.store(true, Ordering::SeqCst);
         assert!(serving.as_mut().poll(&mut cx).is_ready());
-        assert_eq!(taken.load(Ordering::SeqCst), 0, "the late connection stays in the queue");
+        assert_eq!(
+            taken.load(Ordering::SeqCst),
+            0,
+            "the late connection stays in the queue"
+        );
         assert_eq!(served.get(), 0);
     }
 
@@ -578,9 +582,17 @@ mod tests {
                 let (handshaken, timer) = (Arc::clone(&handshaken), timer.clone());
                 async move {
                     // Connection 1's handshake takes 100 ms, connection 2's 10 ms.
-                    let handshake = timer.sleep(Duration::from_millis(if id == 1 { 100 } else { 10 }));
-                    futures::future::select(core::pin::pin!(handshake), core::pin::pin!(connection.cut())).await;
-                    handshaken.lock().unwrap().push((id, timer.now().as_millis()));
+                    let handshake =
+                        timer.sleep(Duration::from_millis(if id == 1 { 100 } else { 10 }));
+                    futures::future::select(
+                        core::pin::pin!(handshake),
+                        core::pin::pin!(connection.cut()),
+                    )
+                    .await;
+                    handshaken
+                        .lock()
+                        .unwrap()
+                        .push((id, timer.now().as_millis()));
                     drop(connection);
                 }
             }
@@ -588,7 +600,9 @@ mod tests {
         let stopping = async {
             clock.sleep(Duration::from_millis(50)).await;
             trigger.shutdown();
-            shutdown.run(clock.clone(), futures::stream::pending()).await
+            shutdown
+                .run(clock.clone(), futures::stream::pending())
+                .await
         };
         let ((), report) = clock.block_on(futures::future::join(serving, stopping));
         // Both accepted at once; 2 finished while 1 still shook hands; the drain waited for
