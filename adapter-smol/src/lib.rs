@@ -24,10 +24,8 @@ use std::time::Instant;
 /// [`Listener`](lameduck::Listener)s through [`IntoListeners`](lameduck::IntoListeners)).
 ///
 /// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the origin).
-/// A sleep of [`Duration::MAX`] never completes and never panics.
-///
-/// smol's global executor runs one thread unless `SMOL_THREADS` says more (see the crate's
-/// page).
+/// A sleep of [`Duration::MAX`] never completes and never panics. smol's global executor
+/// runs one thread unless `SMOL_THREADS` says more (see the crate's page).
 ///
 /// ```
 /// use lameduck::Timer;
