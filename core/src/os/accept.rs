@@ -246,16 +246,14 @@ mod tests {
     };
     use core::{
         future::Future,
+        sync::atomic::{AtomicBool, AtomicU32, Ordering},
         task::{Context, Poll},
         time::Duration,
     };
     use std::{
         collections::VecDeque,
         io,
-        sync::{
-            atomic::{AtomicBool, AtomicU32, Ordering},
-            Arc, Mutex,
-        },
+        sync::{Arc, Mutex},
         vec::Vec,
     };
 
