@@ -19,7 +19,7 @@
 /// Serves until shut down; the exit code is the report's. (`pub` so that
 /// `tests/custom_executor.rs` can run this very file in a child process.)
 #[cfg(unix)]
-pub fn main() -> std::process::ExitCode {
+pub(crate) fn main() -> std::process::ExitCode {
     unix::main()
 }
 
@@ -32,7 +32,7 @@ pub fn main() {
 mod unix {
     use core::{net::SocketAddr, time::Duration};
     use futures::{channel::oneshot, future::join3};
-    use lameduck::{accept, Config, Connection, Handle, Hook, Network, Phase, Shutdown};
+    use lameduck::{accept, runtime::Network, Config, Connection, Handle, Hook, Phase, Shutdown};
     use lameduck_examples::custom_rt::{ThreadSignals, ThreadTimer};
     use std::{
         collections::HashMap,
@@ -43,7 +43,7 @@ mod unix {
         sync::{Arc, Mutex},
     };
 
-    pub fn main() -> ExitCode {
+    pub(super) fn main() -> ExitCode {
         let (addr, drain) = match options() {
             Ok(options) => options,
             Err(message) => {

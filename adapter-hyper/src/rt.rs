@@ -1,5 +1,5 @@
 //! The bridges from a runtime's I/O traits to hyper's, one per I/O family, behind features:
-//! [`HyperIo`] says how a [`Network`](lameduck::Network)'s stream becomes hyper I/O.
+//! [`HyperIo`] says how a [`Network`](lameduck::runtime::Network)'s stream becomes hyper I/O.
 //!
 //! - feature `tokio`: tokio's `AsyncRead`/`AsyncWrite` (`tokio::net::TcpStream`,
 //!   `UnixStream`), through hyper-util's `TokioIo` (reads into hyper's buffer without
@@ -21,7 +21,7 @@ use core::{
     task::{Context, Poll},
 };
 use hyper::rt::{Read, ReadBufCursor, Write};
-use lameduck::Socket;
+use lameduck::runtime::Socket;
 use std::io;
 
 /// How a runtime's accepted stream becomes hyper I/O (`hyper::rt::Read` + `Write`).
@@ -33,7 +33,7 @@ use std::io;
 /// # #[cfg(feature = "tokio")]
 /// fn bridged<S: lameduck_hyper::rt::HyperIo>() {}
 /// # #[cfg(feature = "tokio")]
-/// bridged::<lameduck::Socket<tokio::net::TcpStream, tokio::net::UnixStream>>();
+/// bridged::<lameduck::runtime::Socket<tokio::net::TcpStream, tokio::net::UnixStream>>();
 /// ```
 pub trait HyperIo: Send + Unpin + 'static {
     /// The stream as hyper reads and writes it.

@@ -13,7 +13,11 @@ use core::{
 use futures_util::future::{join, join_all};
 use http_body::Body;
 use hyper::{body::Incoming, Request, Response};
-use lameduck::{accept, IntoListeners, Network, Report, Shutdown};
+use lameduck::{
+    accept,
+    runtime::{IntoListeners, Network},
+    Report, Shutdown,
+};
 
 /// Serves `service` on `listeners` under `shutdown`, on `runtime`, until the shutdown stops;
 /// resolves to its [`Report`] (return it from `main`: the process exits with its code).

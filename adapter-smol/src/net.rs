@@ -3,7 +3,7 @@
 use crate::Smol;
 use async_io::Async;
 use core::task::{Context, Poll};
-use lameduck::{IntoListeners, Listener, Network, Socket};
+use lameduck::runtime::{IntoListeners, Listener, Network, Socket};
 use std::{io, net::TcpListener, net::TcpStream};
 
 #[cfg(unix)]

@@ -1,7 +1,7 @@
 //! Smol as a `Network`: the backlog taken without waiting, the streams it hands out.
 #![cfg(unix)]
 
-use lameduck::{IntoListeners, Network, Socket};
+use lameduck::runtime::{IntoListeners, Network, Socket};
 use lameduck_smol::Smol;
 
 #[test]

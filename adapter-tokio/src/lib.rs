@@ -1,7 +1,5 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![warn(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
 
 mod net;
 mod signals;
@@ -9,22 +7,22 @@ mod signals;
 pub use signals::TokioSignals;
 
 use core::{future::Future, time::Duration};
-use lameduck::{BoxError, SignalSet};
+use lameduck::{runtime::BoxError, SignalSet};
 use tokio::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::Runtime) and [`Network`](lameduck::Network) on tokio:
+/// lameduck's [`Runtime`](lameduck::runtime::Runtime) and [`Network`](lameduck::runtime::Network) on tokio:
 /// tokio's clock and sleeps, signals ([`TokioSignals`]), `tokio::spawn`, a thread for
 /// blocking work, and tokio's TCP and Unix listeners and streams (`tokio::net::TcpListener`
-/// and `UnixListener` turn into [`Listener`](lameduck::Listener)s through
-/// [`IntoListeners`](lameduck::IntoListeners)).
+/// and `UnixListener` turn into [`Listener`](lameduck::runtime::Listener)s through
+/// [`IntoListeners`](lameduck::runtime::IntoListeners)).
 ///
-/// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the
+/// [`now`](lameduck::runtime::Timer::now) counts from the value's creation (copies share the
 /// origin); sleeps are tokio sleeps, so they need a runtime with the time driver enabled
 /// and follow tokio's paused clock in tests. A sleep of [`Duration::MAX`] never completes
 /// and never panics. Every method but `now` must be called within a tokio runtime.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// use std::time::Duration;
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let tokio = lameduck_tokio::Tokio::new();
@@ -41,7 +39,7 @@ impl Tokio {
     /// The runtime, with its clock's zero now.
     ///
     /// ```
-    /// use lameduck::Timer;
+    /// use lameduck::runtime::Timer;
     /// assert!(lameduck_tokio::Tokio::new().now() < std::time::Duration::from_secs(1));
     /// ```
     pub fn new() -> Tokio {
@@ -57,7 +55,7 @@ impl Default for Tokio {
     }
 }
 
-impl lameduck::Timer for Tokio {
+impl lameduck::runtime::Timer for Tokio {
     type Sleep = tokio::time::Sleep;
 
     fn now(&self) -> Duration {
@@ -70,7 +68,7 @@ impl lameduck::Timer for Tokio {
     }
 }
 
-impl lameduck::Runtime for Tokio {
+impl lameduck::runtime::Runtime for Tokio {
     type Signals = TokioSignals;
 
     fn signals(&self, set: SignalSet) -> Result<TokioSignals, BoxError> {

@@ -2,7 +2,7 @@
 
 use crate::Tokio;
 use core::task::{Context, Poll};
-use lameduck::{IntoListeners, Listener, Network, Socket};
+use lameduck::runtime::{IntoListeners, Listener, Network, Socket};
 use std::io;
 use tokio::net::{TcpListener, TcpStream};
 

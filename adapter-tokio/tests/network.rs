@@ -1,7 +1,7 @@
 //! Tokio as a `Network`: the backlog taken without waiting, the streams it hands out.
 #![cfg(unix)]
 
-use lameduck::{Network, Socket};
+use lameduck::runtime::{Network, Socket};
 use lameduck_tokio::Tokio;
 
 #[tokio::test]

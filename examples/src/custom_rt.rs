@@ -1,8 +1,8 @@
 //! lameduck on an executor of your own: a [`Timer`] backed by one timer thread and a
-//! [`SignalSource`](lameduck::SignalSource) backed by a signal-hook thread, with no async
+//! [`SignalSource`](lameduck::runtime::SignalSource) backed by a signal-hook thread, with no async
 //! runtime underneath: they wake whatever task polled them, on any executor (the
 //! `custom_executor` example runs them on `futures::executor::block_on`), and on Unix a
-//! [`Network`](lameduck::Network) over blocking sockets, for lameduck's accept loop.
+//! [`Network`](lameduck::runtime::Network) over blocking sockets, for lameduck's accept loop.
 //!
 //! This is the file to copy when your executor is not tokio or smol; check your copy with
 //! `lameduck::conformance::run` (feature `test-util`), as `tests/custom_conformance.rs`
@@ -16,7 +16,10 @@ use core::{
     time::Duration,
 };
 use futures::{channel::mpsc, Stream};
-use lameduck::{BoxError, Runtime, Signal, SignalSet, Timer};
+use lameduck::{
+    runtime::{BoxError, Runtime, Timer},
+    Signal, SignalSet,
+};
 use std::{
     collections::BinaryHeap,
     io,
@@ -27,7 +30,7 @@ use std::{
 /// A [`Timer`] whose sleeps are woken by one process-wide timer thread.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// use lameduck_examples::custom_rt::ThreadTimer;
 /// let timer = ThreadTimer::new();
 /// futures::executor::block_on(timer.sleep(std::time::Duration::from_millis(5)));
@@ -86,7 +89,7 @@ struct Slot {
 /// Cancel-safe: dropping it drops its slot; the timer thread then skips it.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// let sleep: lameduck_examples::custom_rt::Sleep =
 ///     lameduck_examples::custom_rt::ThreadTimer::new().sleep(std::time::Duration::ZERO);
 /// futures::executor::block_on(sleep);
@@ -210,7 +213,7 @@ fn timer_thread() -> &'static Deadlines {
     })
 }
 
-/// A [`SignalSource`](lameduck::SignalSource) fed by a signal-hook thread: the handlers are
+/// A [`SignalSource`](lameduck::runtime::SignalSource) fed by a signal-hook thread: the handlers are
 /// installed by [`new`](Self::new), the thread forwards every signal into a channel, and
 /// the stream is that channel. Unix only (signal-hook's iterator).
 ///
@@ -298,12 +301,12 @@ impl Runtime for ThreadTimer {
 /// connections are blocking sockets: each is served on a task of its own, which is a thread
 /// of its own (see [`Runtime::spawn`] above). TCP only.
 #[cfg(unix)]
-impl lameduck::Network for ThreadTimer {
+impl lameduck::runtime::Network for ThreadTimer {
     type Acceptor = Acceptor;
     type Stream = std::net::TcpStream;
 
-    fn listen(&self, listener: lameduck::Listener) -> io::Result<Acceptor> {
-        let lameduck::Listener::Tcp(listener) = listener else {
+    fn listen(&self, listener: lameduck::runtime::Listener) -> io::Result<Acceptor> {
+        let lameduck::runtime::Listener::Tcp(listener) = listener else {
             return Err(io::Error::new(io::ErrorKind::Unsupported, "TCP only"));
         };
         listener.set_nonblocking(true)?;

@@ -5,12 +5,16 @@ use crate::settings::{print_phases, print_report, Settings};
 use async_net::TcpStream;
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
-use lameduck::{accept, Connection, Network, Runtime, Socket};
+use lameduck::{
+    accept,
+    runtime::{Network, Runtime, Socket},
+    Connection,
+};
 use lameduck_smol::Smol;
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let code = smol::block_on(serve_until_stopped(Settings::from_env()));
     std::process::exit(code.into())
 }

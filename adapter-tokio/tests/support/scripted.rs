@@ -9,7 +9,10 @@ use core::{
     time::Duration,
 };
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use lameduck::{BoxError, Listener, Network, Reason, Report, Runtime, SignalSet, Timer};
+use lameduck::{
+    runtime::{BoxError, Listener, Network, Runtime, Timer},
+    Reason, Report, SignalSet,
+};
 use std::{
     collections::VecDeque,
     io,
@@ -18,7 +21,7 @@ use std::{
 
 /// Out of resources three times, a success, out of resources, an aborted connection, a
 /// success, then a broken listener (`EBADF`).
-pub const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
+pub(crate) const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
     Err(libc::EMFILE),
     Err(libc::ENFILE),
     Err(libc::EMFILE),
@@ -30,7 +33,7 @@ pub const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
 ];
 
 /// The listener, and what the test watches of it.
-pub struct Scripted {
+pub(crate) struct Scripted {
     script: VecDeque<Result<u32, i32>>,
     /// The runtime's clock: time since the start.
     elapsed: Box<dyn Fn() -> Duration + Send>,
@@ -44,24 +47,24 @@ pub struct Scripted {
 }
 
 /// What the test sees of a [`Scripted`] listener it gave away.
-pub struct Watch {
+pub(crate) struct Watch {
     /// When each accept was called, since the start.
-    pub calls: Arc<Mutex<Vec<Duration>>>,
+    pub(crate) calls: Arc<Mutex<Vec<Duration>>>,
     dropped: Arc<AtomicBool>,
     /// One item per accept call.
     #[allow(dead_code)]
-    pub calls_seen: UnboundedReceiver<()>,
+    pub(crate) calls_seen: UnboundedReceiver<()>,
 }
 
 impl Watch {
     /// Whether the listener was dropped.
-    pub fn dropped(&self) -> bool {
+    pub(crate) fn dropped(&self) -> bool {
         self.dropped.load(Ordering::SeqCst)
     }
 
     /// The times of the accept calls, in milliseconds since the start.
     #[allow(dead_code)]
-    pub fn call_ms(&self) -> Vec<u128> {
+    pub(crate) fn call_ms(&self) -> Vec<u128> {
         let calls = self.calls.lock().unwrap();
         calls.iter().map(|d| d.as_millis()).collect()
     }
@@ -69,7 +72,7 @@ impl Watch {
 
 impl Scripted {
     /// A listener answering from `script`, timed by `elapsed` (time since the start).
-    pub fn new(
+    pub(crate) fn new(
         script: &[Result<u32, i32>],
         elapsed: impl Fn() -> Duration + Send + 'static,
     ) -> (Scripted, Watch) {
@@ -111,7 +114,7 @@ impl Scripted {
 
 /// The runtime `R` accepting from [`Scripted`] listeners (everything else is `R`'s).
 #[derive(Clone)]
-pub struct ScriptedNet<R>(pub R);
+pub(crate) struct ScriptedNet<R>(pub R);
 
 impl<R: Runtime> Timer for ScriptedNet<R> {
     type Sleep = R::Sleep;
@@ -161,7 +164,7 @@ impl Drop for Scripted {
 }
 
 /// The report of a shutdown a broken listener started: failed, by `accept: <error>`.
-pub fn assert_failed_by_accept(report: &Report) {
+pub(crate) fn assert_failed_by_accept(report: &Report) {
     assert_eq!(report.reason(), Reason::Failed);
     let detail = report.detail().unwrap();
     assert!(detail.starts_with("accept: "), "{detail}");

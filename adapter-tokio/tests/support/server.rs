@@ -2,14 +2,18 @@
 //! (`lameduck::accept::serve`) on the `Tokio` runtime and shut down by `Shutdown::run`. Configured by the environment (see `Settings`).
 
 use core::time::Duration;
-use lameduck::{accept, Connection, Network, Runtime, Socket};
+use lameduck::{
+    accept,
+    runtime::{Network, Runtime, Socket},
+    Connection,
+};
 use lameduck_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::settings::{print_phases, print_report, Settings};
 
 /// Runs the server and exits with the report's code.
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let settings = Settings::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

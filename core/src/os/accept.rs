@@ -12,7 +12,10 @@ mod error;
 pub use backoff::Backoff;
 pub use error::AcceptError;
 
-use crate::{Connection, Handle, Network, Reached, Trigger};
+use crate::{
+    facade::connection::Connection, facade::handle::Handle, facade::reached::Reached,
+    facade::shutdown::Trigger, os::net::Network,
+};
 use core::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
@@ -39,7 +42,7 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 ///
 /// Each accepted connection is counted with [`Handle::connection`] and handed, with its
 /// [`Connection`], to `connected`, whose future is spawned on `network`
-/// ([`Runtime::spawn`](crate::Runtime::spawn)): per-connection setup (a TLS handshake, say)
+/// ([`Runtime::spawn`](crate::facade::runtime::Runtime::spawn)): per-connection setup (a TLS handshake, say)
 /// goes in that future, on the connection's own task, and holds neither the loop nor the
 /// drain beyond the connection's own count. The future should select on
 /// [`Connection::going_away`] (finish what is in flight, then close) and
@@ -60,7 +63,7 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 /// already spawned go on.
 ///
 /// ```no_run
-/// use lameduck::{accept, Config, Network, Runtime, Shutdown};
+/// use lameduck::{accept, runtime::{Network, Runtime}, Config, Shutdown};
 /// /// A server that greets each connection, on any runtime (`lameduck_tokio::Tokio`, ...).
 /// async fn hello<N: Network>(network: N) -> lameduck::Report {
 ///     let shutdown = Shutdown::new(Config::new()).unwrap();
@@ -237,12 +240,18 @@ async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option
     .await
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "test-util"))]
 mod tests {
     use super::serve;
     use crate::{
-        test_util::ManualClock, BoxError, Config, Listener, Network, Reason, Runtime, Shutdown,
-        SignalSet, Timer,
+        facade::runtime::{BoxError, Runtime},
+        facade::shutdown::Shutdown,
+        os::net::{Listener, Network},
+        pure::config::Config,
+        pure::phase::Reason,
+        pure::signal::SignalSet,
+        pure::traits::Timer,
+        testkit::test_util::ManualClock,
     };
     use core::{
         future::Future,
@@ -370,7 +379,7 @@ mod tests {
         clock: &ManualClock,
         at: Duration,
         hold: Duration,
-    ) -> (Vec<u32>, crate::Report) {
+    ) -> (Vec<u32>, crate::facade::report::Report) {
         let shutdown = Shutdown::new(Config::new()).unwrap();
         let guards = core::cell::RefCell::new(Vec::new());
         let served = core::cell::RefCell::new(Vec::new());

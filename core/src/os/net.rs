@@ -2,7 +2,7 @@
 //! the [`Listener`]s it takes, what turns into them ([`IntoListeners`]) and the [`Socket`]s
 //! it hands out.
 
-use crate::Runtime;
+use crate::facade::runtime::Runtime;
 use alloc::{
     string::{String, ToString},
     vec,
@@ -19,7 +19,7 @@ use std::{fmt, io};
 ///
 /// ```
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// let listener = lameduck::Listener::from(listener);
+/// let listener = lameduck::runtime::Listener::from(listener);
 /// assert!(listener.local_addr().unwrap().starts_with("127.0.0.1:"));
 /// ```
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl Listener {
     /// ```
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let port = listener.local_addr().unwrap().port();
-    /// let listener = lameduck::Listener::from(listener);
+    /// let listener = lameduck::runtime::Listener::from(listener);
     /// assert_eq!(listener.local_addr().unwrap(), format!("127.0.0.1:{port}"));
     /// ```
     pub fn local_addr(&self) -> io::Result<String> {
@@ -67,7 +67,7 @@ impl Listener {
     ///
     /// ```
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// lameduck::Listener::from(listener).set_nonblocking().unwrap();
+    /// lameduck::runtime::Listener::from(listener).set_nonblocking().unwrap();
     /// ```
     pub fn set_nonblocking(&self) -> io::Result<()> {
         match self {
@@ -92,7 +92,7 @@ impl From<std::os::unix::net::UnixListener> for Listener {
 }
 
 /// A [`Runtime`] that accepts connections: it registers a [`Listener`] with its reactor and
-/// accepts from it. The one accept abstraction: [`accept::serve`](crate::accept::serve) (the
+/// accepts from it. The one accept abstraction: [`accept::serve`](crate::os::accept::serve) (the
 /// accept loop) runs over it, and so servers generic over the runtime (`lameduck-hyper`'s
 /// `serve`) name no runtime.
 ///
@@ -109,7 +109,7 @@ impl From<std::os::unix::net::UnixListener> for Listener {
 /// server bridges to its own (`lameduck-hyper` does, per I/O family).
 ///
 /// ```
-/// use lameduck::{accept, Network, Shutdown};
+/// use lameduck::{accept, runtime::{Network, Runtime}, Shutdown};
 ///
 /// /// Serves `listener` on any runtime: each connection is dropped at once.
 /// fn start<N: Network>(network: N, listener: std::net::TcpListener, shutdown: &Shutdown) -> std::io::Result<()> {
@@ -138,7 +138,7 @@ pub trait Network: Runtime {
     ///
     /// # Errors
     ///
-    /// The accept error; sort it with [`accept::AcceptError::classify`](crate::accept::AcceptError::classify).
+    /// The accept error; sort it with [`accept::AcceptError::classify`](crate::os::accept::AcceptError::classify).
     fn poll_accept(
         &self,
         acceptor: &mut Self::Acceptor,
@@ -173,9 +173,9 @@ pub trait Network: Runtime {
 /// [`Infallible`](core::convert::Infallible).
 ///
 /// ```
-/// let socket: lameduck::Socket<std::net::TcpListener, std::convert::Infallible> =
-///     lameduck::Socket::Tcp(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
-/// assert!(matches!(socket, lameduck::Socket::Tcp(_)));
+/// let socket: lameduck::runtime::Socket<std::net::TcpListener, std::convert::Infallible> =
+///     lameduck::runtime::Socket::Tcp(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+/// assert!(matches!(socket, lameduck::runtime::Socket::Tcp(_)));
 /// ```
 #[derive(Debug)]
 pub enum Socket<T, U> {
@@ -193,7 +193,7 @@ pub enum Socket<T, U> {
 /// own listener types.
 ///
 /// ```
-/// use lameduck::IntoListeners;
+/// use lameduck::runtime::IntoListeners;
 /// let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let listeners = IntoListeners::<()>::into_listeners([a, b]).unwrap();
