@@ -1,7 +1,8 @@
 //! Graceful shutdown with no async runtime at all: lameduck's driver runs on
 //! `futures::executor::block_on`, timed by a timer thread and fed by a signal-hook thread
 //! (`lameduck_examples::custom_rt`, the part to copy for an executor of your own), while a
-//! tiny line-protocol TCP server runs on plain threads with blocking sockets.
+//! tiny line-protocol TCP server runs lameduck's accept loop (`lameduck::accept::serve`) on
+//! that runtime, each connection a blocking socket on a thread of its own.
 //!
 //! ```text
 //! cargo run -p lameduck-examples --example custom_executor -- --addr 127.0.0.1:7000
@@ -9,8 +10,8 @@
 //! kill -TERM <pid>                                   # the work in flight still finishes
 //! ```
 //!
-//! Draining here is done with the socket API: the accept thread is woken and drops the
-//! listener (new connects are refused), every open connection's read half is shut, so an
+//! Draining here is done with the socket API: once the accept loop has returned and dropped
+//! the listener (new connects are refused), every open connection's read half is shut, so an
 //! idle one sees end of stream at once and a busy one after its reply; when the drain is
 //! cut, both halves are shut.
 #![cfg_attr(not(unix), allow(unused))]
@@ -30,14 +31,15 @@ pub fn main() {
 #[cfg(unix)]
 mod unix {
     use core::{net::SocketAddr, time::Duration};
-    use futures::{channel::oneshot, future::join};
-    use lameduck::{Config, Connection, Handle, Hook, Phase, Shutdown};
+    use futures::{channel::oneshot, future::join3};
+    use lameduck::{accept, runtime::Network, Config, Connection, Handle, Hook, Phase, Shutdown};
     use lameduck_examples::custom_rt::{ThreadSignals, ThreadTimer};
     use std::{
         collections::HashMap,
         io::{BufRead, BufReader, Write},
         net::{self, TcpListener, TcpStream},
         process::ExitCode,
+        sync::atomic::{AtomicU64, Ordering},
         sync::{Arc, Mutex},
     };
 
@@ -54,24 +56,26 @@ mod unix {
         shutdown.hooks().register(goodbye).expect("still running");
         let handle = shutdown.handle();
         let signals = ThreadSignals::new(handle.config().listened_signals()).expect("signals");
+        let runtime = ThreadTimer::new();
         let listener = TcpListener::bind(addr).expect("bind");
         let addr = listener.local_addr().expect("local address");
+        let acceptor = runtime.listen(listener.into()).expect("listen");
         let open = Arc::new(Open::default());
-        // Dropped by the accept thread when it returns (and drops the listener).
+        // Dropped when the accept loop returns (and has dropped the listener).
         let (accepting, accept_stopped) = oneshot::channel::<()>();
-        {
+        let serving = accept::serve(runtime, acceptor, handle.clone(), shutdown.trigger(), {
             let (handle, open) = (handle.clone(), open.clone());
-            std::thread::spawn(move || {
-                accept(listener, &handle, &open);
-                drop(accepting);
-            });
-        }
+            move |stream, connection| open.serve(stream, connection, &handle)
+        });
         println!("listening on {addr}");
         let report = futures::executor::block_on(async {
-            let run = shutdown.run(ThreadTimer::new(), signals);
-            join(run, close_connections(&handle, &open, addr, accept_stopped))
-                .await
-                .0
+            let accept = async move {
+                serving.await;
+                drop(accepting);
+            };
+            let run = shutdown.run(runtime, signals);
+            let close = close_connections(&handle, &open, accept_stopped);
+            join3(accept, run, close).await.1
         });
         for hook in report.hooks() {
             println!("{hook}");
@@ -99,9 +103,31 @@ mod unix {
 
     /// The open connections' sockets, so that draining can shut them from outside.
     #[derive(Default)]
-    struct Open(Mutex<HashMap<u64, TcpStream>>);
+    struct Open(Mutex<HashMap<u64, TcpStream>>, AtomicU64);
 
     impl Open {
+        /// Registers `stream`, then serves it on the connection's task (a thread of its own).
+        fn serve(
+            self: &Arc<Open>,
+            stream: TcpStream,
+            connection: Connection,
+            handle: &Handle,
+        ) -> impl core::future::Future<Output = ()> + Send + 'static {
+            let id = self.1.fetch_add(1, Ordering::Relaxed);
+            if let Ok(clone) = stream.try_clone() {
+                self.0.lock().expect("not poisoned").insert(id, clone);
+            }
+            if !handle.phase().accepts() {
+                // Registered after the drain swept the open connections: sweep this one.
+                let _ = stream.shutdown(net::Shutdown::Read);
+            }
+            let open = self.clone();
+            async move {
+                serve(stream, connection);
+                open.0.lock().expect("not poisoned").remove(&id);
+            }
+        }
+
         fn shut(&self, how: net::Shutdown) {
             for stream in self.0.lock().expect("not poisoned").values() {
                 let _ = stream.shutdown(how);
@@ -113,49 +139,14 @@ mod unix {
     async fn close_connections(
         handle: &Handle,
         open: &Open,
-        addr: SocketAddr,
         accept_stopped: oneshot::Receiver<()>,
     ) {
         handle.draining().await;
-        // Wake the accept thread, blocked in accept(2), so it sees the phase and returns.
-        let _ = TcpStream::connect(addr);
+        // The accept loop returns at the drain (after taking its backlog).
         let _ = accept_stopped.await;
         open.shut(net::Shutdown::Read);
         handle.reached(Phase::Hooks).await;
         open.shut(net::Shutdown::Both);
-    }
-
-    fn accept(listener: TcpListener, handle: &Handle, open: &Arc<Open>) {
-        for (id, stream) in (0u64..).zip(listener.incoming()) {
-            if !handle.phase().accepts() {
-                break; // dropping the listener: new connects are refused from now on
-            }
-            let stream = match stream {
-                Ok(stream) => stream,
-                Err(error) => {
-                    // Out of descriptors and the like: a short pause, never a busy loop.
-                    eprintln!("accept: {error}");
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            };
-            let Some(connection) = handle.connection() else {
-                break;
-            };
-            let Ok(clone) = stream.try_clone() else {
-                continue;
-            };
-            open.0.lock().expect("not poisoned").insert(id, clone);
-            if !handle.phase().accepts() {
-                // Registered after the drain swept the open connections: sweep this one.
-                let _ = stream.shutdown(net::Shutdown::Read);
-            }
-            let open = open.clone();
-            std::thread::spawn(move || {
-                serve(stream, connection);
-                open.0.lock().expect("not poisoned").remove(&id);
-            });
-        }
     }
 
     /// `ping` → `pong`; `work N` → `started`, then `done N` after N ms of (pretend) work.

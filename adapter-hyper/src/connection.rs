@@ -68,16 +68,21 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 /// Dropping the future drops the connection (the client sees it closed).
 ///
 /// ```no_run
-/// use lameduck::{Config, runtime::{Network, Runtime}, Shutdown};
+/// use lameduck::{accept, Config, Shutdown, runtime::Network};
+/// use lameduck_hyper::rt::HyperIo;
 /// use lameduck_tokio::Tokio;
 /// # async fn f(service: axum::Router) -> std::io::Result<()> {
 /// let shutdown = Shutdown::new(Config::new()).unwrap();
 /// let runtime = Tokio::new();
-/// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
-/// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
-/// if let Some(connection) = shutdown.handle().connection() {
-///     runtime.spawn(lameduck_hyper::serve_connection(runtime, stream, connection, service));
-/// }
+/// let acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+/// let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+/// tokio::spawn(accept::serve(runtime, acceptor, handle, trigger, move |stream, connection| {
+///     let service = service.clone();
+///     async move {
+///         // (a TLS handshake on `stream` would go here, on the connection's own task)
+///         lameduck_hyper::serve_connection(runtime, stream.hyper_io(), connection, service).await
+///     }
+/// }));
 /// # Ok(()) }
 /// ```
 ///
@@ -86,23 +91,24 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 /// ```no_run
 /// # #[cfg(feature = "tls")]
 /// # async fn f(service: axum::Router) -> std::io::Result<()> {
-/// use lameduck::{Config, runtime::{Network, Runtime}, Shutdown};
-/// use lameduck_hyper::tls::Tls;
+/// use lameduck::{accept, runtime::Network, Config, Shutdown};
+/// use lameduck_hyper::{rt::HyperIo, tls::Tls};
 /// use lameduck_tokio::Tokio;
 ///
 /// let tls = Tls::from_pem_files("cert.pem", "key.pem").expect("a certificate and its key");
 /// let shutdown = Shutdown::new(Config::new()).unwrap();
 /// let runtime = Tokio::new();
-/// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
-/// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
-/// if let Some(connection) = shutdown.handle().connection() {
-///     runtime.spawn(async move {
+/// let acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+/// let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+/// tokio::spawn(accept::serve(runtime, acceptor, handle, trigger, move |stream, connection| {
+///     let (service, tls) = (service.clone(), tls.clone());
+///     async move {
 ///         // Bounded by the handshake timeout, given up when draining starts.
-///         if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
+///         if let Ok(stream) = tls.handshake(&runtime, stream.hyper_io(), &connection).await {
 ///             lameduck_hyper::serve_connection(runtime, stream, connection, service).await;
 ///         }
-///     });
-/// }
+///     }
+/// }));
 /// # Ok(()) }
 /// ```
 pub fn serve_connection<R, I, S, B>(

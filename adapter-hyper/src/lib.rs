@@ -6,6 +6,7 @@ mod io;
 pub mod layer;
 mod listen;
 mod readiness;
+pub mod rt;
 mod serve;
 mod service;
 mod shared;

@@ -1,28 +1,32 @@
 //! [`serve`]: a whole graceful HTTP server in one call.
 
-use crate::connection::{serve_connection, BoxError};
-use accepting::Accepting;
+use crate::{
+    connection::{serve_connection, BoxError},
+    rt::HyperIo,
+};
 use core::{
     fmt,
     future::Future,
     pin::Pin,
     task::{Context, Poll},
 };
-use futures_util::future::join;
+use futures_util::future::{join, join_all};
 use http_body::Body;
-use hyper::{
-    body::Incoming,
-    rt::{Read, Write},
-    Request, Response,
-};
+use hyper::{body::Incoming, Request, Response};
 use lameduck::{
     accept,
-    runtime::{Listener, Network},
+    runtime::{IntoListeners, Network},
     Connection, Report, Shutdown,
 };
 
-/// Serves `service` on `listener` under `shutdown`, on `runtime`, until the shutdown stops;
+/// Serves `service` on `listeners` under `shutdown`, on `runtime`, until the shutdown stops;
 /// resolves to its [`Report`] (return it from `main`: the process exits with its code).
+///
+/// `listeners` is one listening socket or several ([`IntoListeners`]): a
+/// `std::net::TcpListener` (or one from [`bind`](crate::bind), or inherited), a runtime's
+/// own (`tokio::net::TcpListener`, `async_net::TcpListener`), a Unix-domain one, or an
+/// array or `Vec` of them, all served alike until the one shutdown. The runtime's streams
+/// become hyper I/O through [`HyperIo`] (this crate's features `tokio` and `smol`).
 ///
 /// HTTP/1.1 and HTTP/2 (prior knowledge) on one port, upgrades included; the service is any
 /// `tower::Service` — an axum `Router`, tonic's routes, `tower::service_fn`. Each connection
@@ -30,15 +34,15 @@ use lameduck::{
 /// finished gracefully when draining starts, cut at the drain deadline.
 ///
 /// The call itself, before the future is awaited, installs the signal handlers for the
-/// shutdown's signals and registers the listener with the runtime: announce that the server
+/// shutdown's signals and registers the listeners with the runtime: announce that the server
 /// listens after it, so that a signal sent at once is taken as a shutdown request, not as the
 /// default action that kills the process. Connections are accepted from the first poll
-/// until draining starts; then the listener is closed, so new connection attempts are
-/// refused at once. Accept errors are sorted as `lameduck::accept::serve` describes: out of
+/// until draining starts (`lameduck::accept::serve`, one loop per listener); then the
+/// listeners are closed, so new connection attempts are refused at once. Accept errors are sorted as `lameduck::accept::serve` describes: out of
 /// file descriptors backs off and goes on, a broken listener stops the server with
 /// `Reason::Failed` (exit code 1).
 ///
-/// If the signals or the listener cannot be set up, the future resolves at once to a report
+/// If the signals or a listener cannot be set up, the future resolves at once to a report
 /// of the failure (hooks still run; exit code 1).
 ///
 /// Once both are set up, at the first poll, it says "ready" once, with
@@ -61,7 +65,7 @@ use lameduck::{
 ///     let config = Config::new().lame_duck(Duration::from_secs(5)).drain_timeout(Duration::from_secs(20));
 ///     let shutdown = Shutdown::new(config).expect("valid config");
 ///     shutdown.hooks().register(Hook::new("flush", || Ok::<(), std::io::Error>(()))).expect("running");
-///     let listener = std::net::TcpListener::bind("0.0.0.0:8080").expect("port free");
+///     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.expect("port free");
 ///     let server = lameduck_hyper::serve(lameduck_tokio::Tokio::new(), listener, app, shutdown);
 ///     println!("listening on {}", server.local_addr().unwrap_or("?"));
 ///     server.await
@@ -72,11 +76,11 @@ use lameduck::{
 ///
 /// Not cancel-safe: dropping the future stops accepting and abandons the shutdown where it
 /// stands (connections already accepted go on, on their own tasks). Await it to its end.
-pub fn serve<R, L, S, B>(runtime: R, listener: L, service: S, shutdown: Shutdown) -> Serving
+pub fn serve<R, L, S, B>(runtime: R, listeners: L, service: S, shutdown: Shutdown) -> Serving
 where
     R: Network,
-    R::Stream: Read + Write,
-    L: Into<Listener>,
+    R::Stream: HyperIo,
+    L: IntoListeners<R>,
     S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -85,40 +89,59 @@ where
     B::Error: Into<BoxError>,
 {
     let spawner = runtime.clone();
-    serve_with(runtime, listener, shutdown, move |stream, connection| {
-        let served = serve_connection(spawner.clone(), stream, connection, service.clone());
-        spawner.spawn(served);
-    })
+    serve_with(
+        runtime,
+        listeners,
+        shutdown,
+        move |stream: R::Stream, connection| {
+            serve_connection(
+                spawner.clone(),
+                stream.hyper_io(),
+                connection,
+                service.clone(),
+            )
+        },
+    )
 }
 
-/// [`serve`] with `on_connection` called for each connection accepted (with its count):
-/// it starts serving it on a task of its own and returns.
-pub(crate) fn serve_with<R, L>(
+/// [`serve`] with `connected` called for each connection accepted (with its count): the
+/// future it returns serves the connection, on a task of its own (spawned by the accept
+/// loop), so per-connection setup such as a TLS handshake holds neither the loop nor the
+/// drain.
+pub(crate) fn serve_with<R, L, C, Fut>(
     runtime: R,
-    listener: L,
+    listeners: L,
     shutdown: Shutdown,
-    on_connection: impl FnMut(R::Stream, Connection) + Send + 'static,
+    connected: C,
 ) -> Serving
 where
     R: Network,
-    L: Into<Listener>,
+    L: IntoListeners<R>,
+    C: FnMut(R::Stream, Connection) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
 {
-    let listener = listener.into();
-    let local_addr = listener.local_addr().ok();
+    let listeners = listeners.into_listeners();
+    let local_addrs = match &listeners {
+        Ok(listeners) => listeners.iter().map(|l| l.local_addr().ok()).collect(),
+        Err(_) => Vec::new(),
+    };
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
     // Both now, not at the first poll: see above.
     let signals = runtime.signals(handle.config().listened_signals());
-    let acceptor = runtime.listen(listener);
+    let acceptors = listeners.and_then(|listeners| {
+        let acceptors = listeners.into_iter().map(|l| runtime.listen(l));
+        acceptors.collect::<std::io::Result<Vec<_>>>()
+    });
     #[cfg(feature = "systemd")]
-    if signals.is_ok() && acceptor.is_ok() {
+    if signals.is_ok() && acceptors.is_ok() {
         runtime.spawn(lameduck::systemd::heartbeat(
             handle.clone(),
             runtime.clone(),
         ));
     }
     let future = async move {
-        let (signals, acceptor) = match (signals, acceptor) {
-            (Ok(signals), Ok(acceptor)) => (signals, acceptor),
+        let (signals, acceptors) = match (signals, acceptors) {
+            (Ok(signals), Ok(acceptors)) => (signals, acceptors),
             (Err(error), _) => {
                 trigger.fail(format_args!("cannot listen for signals: {error}"));
                 return shutdown.run(runtime, futures_util::stream::empty()).await;
@@ -128,25 +151,27 @@ where
                 return shutdown.run(runtime, futures_util::stream::empty()).await;
             }
         };
+        let accepting = acceptors.into_iter().map(|acceptor| {
+            let (handle, trigger) = (handle.clone(), trigger.clone());
+            accept::serve(
+                runtime.clone(),
+                acceptor,
+                handle,
+                trigger,
+                connected.clone(),
+            )
+        });
+        // Every loop holds the drain from here on (see `accept::serve`).
+        let accepting = join_all(accepting.collect::<Vec<_>>());
         // Ready once, at the first poll (accepting from now on): to systemd (feature
         // `systemd`) and to an upgrade's predecessor alike, which then stops. A predecessor
         // that cannot be told gives up waiting and stops this process itself.
         let _ = lameduck::upgrade::ready();
-        let accepting = accept::serve(
-            Accepting {
-                runtime: runtime.clone(),
-                acceptor,
-            },
-            handle,
-            trigger,
-            runtime.clone(),
-            on_connection,
-        );
-        let ((), report) = join(accepting, shutdown.run(runtime, signals)).await;
+        let (_, report) = join(accepting, shutdown.run(runtime, signals)).await;
         report
     };
     Serving {
-        local_addr,
+        local_addrs,
         future: Box::pin(future),
     }
 }
@@ -188,15 +213,15 @@ where
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub fn serve_tls<R, L, S, B>(
     runtime: R,
-    listener: L,
+    listeners: L,
     tls: crate::tls::Tls,
     service: S,
     shutdown: Shutdown,
 ) -> Serving
 where
     R: Network,
-    R::Stream: Read + Write,
-    L: Into<Listener>,
+    R::Stream: HyperIo,
+    L: IntoListeners<R>,
     S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -219,14 +244,20 @@ where
         });
     }
     let spawner = runtime.clone();
-    serve_with(runtime, listener, shutdown, move |stream, connection| {
-        let (runtime, service, tls) = (spawner.clone(), service.clone(), tls.clone());
-        spawner.spawn(async move {
-            if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
-                serve_connection(runtime, stream, connection, service).await;
+    serve_with(
+        runtime,
+        listeners,
+        shutdown,
+        move |stream: R::Stream, connection| {
+            let (runtime, service, tls) = (spawner.clone(), service.clone(), tls.clone());
+            async move {
+                let io = stream.hyper_io();
+                if let Ok(stream) = tls.handshake(&runtime, io, &connection).await {
+                    serve_connection(runtime, stream, connection, service).await;
+                }
             }
-        });
-    })
+        },
+    )
 }
 
 /// A server at work: resolves to the shutdown's [`Report`]. Made by [`serve`].
@@ -243,12 +274,14 @@ where
 /// ```
 #[must_use = "the server does nothing unless awaited"]
 pub struct Serving {
-    local_addr: Option<String>,
+    local_addrs: Vec<Option<String>>,
     future: Pin<Box<dyn Future<Output = Report> + Send>>,
 }
 
 impl Serving {
-    /// The address the listener is bound to (`IP:PORT`, or a socket path).
+    /// The address the first listener is bound to (`IP:PORT`, or a socket path); `None`
+    /// if it cannot tell. With several listeners, [`local_addrs`](Self::local_addrs) has
+    /// them all.
     ///
     /// ```no_run
     /// # fn f(server: &lameduck_hyper::Serving) {
@@ -256,14 +289,28 @@ impl Serving {
     /// # }
     /// ```
     pub fn local_addr(&self) -> Option<&str> {
-        self.local_addr.as_deref()
+        self.local_addrs.first()?.as_deref()
+    }
+
+    /// The address of each listener, in the order given to [`serve`] (`None` for one that
+    /// cannot tell).
+    ///
+    /// ```no_run
+    /// # fn f(server: &lameduck_hyper::Serving) {
+    /// for addr in server.local_addrs() {
+    ///     println!("listening on {}", addr.unwrap_or("?"));
+    /// }
+    /// # }
+    /// ```
+    pub fn local_addrs(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        self.local_addrs.iter().map(Option::as_deref)
     }
 }
 
 impl fmt::Debug for Serving {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Serving")
-            .field("local_addr", &self.local_addr)
+            .field("local_addrs", &self.local_addrs)
             .finish_non_exhaustive()
     }
 }
@@ -273,29 +320,5 @@ impl Future for Serving {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Report> {
         self.future.as_mut().poll(cx)
-    }
-}
-
-mod accepting {
-    use core::future::{poll_fn, Future};
-    use lameduck::{accept::Accept, runtime::Network};
-    use std::io;
-
-    /// A runtime's acceptor as the core accept loop's source.
-    pub(super) struct Accepting<R: Network> {
-        pub(super) runtime: R,
-        pub(super) acceptor: R::Acceptor,
-    }
-
-    impl<R: Network> Accept for Accepting<R> {
-        type Conn = R::Stream;
-
-        fn accept(&mut self) -> impl Future<Output = io::Result<R::Stream>> + '_ {
-            poll_fn(move |cx| self.runtime.poll_accept(&mut self.acceptor, cx))
-        }
-
-        fn try_accept(&mut self) -> Option<io::Result<R::Stream>> {
-            self.runtime.try_accept(&mut self.acceptor)
-        }
     }
 }

@@ -1,13 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod serve;
+mod net;
 mod signals;
 
-mod net;
-
-pub use net::{Acceptor, Stream};
-pub use serve::{serve, Listener};
 pub use signals::SmolSignals;
 
 use core::{
@@ -19,15 +15,15 @@ use core::{
 use lameduck::{runtime::BoxError, SignalSet};
 use std::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::runtime::Runtime) on smol and async-io (so also async-std):
-/// async-io's timers, signals ([`SmolSignals`]), tasks on smol's global executor, blocking
-/// work on the `blocking` pool, and async-io's TCP and Unix sockets.
+/// lameduck's [`Runtime`](lameduck::runtime::Runtime) and [`Network`](lameduck::runtime::Network) on smol
+/// and async-io (so also async-std): async-io's timers, signals ([`SmolSignals`]), tasks on
+/// smol's global executor, blocking work on the `blocking` pool, and async-io's TCP and Unix
+/// sockets (async-net's listeners and `Async<TcpListener>` turn into
+/// [`Listener`](lameduck::runtime::Listener)s through [`IntoListeners`](lameduck::runtime::IntoListeners)).
 ///
 /// [`now`](lameduck::runtime::Timer::now) counts from the value's creation (copies share the origin).
-/// A sleep of [`Duration::MAX`] never completes and never panics.
-///
-/// smol's global executor runs one thread unless `SMOL_THREADS` says more: set it (e.g.
-/// `SMOL_THREADS=4`) for a server that should use more than one core.
+/// A sleep of [`Duration::MAX`] never completes and never panics. smol's global executor
+/// runs one thread unless `SMOL_THREADS` says more (see the crate's page).
 ///
 /// ```
 /// use lameduck::runtime::Timer;

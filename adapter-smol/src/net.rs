@@ -1,171 +1,94 @@
-//! [`Smol`](crate::Smol) as a [`Network`]: async-io's TCP and Unix listeners, and their
-//! connections as hyper I/O.
+//! [`Smol`] as a [`Network`]: async-io's TCP and Unix listeners and streams.
 
+use crate::Smol;
 use async_io::Async;
-use core::{
-    pin::Pin,
-    task::{Context, Poll},
-};
-use hyper::rt::{Read, ReadBufCursor, Write};
-use lameduck::runtime::{Listener, Network};
-use smol_hyper::rt::FuturesIo;
-use std::io;
+use core::task::{Context, Poll};
+use lameduck::runtime::{IntoListeners, Listener, Network, Socket};
+use std::{io, net::TcpListener, net::TcpStream};
 
-/// A listener registered with async-io's reactor. Made by [`Network::listen`].
-///
-/// ```
-/// use lameduck::runtime::Network;
-/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// let _acceptor = lameduck_smol::Smol::new().listen(listener.into()).unwrap();
-/// ```
-#[derive(Debug)]
-pub struct Acceptor(Listening);
+#[cfg(unix)]
+use std::os::unix::net::{UnixListener, UnixStream};
+#[cfg(not(unix))]
+type UnixListener = core::convert::Infallible;
+#[cfg(not(unix))]
+type UnixStream = core::convert::Infallible;
 
-#[derive(Debug)]
-enum Listening {
-    Tcp(Async<std::net::TcpListener>),
-    #[cfg(unix)]
-    Unix(Async<std::os::unix::net::UnixListener>),
-}
+impl Network for Smol {
+    type Acceptor = Socket<Async<TcpListener>, Async<UnixListener>>;
+    type Stream = Socket<Async<TcpStream>, Async<UnixStream>>;
 
-/// A connection accepted on async-io, readable and writable by hyper. Made by
-/// [`Network::poll_accept`].
-///
-/// ```
-/// fn takes(_: lameduck_smol::Stream) {}
-/// ```
-#[derive(Debug)]
-pub struct Stream(Connected);
-
-// smol-hyper's `FuturesIo` bridges futures-io to hyper's I/O traits (without copying through
-// an initialised buffer); it stays inside this type.
-#[derive(Debug)]
-enum Connected {
-    Tcp(FuturesIo<Async<std::net::TcpStream>>),
-    #[cfg(unix)]
-    Unix(FuturesIo<Async<std::os::unix::net::UnixStream>>),
-}
-
-/// Accepts once without blocking: `Pending` (after registering for readiness) when nothing
-/// is queued.
-fn poll_accept<L, S>(
-    listener: &Async<L>,
-    accept: impl Fn(&L) -> io::Result<S>,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<S>> {
-    loop {
-        match accept(listener.get_ref()) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                core::task::ready!(listener.poll_readable(cx))?;
-            }
-            result => return Poll::Ready(result),
+    fn listen(&self, listener: Listener) -> io::Result<Self::Acceptor> {
+        match listener {
+            Listener::Tcp(listener) => Ok(Socket::Tcp(Async::new(listener)?)),
+            #[cfg(unix)]
+            Listener::Unix(listener) => Ok(Socket::Unix(Async::new(listener)?)),
+            other => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("a listener async-io cannot serve: {other:?}"),
+            )),
         }
     }
-}
 
-impl Network for crate::Smol {
-    type Acceptor = Acceptor;
-    type Stream = Stream;
-
-    fn listen(&self, listener: Listener) -> io::Result<Acceptor> {
-        Ok(Acceptor(match listener {
-            Listener::Tcp(listener) => Listening::Tcp(Async::new(listener)?),
-            #[cfg(unix)]
-            Listener::Unix(listener) => Listening::Unix(Async::new(listener)?),
-            other => {
-                return Err(io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    format!("a listener async-io cannot serve: {other:?}"),
-                ))
-            }
-        }))
-    }
-
+    /// One `accept(2)`, and on `WouldBlock` a wait for readiness: the default
+    /// `try_accept` (a no-op waker) is then a plain non-blocking accept.
     fn poll_accept(
         &self,
-        acceptor: &mut Acceptor,
+        acceptor: &mut Self::Acceptor,
         cx: &mut Context<'_>,
-    ) -> Poll<io::Result<Stream>> {
-        match &acceptor.0 {
-            Listening::Tcp(listener) => {
-                poll_accept(listener, |l| l.accept(), cx).map(|accepted| {
-                    let (stream, _) = accepted?;
+    ) -> Poll<io::Result<Self::Stream>> {
+        loop {
+            let accepted = match acceptor {
+                Socket::Tcp(listener) => listener.get_ref().accept().map(|(stream, _)| {
                     // Responses go out as written, not held back by Nagle's algorithm.
                     let _ = stream.set_nodelay(true);
-                    Ok(Stream(Connected::Tcp(FuturesIo::new(Async::new(stream)?))))
-                })
+                    Async::new(stream).map(Socket::Tcp)
+                }),
+                #[cfg(unix)]
+                Socket::Unix(listener) => listener
+                    .get_ref()
+                    .accept()
+                    .map(|(stream, _)| Async::new(stream).map(Socket::Unix)),
+                #[cfg(not(unix))]
+                Socket::Unix(never) => match *never {},
+            };
+            match accepted {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Ok(registered) => return Poll::Ready(registered),
+                Err(error) => return Poll::Ready(Err(error)),
             }
-            #[cfg(unix)]
-            Listening::Unix(listener) => {
-                poll_accept(listener, |l| l.accept(), cx).map(|accepted| {
-                    let (stream, _) = accepted?;
-                    Ok(Stream(Connected::Unix(FuturesIo::new(Async::new(stream)?))))
-                })
-            }
+            core::task::ready!(match acceptor {
+                Socket::Tcp(listener) => listener.poll_readable(cx),
+                #[cfg(unix)]
+                Socket::Unix(listener) => listener.poll_readable(cx),
+                #[cfg(not(unix))]
+                Socket::Unix(never) => match *never {},
+            })?;
         }
     }
 }
 
-impl Read for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().0 {
-            Connected::Tcp(io) => Pin::new(io).poll_read(cx, buf),
-            #[cfg(unix)]
-            Connected::Unix(io) => Pin::new(io).poll_read(cx, buf),
-        }
+/// async-net's listener (smol's), out of its reactor, to be served by [`Smol`]:
+/// `lameduck_hyper::serve(Smol::new(), listener, ..)` takes it as it is.
+impl IntoListeners<Smol> for async_net::TcpListener {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        let listener = std::sync::Arc::<Async<TcpListener>>::from(self);
+        // A duplicate of the socket: the original leaves the reactor with its last clone.
+        Ok(vec![listener.get_ref().try_clone()?.into()])
     }
 }
 
-impl Write for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().0 {
-            Connected::Tcp(io) => Pin::new(io).poll_write(cx, buf),
-            #[cfg(unix)]
-            Connected::Unix(io) => Pin::new(io).poll_write(cx, buf),
-        }
+/// async-net's Unix listener, as its TCP one.
+#[cfg(unix)]
+impl IntoListeners<Smol> for async_net::unix::UnixListener {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        let listener = std::sync::Arc::<Async<UnixListener>>::from(self);
+        Ok(vec![listener.get_ref().try_clone()?.into()])
     }
+}
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().0 {
-            Connected::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            #[cfg(unix)]
-            Connected::Unix(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match &self.0 {
-            Connected::Tcp(io) => io.is_write_vectored(),
-            #[cfg(unix)]
-            Connected::Unix(io) => io.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().0 {
-            Connected::Tcp(io) => Pin::new(io).poll_flush(cx),
-            #[cfg(unix)]
-            Connected::Unix(io) => Pin::new(io).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().0 {
-            Connected::Tcp(io) => Pin::new(io).poll_shutdown(cx),
-            #[cfg(unix)]
-            Connected::Unix(io) => Pin::new(io).poll_shutdown(cx),
-        }
+/// async-io's listener (async-std's), out of its reactor.
+impl IntoListeners<Smol> for Async<TcpListener> {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        Ok(vec![self.into_inner()?.into()])
     }
 }

@@ -1,26 +1,20 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod serve;
+mod net;
 mod signals;
 
-mod net;
-
-pub use net::{Acceptor, Stream};
-pub use serve::{serve, Listener};
 pub use signals::TokioSignals;
 
-use core::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-    time::Duration,
-};
+use core::{future::Future, time::Duration};
 use lameduck::{runtime::BoxError, SignalSet};
 use tokio::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::runtime::Runtime) on tokio: tokio's clock and sleeps, signals
-/// ([`TokioSignals`]), `tokio::spawn`, `spawn_blocking`, and its TCP and Unix sockets.
+/// lameduck's [`Runtime`](lameduck::runtime::Runtime) and [`Network`](lameduck::runtime::Network) on tokio:
+/// tokio's clock and sleeps, signals ([`TokioSignals`]), `tokio::spawn`, a thread for
+/// blocking work, and tokio's TCP and Unix listeners and streams (`tokio::net::TcpListener`
+/// and `UnixListener` turn into [`Listener`](lameduck::runtime::Listener)s through
+/// [`IntoListeners`](lameduck::runtime::IntoListeners)).
 ///
 /// [`now`](lameduck::runtime::Timer::now) counts from the value's creation (copies share the
 /// origin); sleeps are tokio sleeps, so they need a runtime with the time driver enabled
@@ -62,17 +56,15 @@ impl Default for Tokio {
 }
 
 impl lameduck::runtime::Timer for Tokio {
-    type Sleep = Sleep;
+    type Sleep = tokio::time::Sleep;
 
     fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.origin)
     }
 
-    fn sleep(&self, duration: Duration) -> Sleep {
-        // tokio clamps a deadline past its far future instead of overflowing.
-        Sleep {
-            inner: tokio::time::sleep(duration),
-        }
+    /// tokio's own sleep: it clamps a deadline past its far future instead of overflowing.
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(duration)
     }
 }
 
@@ -96,35 +88,5 @@ impl lameduck::runtime::Runtime for Tokio {
         let _ = std::thread::Builder::new()
             .name("lameduck-blocking".into())
             .spawn(work);
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`Tokio`]'s sleep: a tokio sleep.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel-safe: dropping it cancels only this sleep.
-    ///
-    /// ```
-    /// use lameduck::runtime::Timer;
-    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-    /// let sleep: lameduck_tokio::Sleep = lameduck_tokio::Tokio::new().sleep(std::time::Duration::ZERO);
-    /// sleep.await;
-    /// # });
-    /// ```
-    #[derive(Debug)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Sleep {
-        #[pin]
-        inner: tokio::time::Sleep,
-    }
-}
-
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll(cx)
     }
 }

@@ -80,14 +80,15 @@ pub mod machine {
 
 pub mod runtime {
     //! For runtime authors: what a runtime adapter implements — time and signals
-    //! ([`Timer`], [`SignalSource`], [`Runtime`]) and sockets ([`Network`], [`Listener`]).
-    //! The conformance suite (feature `test-util`) checks an implementation. A signal
-    //! source unblocks the signals it handles with [`unblock_signals`].
+    //! ([`Timer`], [`SignalSource`], [`Runtime`]) and sockets ([`Network`], [`Listener`],
+    //! [`IntoListeners`], [`Socket`]). The conformance suite (feature `test-util`) checks an
+    //! implementation. A signal source unblocks the signals it handles with
+    //! [`unblock_signals`].
 
     #[cfg(feature = "alloc")]
     pub use crate::facade::runtime::{BoxError, Runtime};
     #[cfg(feature = "std")]
-    pub use crate::os::net::{Listener, Network};
+    pub use crate::os::net::{IntoListeners, Listener, Network, Socket};
     #[cfg(feature = "std")]
     pub use crate::os::signals::unblock_signals;
     pub use crate::pure::traits::{SignalSource, Timer};

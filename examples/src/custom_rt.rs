@@ -1,7 +1,8 @@
 //! lameduck on an executor of your own: a [`Timer`] backed by one timer thread and a
 //! [`SignalSource`](lameduck::runtime::SignalSource) backed by a signal-hook thread, with no async
 //! runtime underneath: they wake whatever task polled them, on any executor (the
-//! `custom_executor` example runs them on `futures::executor::block_on`).
+//! `custom_executor` example runs them on `futures::executor::block_on`), and on Unix a
+//! [`Network`](lameduck::runtime::Network) over blocking sockets, for lameduck's accept loop.
 //!
 //! This is the file to copy when your executor is not tokio or smol; check your copy with
 //! `lameduck::conformance::run` (feature `test-util`), as `tests/custom_conformance.rs`
@@ -292,5 +293,101 @@ impl Runtime for ThreadTimer {
 
     fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
         std::thread::spawn(work);
+    }
+}
+
+/// Accepting on plain threads: a non-blocking `accept(2)`, and when nothing is queued a
+/// thread that waits in `poll(2)` for the listener to be readable, then wakes the task. The
+/// connections are blocking sockets: each is served on a task of its own, which is a thread
+/// of its own (see [`Runtime::spawn`] above). TCP only.
+#[cfg(unix)]
+impl lameduck::runtime::Network for ThreadTimer {
+    type Acceptor = Acceptor;
+    type Stream = std::net::TcpStream;
+
+    fn listen(&self, listener: lameduck::runtime::Listener) -> io::Result<Acceptor> {
+        let lameduck::runtime::Listener::Tcp(listener) = listener else {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "TCP only"));
+        };
+        listener.set_nonblocking(true)?;
+        Ok(Acceptor {
+            listener: Arc::new(listener),
+            waiter: None,
+        })
+    }
+
+    fn poll_accept(
+        &self,
+        acceptor: &mut Acceptor,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<std::net::TcpStream>> {
+        match acceptor.listener.accept() {
+            Ok((stream, _)) => Poll::Ready(stream.set_nonblocking(false).map(|()| stream)),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => match acceptor.wait(cx) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+            Err(error) => Poll::Ready(Err(error)),
+        }
+    }
+}
+
+/// [`ThreadTimer`]'s registered listener. Dropping it stops its waiting thread first, so
+/// the socket is closed (new connects refused) when the drop returns.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct Acceptor {
+    listener: Arc<std::net::TcpListener>,
+    waiter: Option<Waiter>,
+}
+
+/// A thread in `poll(2)` on the listener and on a pipe that stops it.
+#[cfg(unix)]
+#[derive(Debug)]
+struct Waiter {
+    waker: Arc<Mutex<Waker>>,
+    stop: std::os::fd::OwnedFd,
+    thread: std::thread::JoinHandle<()>,
+}
+
+#[cfg(unix)]
+impl Acceptor {
+    /// Wakes `cx`'s task once the listener is readable.
+    fn wait(&mut self, cx: &Context<'_>) -> io::Result<()> {
+        if let Some(waiter) = self.waiter.as_ref().filter(|w| !w.thread.is_finished()) {
+            *waiter.waker.lock().unwrap_or_else(|e| e.into_inner()) = cx.waker().clone();
+            return Ok(());
+        }
+        let (stopped, stop) = rustix::pipe::pipe()?;
+        let waker = Arc::new(Mutex::new(cx.waker().clone()));
+        let (listener, wake) = (Arc::clone(&self.listener), Arc::clone(&waker));
+        let thread = std::thread::spawn(move || {
+            use rustix::event::{poll, PollFd, PollFlags};
+            let mut fds = [
+                PollFd::new(&*listener, PollFlags::IN),
+                PollFd::new(&stopped, PollFlags::IN),
+            ];
+            while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
+            if fds[1].revents().is_empty() {
+                wake.lock().unwrap_or_else(|e| e.into_inner()).wake_by_ref();
+            }
+        });
+        // The previous waiter, if any, has finished.
+        self.waiter = Some(Waiter {
+            waker,
+            stop,
+            thread,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        if let Some(waiter) = self.waiter.take() {
+            let _ = rustix::io::write(&waiter.stop, &[1]);
+            let _ = waiter.thread.join();
+        }
     }
 }

@@ -90,7 +90,7 @@ impl Demo {
     pub async fn serve<R, S, B>(self, runtime: R, service: S) -> !
     where
         R: Network,
-        R::Stream: hyper::rt::Read + hyper::rt::Write,
+        R::Stream: lameduck_hyper::rt::HyperIo,
         S: tower_service::Service<
                 hyper::Request<hyper::body::Incoming>,
                 Response = hyper::Response<B>,

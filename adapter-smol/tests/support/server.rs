@@ -1,11 +1,16 @@
-//! The child: a line-protocol TCP server on smol, served by `lameduck_smol::serve` and shut
-//! down by `lameduck_smol::run`. Configured by the environment (see `settings.rs`).
+//! The child: a line-protocol TCP server on smol, served by the core accept loop
+//! (`lameduck::accept::serve`) on the `Smol` runtime and shut down by `Shutdown::run`. Configured by the environment (see `settings.rs`).
 
 use crate::settings::{print_phases, print_report, Settings};
-use async_net::{TcpListener, TcpStream};
+use async_net::TcpStream;
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
-use lameduck::{runtime::Runtime, Connection};
+use lameduck::{
+    accept,
+    runtime::{Network, Runtime, Socket},
+    Connection,
+};
+use lameduck_smol::Smol;
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.
@@ -17,17 +22,18 @@ pub(crate) fn main() -> ! {
 async fn serve_until_stopped(settings: Settings) -> u8 {
     let shutdown = settings.shutdown();
     let handle = shutdown.handle();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let runtime = Smol::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local address");
+    let acceptor = runtime.listen(listener.into()).expect("listen");
     settings.limit_files();
     let phases = smol::spawn(print_phases(handle.clone()));
-    let trigger = shutdown.trigger();
+    let accepting = accept::serve(runtime, acceptor, handle, shutdown.trigger(), connection);
     smol::spawn(async move {
-        lameduck_smol::serve(listener, handle, trigger, connection).await;
+        accepting.await;
         println!("accept loop: stopped");
     })
     .detach();
-    let runtime = lameduck_smol::Smol::new();
     let signals = runtime
         .signals(shutdown.handle().config().listened_signals())
         .expect("signal handlers");
@@ -39,7 +45,10 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close
 /// when draining starts; one in flight finishes its request first, unless cut.
-async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, guard: Connection) {
+async fn connection(stream: <Smol as Network>::Stream, guard: Connection) {
+    let Socket::Tcp(stream) = stream else { return };
+    // async-net's stream, for its `Clone` (one half reads, the other writes).
+    let stream = TcpStream::from(stream);
     let mut write = stream.clone();
     let mut lines = futures::io::BufReader::new(stream).lines();
     loop {

@@ -1,12 +1,18 @@
-//! A scripted listener for the `serve` tests of every runtime: each accept answers from a
-//! script (`Ok(id)` or `Err(errno)`), then never again. Each adapter's test implements its
-//! own `Listener` trait on it with [`Scripted::next_accept`].
+//! A scripted listener for the accept loop's tests on every runtime: each accept answers
+//! from a script (`Ok(id)` or `Err(errno)`), then never again. [`ScriptedNet`] makes a
+//! runtime accept from it.
 
-use core::future::Future;
-use core::sync::atomic::{AtomicBool, Ordering};
-use core::time::Duration;
+use core::{
+    future::Future,
+    sync::atomic::{AtomicBool, Ordering},
+    task::{Context, Poll},
+    time::Duration,
+};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use lameduck::{Reason, Report};
+use lameduck::{
+    runtime::{BoxError, Listener, Network, Runtime, Timer},
+    Reason, Report, SignalSet,
+};
 use std::{
     collections::VecDeque,
     io,
@@ -36,16 +42,18 @@ pub(crate) struct Scripted {
     dropped: Arc<AtomicBool>,
     /// Told of every accept call.
     called: UnboundedSender<()>,
+    /// The script is done: every accept from now on waits forever.
+    waiting: bool,
 }
 
 /// What the test sees of a [`Scripted`] listener it gave away.
 pub(crate) struct Watch {
     /// When each accept was called, since the start.
-    pub calls: Arc<Mutex<Vec<Duration>>>,
+    pub(crate) calls: Arc<Mutex<Vec<Duration>>>,
     dropped: Arc<AtomicBool>,
     /// One item per accept call.
     #[allow(dead_code)]
-    pub calls_seen: UnboundedReceiver<()>,
+    pub(crate) calls_seen: UnboundedReceiver<()>,
 }
 
 impl Watch {
@@ -76,6 +84,7 @@ impl Scripted {
             calls: Arc::clone(&calls),
             dropped: Arc::clone(&dropped),
             called,
+            waiting: false,
         };
         let watch = Watch {
             calls,
@@ -86,17 +95,65 @@ impl Scripted {
     }
 
     /// The next accept: records the call, then answers from the script.
-    pub(crate) fn next_accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send {
+    fn poll_next(&mut self) -> Poll<io::Result<u32>> {
+        if self.waiting {
+            return Poll::Pending;
+        }
         self.calls.lock().unwrap().push((self.elapsed)());
         let _ = self.called.unbounded_send(());
-        let next = self.script.pop_front();
-        async move {
-            match next {
-                Some(Ok(id)) => Ok((id, ())),
-                Some(Err(errno)) => Err(io::Error::from_raw_os_error(errno)),
-                None => core::future::pending().await,
+        match self.script.pop_front() {
+            Some(Ok(id)) => Poll::Ready(Ok(id)),
+            Some(Err(errno)) => Poll::Ready(Err(io::Error::from_raw_os_error(errno))),
+            None => {
+                self.waiting = true;
+                Poll::Pending
             }
         }
+    }
+}
+
+/// The runtime `R` accepting from [`Scripted`] listeners (everything else is `R`'s).
+#[derive(Clone)]
+pub(crate) struct ScriptedNet<R>(pub R);
+
+impl<R: Runtime> Timer for ScriptedNet<R> {
+    type Sleep = R::Sleep;
+
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+
+    fn sleep(&self, duration: Duration) -> R::Sleep {
+        self.0.sleep(duration)
+    }
+}
+
+impl<R: Runtime> Runtime for ScriptedNet<R> {
+    type Signals = R::Signals;
+
+    fn signals(&self, set: SignalSet) -> Result<R::Signals, BoxError> {
+        self.0.signals(set)
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.0.spawn(task);
+    }
+
+    fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
+        self.0.spawn_blocking(work);
+    }
+}
+
+impl<R: Runtime> Network for ScriptedNet<R> {
+    type Acceptor = Scripted;
+    type Stream = u32;
+
+    fn listen(&self, _: Listener) -> io::Result<Scripted> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    fn poll_accept(&self, listener: &mut Scripted, _: &mut Context<'_>) -> Poll<io::Result<u32>> {
+        listener.poll_next()
     }
 }
 

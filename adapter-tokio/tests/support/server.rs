@@ -1,12 +1,14 @@
-//! The child: a line-protocol TCP server on tokio, served by `lameduck_tokio::serve` and
-//! shut down by `Shutdown::run` on the `Tokio` runtime. Configured by the environment (see `Settings`).
+//! The child: a line-protocol TCP server on tokio, served by the core accept loop
+//! (`lameduck::accept::serve`) on the `Tokio` runtime and shut down by `Shutdown::run`. Configured by the environment (see `Settings`).
 
 use core::time::Duration;
-use lameduck::{runtime::Runtime, Connection};
-use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream},
+use lameduck::{
+    accept,
+    runtime::{Network, Runtime, Socket},
+    Connection,
 };
+use lameduck_tokio::Tokio;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::settings::{print_phases, print_report, Settings};
 
@@ -25,16 +27,17 @@ pub(crate) fn main() -> ! {
 async fn serve_until_stopped(settings: Settings) -> u8 {
     let shutdown = settings.shutdown();
     let handle = shutdown.handle();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let runtime = Tokio::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local address");
+    let acceptor = runtime.listen(listener.into()).expect("listen");
     settings.limit_files();
     let phases = tokio::spawn(print_phases(handle.clone()));
-    let trigger = shutdown.trigger();
+    let accepting = accept::serve(runtime, acceptor, handle, shutdown.trigger(), connection);
     tokio::spawn(async move {
-        lameduck_tokio::serve(listener, handle, trigger, connection).await;
+        accepting.await;
         println!("accept loop: stopped");
     });
-    let runtime = lameduck_tokio::Tokio::new();
     let signals = runtime
         .signals(shutdown.handle().config().listened_signals())
         .expect("signal handlers");
@@ -46,7 +49,8 @@ async fn serve_until_stopped(settings: Settings) -> u8 {
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close
 /// when draining starts; one in flight finishes its request first, unless cut.
-async fn connection(stream: TcpStream, _peer: core::net::SocketAddr, guard: Connection) {
+async fn connection(stream: <Tokio as Network>::Stream, guard: Connection) {
+    let Socket::Tcp(stream) = stream else { return };
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     loop {

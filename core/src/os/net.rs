@@ -1,8 +1,13 @@
 //! [`Network`]: a runtime that accepts connections from listening sockets (feature `std`),
-//! and the [`Listener`]s it takes.
+//! the [`Listener`]s it takes, what turns into them ([`IntoListeners`]) and the [`Socket`]s
+//! it hands out.
 
 use crate::facade::runtime::Runtime;
-use alloc::string::{String, ToString};
+use alloc::{
+    string::{String, ToString},
+    vec,
+    vec::Vec,
+};
 use core::task::{Context, Poll};
 use std::{fmt, io};
 
@@ -87,19 +92,34 @@ impl From<std::os::unix::net::UnixListener> for Listener {
 }
 
 /// A [`Runtime`] that accepts connections: it registers a [`Listener`] with its reactor and
-/// accepts from it, so that servers generic over the runtime (`lameduck-hyper`'s `serve`)
-/// name no runtime.
+/// accepts from it. The one accept abstraction: [`accept::serve`](crate::os::accept::serve) (the
+/// accept loop) runs over it, and so servers generic over the runtime (`lameduck-hyper`'s
+/// `serve`) name no runtime.
 ///
 /// # Contract
 ///
-/// - [`listen`](Self::listen) is called within the runtime; the listener it returns is
+/// - [`listen`](Self::listen) is called within the runtime; the acceptor it returns is
 ///   dropped (and the socket closed) when the caller drops it.
 /// - [`poll_accept`](Self::poll_accept) returns `Ready` with a connection the kernel has
 ///   queued, or `Pending` (waking the task later) when none is: a caller that stops
 ///   polling at the first `Pending` has taken exactly what was queued.
 ///
+/// A runtime's acceptor and stream are usually a [`Socket`] of its own listener and stream
+/// types; the connection's I/O traits are the runtime's (tokio's, futures-io), which an HTTP
+/// server bridges to its own (`lameduck-hyper` does, per I/O family).
+///
 /// ```
-/// fn serves_on<N: lameduck::runtime::Network>(_: &N) {}
+/// use lameduck::{accept, runtime::{Network, Runtime}, Shutdown};
+///
+/// /// Serves `listener` on any runtime: each connection is dropped at once.
+/// fn start<N: Network>(network: N, listener: std::net::TcpListener, shutdown: &Shutdown) -> std::io::Result<()> {
+///     let acceptor = network.listen(listener.into())?;
+///     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+///     network.spawn(accept::serve(network.clone(), acceptor, handle, trigger, |stream, connection| async move {
+///         drop((stream, connection));
+///     }));
+///     Ok(())
+/// }
 /// ```
 pub trait Network: Runtime {
     /// A listener registered with the runtime.
@@ -127,8 +147,7 @@ pub trait Network: Runtime {
 
     /// Takes a connection the kernel has queued, without waiting: `None` when none is. The
     /// accept loop calls it when draining starts, until `None`, to serve the backlog
-    /// instead of resetting it with the listener
-    /// ([`accept::Accept::try_accept`](crate::os::accept::Accept::try_accept)).
+    /// instead of resetting it with the listener.
     ///
     /// The default polls [`poll_accept`](Self::poll_accept) with a waker that does
     /// nothing, which the contract above makes exact. A runtime whose `poll_accept` answers
@@ -144,6 +163,83 @@ pub trait Network: Runtime {
             Poll::Ready(accepted) => Some(accepted),
             Poll::Pending => None,
         }
+    }
+}
+
+/// A TCP or a Unix-domain socket, of a runtime's own types: what a [`Network`] accepts
+/// from (`T` and `U` its listeners) and what it accepts (its streams).
+///
+/// On a platform without Unix-domain sockets a runtime names `U` as
+/// [`Infallible`](core::convert::Infallible).
+///
+/// ```
+/// let socket: lameduck::runtime::Socket<std::net::TcpListener, std::convert::Infallible> =
+///     lameduck::runtime::Socket::Tcp(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+/// assert!(matches!(socket, lameduck::runtime::Socket::Tcp(_)));
+/// ```
+#[derive(Debug)]
+pub enum Socket<T, U> {
+    /// A TCP socket.
+    Tcp(T),
+    /// A Unix-domain stream socket.
+    Unix(U),
+}
+
+/// One listening socket or several, as [`Listener`]s for a [`Network`] `N`: the standard
+/// library's listeners, [`Listener`], arrays and `Vec`s of them, and (implemented by the
+/// runtime adapters) a runtime's own listeners, such as `tokio::net::TcpListener`.
+///
+/// `N` is the runtime the listeners are for, so that its adapter may implement this for its
+/// own listener types.
+///
+/// ```
+/// use lameduck::runtime::IntoListeners;
+/// let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let listeners = IntoListeners::<()>::into_listeners([a, b]).unwrap();
+/// assert_eq!(listeners.len(), 2);
+/// ```
+pub trait IntoListeners<N> {
+    /// The listeners, in order.
+    ///
+    /// # Errors
+    ///
+    /// A runtime's listener could not be taken out of its reactor.
+    fn into_listeners(self) -> io::Result<Vec<Listener>>;
+}
+
+impl<N> IntoListeners<N> for Listener {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        Ok(vec![self])
+    }
+}
+
+impl<N> IntoListeners<N> for std::net::TcpListener {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        Ok(vec![self.into()])
+    }
+}
+
+#[cfg(unix)]
+impl<N> IntoListeners<N> for std::os::unix::net::UnixListener {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        Ok(vec![self.into()])
+    }
+}
+
+impl<N, L: IntoListeners<N>> IntoListeners<N> for Vec<L> {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        let mut all = Vec::with_capacity(self.len());
+        for listeners in self {
+            all.extend(listeners.into_listeners()?);
+        }
+        Ok(all)
+    }
+}
+
+impl<N, L: IntoListeners<N>, const K: usize> IntoListeners<N> for [L; K] {
+    fn into_listeners(self) -> io::Result<Vec<Listener>> {
+        IntoListeners::<N>::into_listeners(Vec::from(self))
     }
 }
 

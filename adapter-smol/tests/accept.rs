@@ -1,28 +1,35 @@
-//! `serve` against a scripted listener: accept errors sorted, back-off at least as long as
+//! The core accept loop (`lameduck::accept::serve`) on smol, against a scripted listener: accept errors sorted, back-off at least as long as
 //! promised, a broken listener ending the shutdown with its error, the listener dropped.
 #![cfg(unix)]
 
 #[path = "../../adapter-tokio/tests/support/scripted.rs"]
 mod scripted;
 
-use core::{future::Future, time::Duration};
+use core::time::Duration;
 use futures::StreamExt;
-use lameduck::{Config, Shutdown};
-use lameduck_smol::{serve, Listener, Smol};
-use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
+use lameduck::{accept, Config, Handle, Shutdown, Trigger};
+use lameduck_smol::Smol;
+use scripted::{assert_failed_by_accept, Scripted, ScriptedNet, Watch, TRANSIENT_THEN_BROKEN};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use std::{
-    io,
-    sync::{Arc, Mutex},
-};
 
-impl Listener for Scripted {
-    type Io = u32;
-    type Addr = ();
-
-    fn accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send + '_ {
-        self.next_accept()
-    }
+/// The core loop on Smol, accepting from `listener`.
+fn serve<F>(
+    listener: Scripted,
+    handle: Handle,
+    trigger: Trigger,
+    connected: impl FnMut(u32, lameduck::Connection) -> F + Send + 'static,
+) -> impl core::future::Future<Output = ()> + Send
+where
+    F: core::future::Future<Output = ()> + Send + 'static,
+{
+    accept::serve(
+        ScriptedNet(Smol::new()),
+        listener,
+        handle,
+        trigger,
+        connected,
+    )
 }
 
 /// A scripted listener on the real clock.
@@ -42,7 +49,7 @@ async fn transient_errors_back_off_and_a_broken_listener_fails() {
     let served = Arc::new(Mutex::new(Vec::new()));
     let serving = smol::spawn(serve(listener, shutdown.handle(), shutdown.trigger(), {
         let served = Arc::clone(&served);
-        move |id, (), guard| {
+        move |id, guard| {
             served.lock().unwrap().push(id);
             async move { drop(guard) }
         }
@@ -79,7 +86,7 @@ async fn draining_stops_a_pending_accept() {
     let (conn_send, conn_open) = futures::channel::oneshot::channel();
     let serving = smol::spawn(serve(listener, handle.clone(), trigger.clone(), {
         let mut conn_send = Some(conn_send);
-        move |_, (), guard| {
+        move |_, guard| {
             let _ = conn_send.take().unwrap().send(());
             async move { guard.going_away().await }
         }
@@ -109,7 +116,7 @@ fn draining_ends_a_back_off_at_once() {
             listener,
             shutdown.handle(),
             shutdown.trigger(),
-            |_, (), guard| async move { drop(guard) },
+            |_, guard| async move { drop(guard) },
         ));
         // Wait until the pause has grown to 640 ms (the 7th error), then shut down.
         (&mut watch.calls_seen).take(7).count().await;

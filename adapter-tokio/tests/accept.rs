@@ -1,27 +1,34 @@
-//! `serve` against a scripted listener: accept errors sorted, back-off timed on tokio's
+//! The core accept loop (`lameduck::accept::serve`) on tokio, against a scripted listener: accept errors sorted, back-off timed on tokio's
 //! paused clock, a broken listener ending the shutdown with its error, the listener dropped.
 #![cfg(unix)]
 
 #[path = "support/scripted.rs"]
 mod scripted;
 
-use core::{future::Future, time::Duration};
-use lameduck::{Config, Shutdown};
-use lameduck_tokio::{serve, Listener, Tokio};
-use scripted::{assert_failed_by_accept, Scripted, Watch, TRANSIENT_THEN_BROKEN};
-use std::{
-    io,
-    sync::{Arc, Mutex},
-};
+use core::time::Duration;
+use lameduck::{accept, Config, Handle, Shutdown, Trigger};
+use lameduck_tokio::Tokio;
+use scripted::{assert_failed_by_accept, Scripted, ScriptedNet, Watch, TRANSIENT_THEN_BROKEN};
+use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 
-impl Listener for Scripted {
-    type Io = u32;
-    type Addr = ();
-
-    fn accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send + '_ {
-        self.next_accept()
-    }
+/// The core loop on Tokio, accepting from `listener`.
+fn serve<F>(
+    listener: Scripted,
+    handle: Handle,
+    trigger: Trigger,
+    connected: impl FnMut(u32, lameduck::Connection) -> F + Send + 'static,
+) -> impl core::future::Future<Output = ()> + Send
+where
+    F: core::future::Future<Output = ()> + Send + 'static,
+{
+    accept::serve(
+        ScriptedNet(Tokio::new()),
+        listener,
+        handle,
+        trigger,
+        connected,
+    )
 }
 
 /// A scripted listener on tokio's (paused) clock.
@@ -37,7 +44,7 @@ async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
     let served = Arc::new(Mutex::new(Vec::new()));
     let serving = tokio::spawn(serve(listener, shutdown.handle(), shutdown.trigger(), {
         let served = Arc::clone(&served);
-        move |id, (), guard| {
+        move |id, guard| {
             served.lock().unwrap().push(id);
             async move { drop(guard) }
         }
@@ -60,7 +67,7 @@ async fn draining_stops_a_pending_accept_and_drops_the_listener() {
     let (conn_send, conn_open) = tokio::sync::oneshot::channel();
     let serving = tokio::spawn(serve(listener, handle.clone(), trigger.clone(), {
         let mut conn_send = Some(conn_send);
-        move |_, (), guard| {
+        move |_, guard| {
             let _ = conn_send.take().unwrap().send(());
             async move { guard.going_away().await }
         }
@@ -87,7 +94,7 @@ async fn draining_ends_a_back_off_at_once() {
         listener,
         shutdown.handle(),
         shutdown.trigger(),
-        |_, (), guard| async move { drop(guard) },
+        |_, guard| async move { drop(guard) },
     ));
     // Let the back-off reach its ceiling, then shut down in the middle of a pause.
     tokio::time::sleep(Duration::from_millis(3500)).await;
