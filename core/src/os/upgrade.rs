@@ -72,10 +72,16 @@
 //! The variables are removed from the environment once read, so processes the server starts
 //! later do not take the sockets by mistake, and the sockets taken are made close-on-exec.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod control;
 mod inherit;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod separate;
 mod spawn;
 
 pub use inherit::{ready, Inherited};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use separate::{Confirmed, TakeOver, TakeOverError};
 pub use spawn::{Handover, UpgradeError, Upgrader, Upgrading};
 
 #[cfg_attr(not(unix), allow(dead_code))]
