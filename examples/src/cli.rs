@@ -1,10 +1,11 @@
 //! The demo servers' command line (see the contract): `--addr`, `--drain-timeout-ms`,
-//! `--lame-duck-ms`, `--hook-timeout-ms`. A bad option or value is a one-line error naming
+//! `--lame-duck-ms`, `--hook-timeout-ms`, `--control`, `--take-over`, `--pid-file`. A bad option or value is a one-line error naming
 //! it and exit code 64 (EX_USAGE), before anything is bound.
 
 use core::net::SocketAddr;
 use core::{fmt, time::Duration};
 use lameduck::Config;
+use std::path::PathBuf;
 
 /// EX_USAGE: the command line was wrong.
 ///
@@ -31,6 +32,13 @@ pub struct Options {
     pub lame_duck: Duration,
     /// `--hook-timeout-ms N` (default 5000; must not be 0).
     pub hook_timeout: Duration,
+    /// `--control PATH`: answer hand-off requests on a Unix socket at PATH.
+    pub control: Option<PathBuf>,
+    /// `--take-over PATH`: take the listening sockets of the server whose control socket is
+    /// PATH, instead of binding `--addr`.
+    pub take_over: Option<PathBuf>,
+    /// `--pid-file PATH`: write the pid there once serving.
+    pub pid_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -40,6 +48,9 @@ impl Default for Options {
             drain_timeout: Duration::from_millis(30_000),
             lame_duck: Duration::ZERO,
             hook_timeout: Duration::from_millis(5_000),
+            control: None,
+            take_over: None,
+            pid_file: None,
         }
     }
 }
@@ -73,7 +84,7 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::Unknown(option) => write!(
                 f,
-                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms)"
+                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms, --control, --take-over, --pid-file)"
             ),
             UsageError::Missing(option) => write!(f, "missing value for {option}"),
             UsageError::Invalid {
@@ -139,6 +150,9 @@ impl Options {
                 "--drain-timeout-ms" => "--drain-timeout-ms",
                 "--lame-duck-ms" => "--lame-duck-ms",
                 "--hook-timeout-ms" => "--hook-timeout-ms",
+                "--control" => "--control",
+                "--take-over" => "--take-over",
+                "--pid-file" => "--pid-file",
                 _ => return Err(UsageError::Unknown(name)),
             };
             let value = inline
@@ -160,6 +174,17 @@ impl Options {
                 }
                 "--lame-duck-ms" => {
                     options.lame_duck = millis(&value).ok_or_else(|| invalid(MILLIS))?
+                }
+                "--control" | "--take-over" | "--pid-file" => {
+                    if value.is_empty() {
+                        return Err(invalid("expected a path"));
+                    }
+                    let path = Some(PathBuf::from(value));
+                    match option {
+                        "--control" => options.control = path,
+                        "--take-over" => options.take_over = path,
+                        _ => options.pid_file = path,
+                    }
                 }
                 _ => {
                     options.hook_timeout = millis(&value)
@@ -233,8 +258,16 @@ mod tests {
             "--lame-duck-ms",
             "20",
             "--hook-timeout-ms=7",
+            "--control",
+            "/run/a.sock",
+            "--take-over=/run/b.sock",
+            "--pid-file",
+            "/run/c.pid",
         ])
         .unwrap();
+        assert_eq!(options.control, Some(PathBuf::from("/run/a.sock")));
+        assert_eq!(options.take_over, Some(PathBuf::from("/run/b.sock")));
+        assert_eq!(options.pid_file, Some(PathBuf::from("/run/c.pid")));
         assert_eq!(options.addr, "0.0.0.0:0".parse().unwrap());
         assert_eq!(options.drain_timeout, Duration::from_millis(100));
         assert_eq!(options.lame_duck, Duration::from_millis(20));
@@ -249,6 +282,9 @@ mod tests {
             (&["--hook-timeout-ms", "0"][..], "--hook-timeout-ms"),
             (&["--addr", "nowhere"][..], "--addr"),
             (&["--addr"][..], "--addr"),
+            (&["--control"][..], "--control"),
+            (&["--take-over="][..], "--take-over"),
+            (&["--pid-file", ""][..], "--pid-file"),
             (&["--verbose"][..], "--verbose"),
         ] {
             let error = Options::parse(args.iter().copied())

@@ -102,8 +102,11 @@ impl Demo {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (upgrader, listener) = crate::upgrade::listener_or_exit(&self.options);
+        let (upgrader, take_over) = crate::upgrade::upgrader_or_exit(&self.options);
+        crate::upgrade::control_or_exit(&upgrader, &runtime, &self.shutdown, &self.options);
+        let listener = crate::upgrade::listener_or_exit(&upgrader, &self.options);
         crate::upgrade::on_usr2(upgrader, &runtime, &self.shutdown);
+        let trigger = self.shutdown.trigger();
         let handle = self.shutdown.handle();
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
@@ -111,6 +114,7 @@ impl Demo {
         runtime.spawn(output::progress(handle.clone(), runtime.clone()));
         // Subscribed before the shutdown runs: no reload is missed.
         runtime.spawn(output::reloads(handle));
+        let runtime_ = runtime.clone();
         let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
@@ -118,9 +122,14 @@ impl Demo {
         // if any, which stops accepting; connections queued meanwhile wait in the shared
         // accept queue for this process's first poll).
         output::listening(server.local_addr().unwrap_or("?"));
+        crate::upgrade::serving(&runtime_, take_over, trigger, &self.options);
         let report = server.await;
         phases_printed.await;
-        output::finish(&report)
+        crate::upgrade::remove_pid_file(&self.options);
+        output::finish_as(
+            &report,
+            crate::upgrade::exit_code(report.exit_code().into()),
+        )
     }
 }
 
