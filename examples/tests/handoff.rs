@@ -363,3 +363,98 @@ async fn a_peer_of_another_user_is_refused() {
     })
     .await;
 }
+
+/// The messages sent to a `NOTIFY_SOCKET`, in order.
+struct Notify {
+    path: PathBuf,
+    messages: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl Notify {
+    fn bind(dir: &Path) -> Notify {
+        let path = dir.join("notify");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let (tx, messages) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = socket.recv(&mut buffer) {
+                if tx
+                    .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Notify { path, messages }
+    }
+
+    /// The next message that is not a `STATUS=` or `WATCHDOG=` alone.
+    async fn next(&mut self) -> String {
+        support::bounded("a notification", async {
+            loop {
+                let message = self.messages.recv().await.expect("notifications");
+                if !message.starts_with("STATUS=") {
+                    return message;
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// `Type=notify-reload`: `RELOADING=1` with `MONOTONIC_USEC` when a SIGHUP reload or a
+/// hand-off starts; `READY=1` when it is done: from the server itself after a reload or a
+/// failed hand-off, from the successor (with its `MAINPID`) after a take-over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloads_and_hand_offs_speak_notify_reload() {
+    each(|name| async move {
+        let dir = scratch("notify", name);
+        let control = dir.join("control.sock");
+        let mut notify = Notify::bind(&dir);
+        let socket = notify.path.clone();
+        let env = [("NOTIFY_SOCKET", socket.as_os_str())];
+        let args = ["--control", arg(&control)];
+        let mut old = Demo::start_with_env(name, &args, &env).await;
+        let ready = format!("READY=1\nMAINPID={}\n", old.pid());
+        assert!(notify.next().await.starts_with(&ready), "{name}");
+        let reloading = |message: &str| {
+            let mut lines = message.lines();
+            lines.next() == Some("RELOADING=1")
+                && lines
+                    .next()
+                    .and_then(|l| l.strip_prefix("MONOTONIC_USEC="))
+                    .is_some_and(|usec| usec.parse::<u64>().is_ok_and(|usec| usec > 0))
+        };
+
+        old.signal(rustix::process::Signal::HUP);
+        old.expect_line("reload: SIGHUP").await;
+        let message = notify.next().await;
+        assert!(reloading(&message), "{name}: {message}");
+        assert_eq!(notify.next().await, "READY=1\nSTATUS=running\n", "{name}");
+
+        // A hand-off that fails: READY=1 from the server that serves on.
+        let (stream, _) = ask(&control);
+        let message = notify.next().await;
+        assert!(reloading(&message), "{name}: {message}");
+        drop(stream);
+        old.line_starting("upgrade: failed: ").await;
+        assert_eq!(notify.next().await, "READY=1\nSTATUS=running\n", "{name}");
+
+        // A take-over: READY=1 from the successor, with its MAINPID.
+        let mut taking = args.to_vec();
+        taking.extend(["--take-over", arg(&control)]);
+        let mut new = Demo::start_with_env(name, &taking, &env).await;
+        let message = notify.next().await;
+        assert!(reloading(&message), "{name}: {message}");
+        let ready = format!("READY=1\nMAINPID={}\n", new.pid());
+        let message = notify.next().await;
+        assert!(message.starts_with(&ready), "{name}: {message}");
+        new.line_starting("upgrade: took over from pid ").await;
+        assert_eq!(old.exit().await.code, 0, "{name}");
+        new.term();
+        assert_eq!(new.exit().await.code, 0, "{name}");
+        let _ = std::fs::remove_dir_all(dir);
+    })
+    .await;
+}

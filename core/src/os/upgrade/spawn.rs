@@ -546,6 +546,10 @@ impl Upgrader {
         match *state {
             State::Idle => {
                 *state = State::Upgrading;
+                // `Type=notify-reload`: systemd waits for the outcome (READY=1 from the
+                // successor, or from this process when the upgrade fails).
+                #[cfg(feature = "systemd")]
+                crate::os::systemd::reloading();
                 Ok(Claim {
                     state: self.state.clone(),
                     keep: false,
@@ -727,6 +731,9 @@ impl Drop for Claim {
     fn drop(&mut self) {
         if !self.keep {
             self.settle(State::Idle);
+            // The upgrade failed: this process serves on.
+            #[cfg(feature = "systemd")]
+            crate::os::systemd::reloaded();
         }
     }
 }
