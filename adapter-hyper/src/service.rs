@@ -10,7 +10,7 @@ use core::{
     task::{ready, Context, Poll},
 };
 use http_body::{Body, Frame, SizeHint};
-use hyper::{header, service::Service, Method, Request, Response, Version};
+use hyper::{header, service::Service, Method, Request, Response, StatusCode, Version};
 use lameduck::InFlight;
 use std::sync::Arc;
 
@@ -43,7 +43,10 @@ where
         }
         // Only a request that may turn into an upgraded connection gets the connection (its
         // handler may want `going_away`): most requests pay nothing for it.
-        if request.headers().contains_key(header::UPGRADE) || request.method() == Method::CONNECT {
+        let connect = request.method() == Method::CONNECT;
+        let upgrade = (request.headers().contains_key(header::UPGRADE) || connect)
+            && request.version() <= Version::HTTP_11;
+        if upgrade {
             request
                 .extensions_mut()
                 .insert(self.conn.connection.clone());
@@ -51,6 +54,7 @@ where
         CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
+            upgrade: upgrade.then(|| (self.conn.clone(), connect)),
         }
     }
 }
@@ -61,6 +65,9 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         in_flight: Option<InFlight>,
+        // The connection, for an HTTP/1 request that may upgrade it, and whether it is a
+        // `CONNECT`.
+        upgrade: Option<(Arc<Conn>, bool)>,
     }
 }
 
@@ -74,7 +81,17 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.future.poll(cx));
-        let in_flight = this.in_flight.take();
+        let mut in_flight = this.in_flight.take();
+        if let (Ok(response), Some((conn, connect))) = (&result, this.upgrade.take()) {
+            // Upgraded: in flight until the upgraded socket closes, not until this (empty)
+            // response ends.
+            let status = response.status();
+            if status == StatusCode::SWITCHING_PROTOCOLS || (connect && status.is_success()) {
+                if let Some(in_flight) = in_flight.take() {
+                    conn.upgraded(in_flight);
+                }
+            }
+        }
         Poll::Ready(result.map(|response| {
             response.map(|body| CountingBody {
                 in_flight: if body.is_end_stream() {

@@ -340,6 +340,13 @@ impl Upgrader {
     /// [`Trigger::handover`] itself, in the same step as the last check that it had not begun,
     /// so that a successor is never left serving beside a shutdown.
     ///
+    /// The upgrader's copies of the listeners close when the drain starts: by the first
+    /// accept loop ([`accept::serve`](crate::accept::serve)) of the same shutdown to see it,
+    /// before it takes its backlog (so that its own listener is the last copy and closes
+    /// right after), or by [`on_signal`](Self::on_signal)'s task, whichever comes first
+    /// (the copies would otherwise keep the sockets open, and new connects would wait in
+    /// their queues, unserved, until this process exits).
+    ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
@@ -349,7 +356,22 @@ impl Upgrader {
     /// ```
     #[must_use]
     pub fn shutdown(mut self, shutdown: &Shutdown) -> Upgrader {
-        self.shutdown = Some((shutdown.handle(), shutdown.trigger()));
+        let handle = shutdown.handle();
+        // Closed by the accept loops before they take their backlogs at the drain
+        // (`accept::serve`), so that the last copy closes right after that sweep. The closer
+        // holds the copies alone, not the upgrader (which holds the handle: a cycle).
+        #[cfg(unix)]
+        {
+            let sockets = self.sockets.clone();
+            handle
+                .shared
+                .copies
+                .lock()
+                .push(crate::facade::shared::Close(Box::new(move || {
+                    lock(&sockets).clear();
+                })));
+        }
+        self.shutdown = Some((handle, shutdown.trigger()));
         self
     }
 
@@ -468,7 +490,7 @@ impl Upgrader {
             let mut current: Option<Upgrading> = None;
             enum Wake {
                 Draining,
-                Done(Result<Handover, UpgradeError>),
+                Done(Outcome),
                 Request,
                 Ended,
             }
@@ -480,8 +502,8 @@ impl Upgrader {
                         }
                     }
                     if let Some(upgrading) = &mut current {
-                        if let Poll::Ready(result) = Pin::new(upgrading).poll(cx) {
-                            return Poll::Ready(Wake::Done(result));
+                        if let Poll::Ready(outcome) = upgrading.poll_holding(cx) {
+                            return Poll::Ready(Wake::Done(outcome));
                         }
                     }
                     match requests.as_mut().map(|r| Pin::new(r).poll_next(cx)) {
@@ -495,9 +517,9 @@ impl Upgrader {
                 .await;
                 match wake {
                     Wake::Draining => break,
-                    Wake::Done(result) => {
+                    Wake::Done(done) => {
                         current = None;
-                        outcome(result);
+                        deliver(done, &mut outcome);
                     }
                     Wake::Request => {
                         let upgrading = self.upgrade(&runtime_);
@@ -517,8 +539,8 @@ impl Upgrader {
             }
             // An upgrade in flight saw the shutdown begin and cancelled itself; finish it
             // so that its outcome is heard.
-            if let Some(upgrading) = current.take() {
-                outcome(upgrading.await);
+            if let Some(mut upgrading) = current.take() {
+                deliver(poll_fn(|cx| upgrading.poll_holding(cx)).await, &mut outcome);
             }
             self.close();
         });
@@ -564,7 +586,18 @@ impl Upgrader {
     /// Records how an upgrade ended. The state is settled first, so that whoever receives a
     /// failure can retry at once. A successor that said it was ready once the shutdown had
     /// begun is killed: the shutdown wins.
+    /// Also hands back the claim's hold on the drain, for the caller to drop once the outcome
+    /// is delivered (else the process could exit before it is heard).
     fn finish(
+        &self,
+        mut claim: Claim,
+        result: Result<Successor, UpgradeError>,
+    ) -> (Result<Handover, UpgradeError>, Option<Connection>) {
+        let holding = claim.stopping.take().map(|(holding, _)| holding);
+        (self.settle(claim, result), holding)
+    }
+
+    fn settle(
         &self,
         mut claim: Claim,
         result: Result<Successor, UpgradeError>,
@@ -911,7 +944,23 @@ pub struct Upgrading {
     state: UpgradingState,
 }
 
-type Attempt = Pin<Box<dyn Future<Output = Result<Handover, UpgradeError>> + Send>>;
+/// Delivers an attempt's outcome, dropping its hold on the drain: after a hand-over once the
+/// outcome is heard (the drain, and the exit, could otherwise come first and lose it); after
+/// a failure first, so that a force a watcher sends on hearing it does not find the hold
+/// open and count it as a connection cut.
+fn deliver((result, holding): Outcome, outcome: &mut impl FnMut(Result<Handover, UpgradeError>)) {
+    if result.is_ok() {
+        outcome(result);
+        drop(holding);
+    } else {
+        drop(holding);
+        outcome(result);
+    }
+}
+
+/// An attempt's outcome, with its hold on the drain (see [`Upgrader::shutdown`]).
+type Outcome = (Result<Handover, UpgradeError>, Option<Connection>);
+type Attempt = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 enum UpgradingState {
     Done(Option<Result<Handover, UpgradeError>>),
@@ -936,17 +985,24 @@ impl Upgrading {
     }
 }
 
-impl Future for Upgrading {
-    type Output = Result<Handover, UpgradeError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
+impl Upgrading {
+    /// The outcome, still holding the drain open until the caller drops the hold.
+    fn poll_holding(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match &mut self.state {
             UpgradingState::Done(result) => match result.take() {
-                Some(result) => Poll::Ready(result),
+                Some(result) => Poll::Ready((result, None)),
                 None => Poll::Pending,
             },
             UpgradingState::Waiting(attempt) => attempt.as_mut().poll(cx),
         }
+    }
+}
+
+impl Future for Upgrading {
+    type Output = Result<Handover, UpgradeError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_holding(cx).map(|(result, _)| result)
     }
 }
 
