@@ -21,7 +21,6 @@
 use std::{
     format,
     io::{self, IoSlice, IoSliceMut, Read, Write},
-    mem::MaybeUninit,
     os::{
         fd::{AsFd, OwnedFd},
         unix::{
@@ -34,6 +33,7 @@ use std::{
     vec::Vec,
 };
 
+use core::mem::MaybeUninit;
 use rustix::net::{
     recvmsg, sendmsg, sockopt, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags,
     SendAncillaryBuffer, SendAncillaryMessage, SendFlags,

@@ -20,19 +20,19 @@ static READY: Mutex<Option<UnixStream>> = Mutex::new(None);
 /// Whether this process was started to succeed another (by an upgrade, or a take-over):
 /// it found a readiness channel. Stays true once the channel was used.
 #[cfg(unix)]
-static SUCCESSOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SUCCESSOR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Keeps `channel` for [`ready`]: this process succeeds another.
 #[cfg(unix)]
 pub(super) fn expect_ready(channel: UnixStream) {
     *READY.lock().unwrap_or_else(|e| e.into_inner()) = Some(channel);
-    SUCCESSOR.store(true, std::sync::atomic::Ordering::SeqCst);
+    SUCCESSOR.store(true, core::sync::atomic::Ordering::SeqCst);
 }
 
 /// Whether this process was started to succeed another (see [`SUCCESSOR`]).
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(super) fn is_successor() -> bool {
-    SUCCESSOR.load(std::sync::atomic::Ordering::SeqCst)
+    SUCCESSOR.load(core::sync::atomic::Ordering::SeqCst)
 }
 
 /// The listening sockets this process was started with: by systemd (socket activation) or
@@ -93,7 +93,7 @@ impl Inherited {
         for (name, socket) in sockets {
             let family = sockopt::socket_domain(&socket)?;
             let stream = sockopt::socket_type(&socket)? == SocketType::STREAM;
-            if !stream || sockopt::socket_acceptconn(&socket)? != true {
+            if !stream || !sockopt::socket_acceptconn(&socket)? {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     std::format!("the socket passed as {name:?} is not a listening stream socket"),
@@ -335,6 +335,19 @@ mod unix {
         }
     }
 
+    /// Whether `socket` listens: `SO_ACCEPTCONN`; on Apple's systems, which declare it but
+    /// do not implement it, a stream socket without a peer (a connection has one).
+    fn listening(socket: &OwnedFd) -> bool {
+        #[cfg(not(target_vendor = "apple"))]
+        {
+            rustix::net::sockopt::socket_acceptconn(socket) == Ok(true)
+        }
+        #[cfg(target_vendor = "apple")]
+        {
+            rustix::net::getpeername(socket).is_err()
+        }
+    }
+
     fn remove_vars() {
         for var in VARS {
             env::remove_var(var);
@@ -411,7 +424,7 @@ mod unix {
                 unusable.push(std::format!("#{index} ({name}) is not a stream socket"));
                 continue;
             };
-            if rustix::net::sockopt::socket_acceptconn(&socket) != Ok(true) {
+            if !listening(&socket) {
                 // A connection (a socket unit with `Accept=yes`), or a socket of this
                 // process's own: left open, not ours to close.
                 let fd = socket.into_raw_fd();

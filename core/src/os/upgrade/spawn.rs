@@ -17,10 +17,12 @@ use crate::{
         traits::Timer,
     },
 };
+#[cfg(unix)]
+use core::pin::pin;
 use core::{
     fmt,
     future::{poll_fn, Future},
-    pin::{pin, Pin},
+    pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
@@ -198,6 +200,8 @@ impl Upgrader {
             let mut inherited = lock(&self.inherited);
             match inherited.take(name) {
                 Some(Listener::Tcp(listener)) => Some(listener),
+                // Unix listeners; none elsewhere.
+                #[cfg_attr(not(unix), allow(unreachable_patterns))]
                 Some(other) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
