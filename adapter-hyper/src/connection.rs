@@ -44,8 +44,9 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 /// belongs to: HTTP/1.1 (with upgrades, and half-closed peers answered) and HTTP/2 with
 /// prior knowledge, told apart by the first bytes.
 ///
-/// For servers with an accept loop of their own (TLS handshakes, say); [`serve`](crate::serve)
-/// calls it for each connection it accepts.
+/// For servers with an accept loop of their own; [`serve`](crate::serve) calls it for each
+/// connection it accepts. With TLS (feature `tls`), the handshake goes first:
+/// `lameduck_hyper::tls::Tls::handshake`, as below.
 ///
 /// - The connection stays counted while anything of it lives: hyper's connection, a response
 ///   body being sent, or the socket handed to an upgrade (`101`, WebSocket) — the upgraded
@@ -74,9 +75,33 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 /// let runtime = Tokio::new();
 /// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
 /// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
-/// // (a TLS handshake on `stream` would go here)
 /// if let Some(connection) = shutdown.handle().connection() {
 ///     runtime.spawn(lameduck_hyper::serve_connection(runtime, stream, connection, service));
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// Over TLS (feature `tls`):
+///
+/// ```no_run
+/// # #[cfg(feature = "tls")]
+/// # async fn f(service: axum::Router) -> std::io::Result<()> {
+/// use lameduck::{Config, runtime::{Network, Runtime}, Shutdown};
+/// use lameduck_hyper::tls::Tls;
+/// use lameduck_tokio::Tokio;
+///
+/// let tls = Tls::from_pem_files("cert.pem", "key.pem").expect("a certificate and its key");
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let runtime = Tokio::new();
+/// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+/// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
+/// if let Some(connection) = shutdown.handle().connection() {
+///     runtime.spawn(async move {
+///         // Bounded by the handshake timeout, given up when draining starts.
+///         if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
+///             lameduck_hyper::serve_connection(runtime, stream, connection, service).await;
+///         }
+///     });
 /// }
 /// # Ok(()) }
 /// ```

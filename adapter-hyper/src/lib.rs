@@ -8,8 +8,13 @@ mod readiness;
 mod serve;
 mod service;
 mod shared;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 
 pub use connection::serve_connection;
 pub use listen::bind;
 pub use readiness::readiness;
+#[cfg(feature = "tls")]
+pub use serve::serve_tls;
 pub use serve::{serve, Serving};

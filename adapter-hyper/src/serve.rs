@@ -18,7 +18,7 @@ use hyper::{
 use lameduck::{
     accept,
     runtime::{Listener, Network},
-    Report, Shutdown,
+    Connection, Report, Shutdown,
 };
 
 /// Serves `service` on `listener` under `shutdown`, on `runtime`, until the shutdown stops;
@@ -84,6 +84,25 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    let spawner = runtime.clone();
+    serve_with(runtime, listener, shutdown, move |stream, connection| {
+        let served = serve_connection(spawner.clone(), stream, connection, service.clone());
+        spawner.spawn(served);
+    })
+}
+
+/// [`serve`] with `on_connection` called for each connection accepted (with its count):
+/// it starts serving it on a task of its own and returns.
+pub(crate) fn serve_with<R, L>(
+    runtime: R,
+    listener: L,
+    shutdown: Shutdown,
+    on_connection: impl FnMut(R::Stream, Connection) + Send + 'static,
+) -> Serving
+where
+    R: Network,
+    L: Into<Listener>,
+{
     let listener = listener.into();
     let local_addr = listener.local_addr().ok();
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
@@ -113,7 +132,6 @@ where
         // `systemd`) and to an upgrade's predecessor alike, which then stops. A predecessor
         // that cannot be told gives up waiting and stops this process itself.
         let _ = lameduck::upgrade::ready();
-        let spawner = runtime.clone();
         let accepting = accept::serve(
             Accepting {
                 runtime: runtime.clone(),
@@ -122,10 +140,7 @@ where
             handle,
             trigger,
             runtime.clone(),
-            move |stream, connection| {
-                let served = serve_connection(spawner.clone(), stream, connection, service.clone());
-                spawner.spawn(served);
-            },
+            on_connection,
         );
         let ((), report) = join(accepting, shutdown.run(runtime, signals)).await;
         report
@@ -134,6 +149,84 @@ where
         local_addr,
         future: Box::pin(future),
     }
+}
+
+/// [`serve`] over TLS (feature `tls`): each connection accepted is served as [`serve`]
+/// does once its TLS handshake is done, with the certificate, the handshake timeout and the
+/// reloads of `tls` (see [`Tls`](crate::tls::Tls)).
+///
+/// - A handshake is bounded by the handshake timeout and dropped at once when draining
+///   starts: it never holds the drain, and is not a cut.
+/// - Every graceful close sends `close_notify` (a client reading to the end sees a clean
+///   end of stream); a cut sends nothing.
+/// - With a `Tls` made from files, each reload request (`SIGHUP`) reads the certificate and
+///   key again, as [`Tls::reload`](crate::tls::Tls::reload) does (on the runtime's blocking
+///   pool): new handshakes use the new pair, open connections keep theirs, and a pair that
+///   fails to load leaves the last good one served.
+///
+/// ```no_run
+/// use axum::{routing::get, Router};
+/// use lameduck::{Config, Report, Shutdown};
+/// use lameduck_hyper::tls::Tls;
+///
+/// #[tokio::main]
+/// async fn main() -> Report {
+///     let app = Router::new().route("/", get(|| async { "hello" }));
+///     let tls = Tls::from_pem_files("cert.pem", "key.pem").expect("a certificate and its key");
+///     let shutdown = Shutdown::new(Config::new()).expect("valid config");
+///     let listener = std::net::TcpListener::bind("0.0.0.0:8443").expect("port free");
+///     let server = lameduck_hyper::serve_tls(lameduck_tokio::Tokio::new(), listener, tls, app, shutdown);
+///     println!("listening on https://{}", server.local_addr().unwrap_or("?"));
+///     server.await
+/// }
+/// ```
+///
+/// # Cancel safety
+///
+/// Not cancel-safe: see [`serve`].
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub fn serve_tls<R, L, S, B>(
+    runtime: R,
+    listener: L,
+    tls: crate::tls::Tls,
+    service: S,
+    shutdown: Shutdown,
+) -> Serving
+where
+    R: Network,
+    R::Stream: Read + Write,
+    L: Into<Listener>,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if tls.reloads() {
+        // Subscribed now, not in the task: no request is missed before it first runs.
+        let mut requests = shutdown.handle().reloads();
+        let (spawner, tls) = (runtime.clone(), tls.clone());
+        runtime.spawn(async move {
+            while futures_util::StreamExt::next(&mut requests).await.is_some() {
+                let tls = tls.clone();
+                // Reading files blocks: not on a thread that serves connections.
+                spawner.spawn_blocking(move || {
+                    let _ = tls.reload();
+                });
+            }
+        });
+    }
+    let spawner = runtime.clone();
+    serve_with(runtime, listener, shutdown, move |stream, connection| {
+        let (runtime, service, tls) = (spawner.clone(), service.clone(), tls.clone());
+        spawner.spawn(async move {
+            if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
+                serve_connection(runtime, stream, connection, service).await;
+            }
+        });
+    })
 }
 
 /// A server at work: resolves to the shutdown's [`Report`]. Made by [`serve`].

@@ -1,5 +1,6 @@
 //! Pieces of the load-test servers (`src/bin/bare_hyper.rs`, `src/bin/hyper_graceful.rs`,
-//! `src/bin/axum_graceful.rs`): the command line, the listening socket, and the two routes the
+//! `src/bin/axum_graceful.rs`, and over TLS `src/bin/bare_hyper_tls.rs`,
+//! `src/bin/axum_server_tls.rs`): the command line, the listening socket, and the two routes the
 //! load scripts use, answered as the demo-server contract says.
 
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use hyper::{
     header::{HeaderValue, CONTENT_TYPE},
     Response, StatusCode, Uri,
 };
+use std::path::PathBuf;
 
 /// `--addr HOST:PORT` from the command line (default `127.0.0.1:8080`); anything else is a
 /// usage error (exit 64).
@@ -37,6 +39,52 @@ pub fn addr_from_args() -> SocketAddr {
 pub fn tokio_listener(addr: SocketAddr) -> tokio::net::TcpListener {
     tokio::net::TcpListener::from_std(lameduck_hyper::bind(addr).expect("bind"))
         .expect("a non-blocking listener")
+}
+
+/// `--addr HOST:PORT` and `--tls-cert PATH --tls-key PATH` (both or neither) from the
+/// command line; anything else is a usage error (exit 64).
+///
+/// ```no_run
+/// let (addr, tls) = lameduck_benches::load::addr_and_tls_from_args();
+/// println!("{addr} {}", tls.is_some());
+/// ```
+pub fn addr_and_tls_from_args() -> (SocketAddr, Option<(PathBuf, PathBuf)>) {
+    parse_addr_and_tls(std::env::args().skip(1)).unwrap_or_else(|error| {
+        eprintln!("error: {error}");
+        std::process::exit(64);
+    })
+}
+
+/// Parses `--addr HOST:PORT` and `--tls-cert PATH --tls-key PATH` out of `args`.
+///
+/// # Errors
+///
+/// A one-line description of the first bad argument, or a TLS option without the other.
+///
+/// ```
+/// use lameduck_benches::load::parse_addr_and_tls;
+/// let args = ["--tls-cert", "c.pem", "--tls-key", "k.pem"].map(String::from);
+/// assert!(parse_addr_and_tls(args).unwrap().1.is_some());
+/// assert!(parse_addr_and_tls(["--tls-cert", "c.pem"].map(String::from)).is_err());
+/// ```
+pub fn parse_addr_and_tls(
+    args: impl IntoIterator<Item = String>,
+) -> Result<(SocketAddr, Option<(PathBuf, PathBuf)>), String> {
+    let (mut rest, mut cert, mut key) = (Vec::new(), None, None);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tls-cert" => cert = Some(args.next().ok_or("missing value for --tls-cert")?),
+            "--tls-key" => key = Some(args.next().ok_or("missing value for --tls-key")?),
+            _ => rest.push(arg),
+        }
+    }
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert.into(), key.into())),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    Ok((parse_addr(rest)?, tls))
 }
 
 /// Parses `--addr HOST:PORT` out of `args`.

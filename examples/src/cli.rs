@@ -1,5 +1,7 @@
 //! The demo servers' command line (see the contract): `--addr`, `--drain-timeout-ms`,
-//! `--lame-duck-ms`, `--hook-timeout-ms`, `--control`, `--take-over`, `--pid-file`. A bad option or value is a one-line error naming
+//! `--lame-duck-ms`, `--hook-timeout-ms`, `--tls-cert`, `--tls-key`,
+//! `--tls-handshake-timeout-ms`, `--control`, `--take-over`, `--pid-file`. A bad option or
+//! value is a one-line error naming
 //! it and exit code 64 (EX_USAGE), before anything is bound.
 
 use core::net::SocketAddr;
@@ -32,6 +34,11 @@ pub struct Options {
     pub lame_duck: Duration,
     /// `--hook-timeout-ms N` (default 5000; must not be 0).
     pub hook_timeout: Duration,
+    /// `--tls-cert PATH` and `--tls-key PATH` (both or neither): serve HTTPS with this
+    /// certificate chain and key (PEM).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `--tls-handshake-timeout-ms N` (default 10000; must not be 0).
+    pub tls_handshake_timeout: Duration,
     /// `--control PATH`: answer hand-off requests on a Unix socket at PATH.
     pub control: Option<PathBuf>,
     /// `--take-over PATH`: take the listening sockets of the server whose control socket is
@@ -48,6 +55,8 @@ impl Default for Options {
             drain_timeout: Duration::from_millis(30_000),
             lame_duck: Duration::ZERO,
             hook_timeout: Duration::from_millis(5_000),
+            tls: None,
+            tls_handshake_timeout: Duration::from_millis(10_000),
             control: None,
             take_over: None,
             pid_file: None,
@@ -77,6 +86,13 @@ pub enum UsageError {
         /// What was expected.
         expected: &'static str,
     },
+    /// An option given without the one it goes with (`--tls-cert` without `--tls-key`).
+    Alone {
+        /// The option given.
+        option: &'static str,
+        /// The one missing.
+        needs: &'static str,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -84,8 +100,9 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::Unknown(option) => write!(
                 f,
-                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms, --control, --take-over, --pid-file)"
+                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms, --tls-cert, --tls-key, --tls-handshake-timeout-ms, --control, --take-over, --pid-file)"
             ),
+            UsageError::Alone { option, needs } => write!(f, "{option} needs {needs} too"),
             UsageError::Missing(option) => write!(f, "missing value for {option}"),
             UsageError::Invalid {
                 option,
@@ -99,6 +116,7 @@ impl fmt::Display for UsageError {
 impl core::error::Error for UsageError {}
 
 const MILLIS: &str = "expected milliseconds, a whole number";
+const ABOVE_ZERO: &str = "expected milliseconds, a whole number above 0";
 
 impl Options {
     /// Parses the arguments after the program name; `--opt value` and `--opt=value` both work.
@@ -137,6 +155,7 @@ impl Options {
         A: Into<String>,
     {
         let mut options = defaults;
+        let (mut cert, mut key) = (None, None);
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -150,6 +169,9 @@ impl Options {
                 "--drain-timeout-ms" => "--drain-timeout-ms",
                 "--lame-duck-ms" => "--lame-duck-ms",
                 "--hook-timeout-ms" => "--hook-timeout-ms",
+                "--tls-cert" => "--tls-cert",
+                "--tls-key" => "--tls-key",
+                "--tls-handshake-timeout-ms" => "--tls-handshake-timeout-ms",
                 "--control" => "--control",
                 "--take-over" => "--take-over",
                 "--pid-file" => "--pid-file",
@@ -175,6 +197,13 @@ impl Options {
                 "--lame-duck-ms" => {
                     options.lame_duck = millis(&value).ok_or_else(|| invalid(MILLIS))?
                 }
+                "--tls-cert" => cert = Some(PathBuf::from(value)),
+                "--tls-key" => key = Some(PathBuf::from(value)),
+                "--tls-handshake-timeout-ms" => {
+                    options.tls_handshake_timeout = millis(&value)
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| invalid(ABOVE_ZERO))?;
+                }
                 "--control" | "--take-over" | "--pid-file" => {
                     if value.is_empty() {
                         return Err(invalid("expected a path"));
@@ -189,10 +218,26 @@ impl Options {
                 _ => {
                     options.hook_timeout = millis(&value)
                         .filter(|d| !d.is_zero())
-                        .ok_or_else(|| invalid("expected milliseconds, a whole number above 0"))?;
+                        .ok_or_else(|| invalid(ABOVE_ZERO))?;
                 }
             }
         }
+        options.tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => options.tls,
+            (Some(_), None) => {
+                return Err(UsageError::Alone {
+                    option: "--tls-cert",
+                    needs: "--tls-key",
+                })
+            }
+            (None, Some(_)) => {
+                return Err(UsageError::Alone {
+                    option: "--tls-key",
+                    needs: "--tls-cert",
+                })
+            }
+        };
         Ok(options)
     }
 
@@ -272,6 +317,17 @@ mod tests {
         assert_eq!(options.drain_timeout, Duration::from_millis(100));
         assert_eq!(options.lame_duck, Duration::from_millis(20));
         assert_eq!(options.hook_timeout, Duration::from_millis(7));
+        let tls = Options::parse([
+            "--tls-cert",
+            "c.pem",
+            "--tls-key=k.pem",
+            "--tls-handshake-timeout-ms",
+            "300",
+        ])
+        .unwrap();
+        assert_eq!(tls.tls, Some(("c.pem".into(), "k.pem".into())));
+        assert_eq!(tls.tls_handshake_timeout, Duration::from_millis(300));
+        assert_eq!(Options::parse(Vec::<String>::new()).unwrap().tls, None);
     }
 
     #[test]
@@ -286,6 +342,12 @@ mod tests {
             (&["--take-over="][..], "--take-over"),
             (&["--pid-file", ""][..], "--pid-file"),
             (&["--verbose"][..], "--verbose"),
+            (&["--tls-cert", "c.pem"][..], "--tls-cert"),
+            (&["--tls-key", "k.pem"][..], "--tls-key"),
+            (
+                &["--tls-handshake-timeout-ms", "0"][..],
+                "--tls-handshake-timeout-ms",
+            ),
         ] {
             let error = Options::parse(args.iter().copied())
                 .unwrap_err()

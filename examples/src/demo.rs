@@ -1,5 +1,6 @@
-//! What every demo does around `lameduck_hyper::serve`: parse the command line (exit 64 on
-//! error), make the shutdown, register the hooks, bind, print the contract's lines.
+//! What every demo does around `lameduck_hyper::serve` (`serve_tls` with `--tls-cert`): parse
+//! the command line (exit 64 on error), make the shutdown, register the hooks, load the
+//! certificate, bind, print the contract's lines.
 
 use crate::{cli::Options, output, routes::Routes};
 use lameduck::{runtime::Network, Hook, Shutdown};
@@ -72,7 +73,7 @@ impl Demo {
     }
 
     /// Serves `service` on the inherited listener (`LISTEN_FDS`) or the `--addr` one with
-    /// `lameduck_hyper::serve`, upgrades in place on `SIGUSR2` (see [`crate::upgrade`]), and
+    /// `lameduck_hyper::serve` (`serve_tls` with `--tls-cert`: see [`tls_or_exit`]), upgrades in place on `SIGUSR2` (see [`crate::upgrade`]), and
     /// keeps the contract's output: `listening on` once the signal handlers are installed, each
     /// phase, each hook, the report line; then exits with the report's code. Binding
     /// failures exit 1.
@@ -102,6 +103,9 @@ impl Demo {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        // Before the listener and the take-over: a certificate that cannot be loaded binds
+        // and takes nothing.
+        let tls = tls_or_exit(&self.options);
         let (upgrader, take_over) = crate::upgrade::upgrader_or_exit(&self.options);
         crate::upgrade::control_or_exit(&upgrader, &runtime, &self.shutdown, &self.options);
         let listener = crate::upgrade::listener_or_exit(&upgrader, &self.options);
@@ -115,13 +119,17 @@ impl Demo {
         // Subscribed before the shutdown runs: no reload is missed.
         runtime.spawn(output::reloads(handle));
         let runtime_ = runtime.clone();
-        let server = lameduck_hyper::serve(runtime, listener, service, self.shutdown);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(tls) => lameduck_hyper::serve_tls(runtime, listener, tls, service, self.shutdown),
+            None => lameduck_hyper::serve(runtime, listener, service, self.shutdown),
+        };
         // After `serve` installed the signal handlers: a signal sent as soon as a watcher
         // reads this line is a shutdown request, not the default action.
         // `serve` said "ready" (READY=1 and MAINPID= to systemd, then to the predecessor,
         // if any, which stops accepting; connections queued meanwhile wait in the shared
         // accept queue for this process's first poll).
-        output::listening(server.local_addr().unwrap_or("?"));
+        output::listening(scheme, server.local_addr().unwrap_or("?"));
         crate::upgrade::serving(&runtime_, take_over, trigger, &self.options);
         let report = server.await;
         phases_printed.await;
@@ -147,6 +155,38 @@ pub fn flush() -> Hook {
         output::written().await;
         Ok::<(), core::convert::Infallible>(())
     })
+}
+
+/// The contract's TLS (`--tls-cert`, `--tls-key`): the certificate and key loaded, their
+/// fingerprint printed (`reload: tls certificate sha256:<hex>`), each reload's outcome
+/// printed the same way or as `reload: failed: <reason>`; `None` without the options. A
+/// pair that cannot be loaded at start prints `error: <reason>` and exits 1.
+///
+/// ```
+/// use lameduck_examples::{cli::Options, demo::tls_or_exit};
+/// assert!(tls_or_exit(&Options::default()).is_none());
+/// ```
+pub fn tls_or_exit(options: &Options) -> Option<lameduck_hyper::tls::Tls> {
+    let (cert, key) = options.tls.as_ref()?;
+    let tls = match lameduck_hyper::tls::Tls::from_pem_files(cert, key) {
+        Ok(tls) => tls,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Some(fingerprint) = tls.certificate() {
+        output::line(format_args!("reload: tls certificate sha256:{fingerprint}"));
+    }
+    let tls = tls
+        .handshake_timeout(options.tls_handshake_timeout)
+        .on_reload(|outcome| match outcome {
+            Ok(fingerprint) => {
+                output::line(format_args!("reload: tls certificate sha256:{fingerprint}"))
+            }
+            Err(error) => output::line(format_args!("reload: failed: {error}")),
+        });
+    Some(tls)
 }
 
 /// Binds the demo's listener with a backlog for bursts, or prints the error and exits 1.

@@ -221,7 +221,7 @@ pub async fn written() {
     }
 }
 
-/// `listening on http://IP:PORT`, then `phase: running`, and waits (at most [`EXIT_FLUSH`])
+/// `listening on <scheme>://IP:PORT` (`http`, `https`), then `phase: running`, and waits (at most [`EXIT_FLUSH`])
 /// until they are written: what follows (a successor telling its predecessor it serves,
 /// which then prints `upgrade: handed over`) must come after them on a shared stdout.
 ///
@@ -229,10 +229,10 @@ pub async fn written() {
 /// pay for starting a thread.
 ///
 /// ```
-/// lameduck_examples::output::listening("127.0.0.1:8080");
+/// lameduck_examples::output::listening("http", "127.0.0.1:8080");
 /// ```
-pub fn listening(addr: impl core::fmt::Display) {
-    line(format_args!("listening on http://{addr}"));
+pub fn listening(scheme: &str, addr: impl core::fmt::Display) {
+    line(format_args!("listening on {scheme}://{addr}"));
     line(format_args!("phase: {}", Phase::Running));
     let _ = writer_of(true);
     wait_flushed([writer_of(false).flushed()], Instant::now() + EXIT_FLUSH);
@@ -261,8 +261,9 @@ pub async fn phases(handle: Handle) {
 }
 
 /// Prints `reload: <signal>` (`reload: SIGHUP`) for each reload request, until the
-/// shutdown has stopped. The demos have nothing to reload: the line shows the signal was
-/// taken as a reload and did not end the process.
+/// shutdown has stopped: the line shows the signal was taken as a reload and did not end
+/// the process (with TLS, the certificate reload prints its own line: see
+/// [`crate::demo::tls_or_exit`]).
 ///
 /// It subscribes when called, not when first polled: call it before the shutdown runs, so
 /// a reload the driver takes before the printing task first runs is printed too.

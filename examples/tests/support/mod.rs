@@ -17,7 +17,10 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader},
+    io::{
+        AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
+        BufReader as AsyncBufReader,
+    },
     net::TcpStream,
     sync::mpsc,
 };
@@ -277,10 +280,12 @@ impl Demo {
             stdout,
             stderr,
         };
-        let line = demo.line_starting("listening on http://").await;
-        demo.addr = line["listening on http://".len()..]
-            .parse()
-            .expect("IP:PORT");
+        let line = demo.line_starting("listening on ").await;
+        demo.addr = line
+            .strip_prefix("listening on http://")
+            .or_else(|| line.strip_prefix("listening on https://"))
+            .and_then(|addr| addr.parse().ok())
+            .expect("listening on http(s)://IP:PORT");
         demo.expect_line("phase: running").await;
         demo
     }
@@ -397,9 +402,9 @@ impl Drop for Demo {
     }
 }
 
-/// A raw HTTP/1.1 connection.
-pub(crate) struct Raw {
-    pub io: AsyncBufReader<TcpStream>,
+/// A raw HTTP/1.1 connection (over TCP, or over any stream: TLS).
+pub(crate) struct Raw<S = TcpStream> {
+    pub io: AsyncBufReader<S>,
 }
 
 impl Raw {
@@ -407,6 +412,13 @@ impl Raw {
         let io = bounded("connect", TcpStream::connect(addr))
             .await
             .expect("connect");
+        Raw::over(io)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
+    /// HTTP/1.1 over `io`.
+    pub(crate) fn over(io: S) -> Raw<S> {
         Raw {
             io: AsyncBufReader::new(io),
         }
