@@ -3,6 +3,7 @@
 
 mod connection;
 mod io;
+pub mod layer;
 mod listen;
 mod readiness;
 mod serve;
@@ -13,6 +14,7 @@ mod shared;
 pub mod tls;
 
 pub use connection::serve_connection;
+pub use layer::ShutdownLayer;
 pub use listen::bind;
 pub use readiness::readiness;
 #[cfg(feature = "tls")]

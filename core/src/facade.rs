@@ -11,6 +11,7 @@ mod loom_models;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub(crate) mod observe;
+pub(crate) mod owned;
 pub(crate) mod reached;
 pub(crate) mod registry;
 pub(crate) mod reload;

@@ -116,7 +116,10 @@ pub mod hook {
 #[cfg(feature = "alloc")]
 pub mod events {
     //! Connections reported as state changes (Go's `ConnState`), for servers that see
-    //! events rather than own a [`Connection`](crate::Connection) per socket.
+    //! events rather than own a [`Connection`](crate::Connection) per socket; and counts
+    //! with no `Connection` at all, for servers that show only their requests (a tower
+    //! layer: [`OwnedGuard`] per request, a [`Hold`] while the server closes its own).
 
     pub use crate::facade::connection::{ConnEvent, Events};
+    pub use crate::facade::owned::{Hold, OwnedGuard};
 }

@@ -86,6 +86,8 @@ async fn shutdown_drains_in_flight_work_and_refuses_new_connections() {
         probe.get("/healthz").await;
         let (status, _, body) = probe.response().await;
         assert_eq!((status, body.as_str()), (503, "draining"), "{name}");
+        // A new connection: a demo that says goodbye from the first signal closed that one.
+        let mut probe = Raw::connect(demo.addr).await;
         probe.get("/").await;
         assert_eq!(probe.response().await.0, 200, "{name}");
         // A request started during the lame-duck period, in flight when draining starts.

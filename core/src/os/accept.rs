@@ -166,7 +166,7 @@ where
     // Keeps the drain open until the backlog was taken; none once the drain completed.
     // Taken now, not at the first poll: a shutdown that starts before the spawned loop
     // first runs must still find the listener open and its backlog waiting to be taken.
-    let hold = Hold::new(&handle);
+    let hold = handle.hold();
     accepting(listener, handle, trigger, timer, spawn, hold)
 }
 
@@ -176,7 +176,7 @@ async fn accepting<A, T, S>(
     trigger: Trigger,
     timer: T,
     mut spawn: S,
-    hold: Option<Hold>,
+    hold: Option<crate::facade::owned::Hold>,
 ) where
     A: Accept,
     T: Timer,
@@ -278,23 +278,6 @@ where
                 }
             },
         }
-    }
-}
-
-/// The accept loop's hold on the drain (see [`serve`]); released when dropped.
-struct Hold(Handle);
-
-impl Hold {
-    fn new(handle: &Handle) -> Option<Hold> {
-        // `then`, not `then_some`: a hold built eagerly and dropped on refusal would
-        // release what it never took.
-        handle.shared.tracker.hold().then(|| Hold(handle.clone()))
-    }
-}
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        self.0.shared.tracker.unhold();
     }
 }
 
@@ -516,12 +499,12 @@ mod tests {
     fn the_hold_is_not_a_connection() {
         let shutdown = Shutdown::new(Config::new()).unwrap();
         let handle = shutdown.handle();
-        let hold = super::Hold::new(&handle).unwrap();
+        let hold = handle.hold().unwrap();
         assert_eq!(handle.snapshot().open, 0);
         assert!(!shutdown.shared.tracker.start_drain(), "held open");
         drop(hold);
         assert!(shutdown.shared.tracker.is_drained());
-        assert!(super::Hold::new(&handle).is_none(), "none after the drain");
+        assert!(handle.hold().is_none(), "none after the drain");
     }
 
     #[test]

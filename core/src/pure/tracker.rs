@@ -275,7 +275,7 @@ impl Tracker {
     /// holds one while its listener is open, so that the connections still queued in the
     /// listener's backlog when draining starts can be taken and counted before the tracker
     /// may call itself drained. `false` once the drain has completed.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "alloc")]
     pub(crate) fn hold(&self) -> bool {
         // Relaxed: a statistic, read only by `open`.
         self.holds.fetch_add(1, Ordering::Relaxed);
@@ -287,7 +287,7 @@ impl Tracker {
     }
 
     /// Releases a hold that `hold` took.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "alloc")]
     pub(crate) fn unhold(&self) {
         self.release(false);
         self.holds.fetch_sub(1, Ordering::Relaxed);

@@ -26,7 +26,7 @@ use tokio::{
 };
 
 /// Every demo keeping the contract.
-pub(crate) const DEMOS: [&str; 4] = ["hyper_tokio", "hyper_smol", "axum", "seed"];
+pub(crate) const DEMOS: [&str; 5] = ["hyper_tokio", "hyper_smol", "axum", "axum_layer", "seed"];
 
 /// Runs `check` on every demo at once; a failure names the demo.
 pub(crate) async fn each_demo<F, Fut>(check: F)
