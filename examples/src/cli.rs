@@ -1,6 +1,7 @@
 //! The demo servers' command line (see the contract): `--addr`, `--drain-timeout-ms`,
 //! `--lame-duck-ms`, `--hook-timeout-ms`, `--tls-cert`, `--tls-key`,
-//! `--tls-handshake-timeout-ms`. A bad option or value is a one-line error naming
+//! `--tls-handshake-timeout-ms`, `--control`, `--take-over`, `--pid-file`. A bad option or
+//! value is a one-line error naming
 //! it and exit code 64 (EX_USAGE), before anything is bound.
 
 use core::net::SocketAddr;
@@ -38,6 +39,13 @@ pub struct Options {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `--tls-handshake-timeout-ms N` (default 10000; must not be 0).
     pub tls_handshake_timeout: Duration,
+    /// `--control PATH`: answer hand-off requests on a Unix socket at PATH.
+    pub control: Option<PathBuf>,
+    /// `--take-over PATH`: take the listening sockets of the server whose control socket is
+    /// PATH, instead of binding `--addr`.
+    pub take_over: Option<PathBuf>,
+    /// `--pid-file PATH`: write the pid there once serving.
+    pub pid_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -49,6 +57,9 @@ impl Default for Options {
             hook_timeout: Duration::from_millis(5_000),
             tls: None,
             tls_handshake_timeout: Duration::from_millis(10_000),
+            control: None,
+            take_over: None,
+            pid_file: None,
         }
     }
 }
@@ -89,7 +100,7 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::Unknown(option) => write!(
                 f,
-                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms, --tls-cert, --tls-key, --tls-handshake-timeout-ms)"
+                "unknown option {option} (expected --addr, --drain-timeout-ms, --lame-duck-ms, --hook-timeout-ms, --tls-cert, --tls-key, --tls-handshake-timeout-ms, --control, --take-over, --pid-file)"
             ),
             UsageError::Alone { option, needs } => write!(f, "{option} needs {needs} too"),
             UsageError::Missing(option) => write!(f, "missing value for {option}"),
@@ -161,6 +172,9 @@ impl Options {
                 "--tls-cert" => "--tls-cert",
                 "--tls-key" => "--tls-key",
                 "--tls-handshake-timeout-ms" => "--tls-handshake-timeout-ms",
+                "--control" => "--control",
+                "--take-over" => "--take-over",
+                "--pid-file" => "--pid-file",
                 _ => return Err(UsageError::Unknown(name)),
             };
             let value = inline
@@ -189,6 +203,17 @@ impl Options {
                     options.tls_handshake_timeout = millis(&value)
                         .filter(|d| !d.is_zero())
                         .ok_or_else(|| invalid(ABOVE_ZERO))?;
+                }
+                "--control" | "--take-over" | "--pid-file" => {
+                    if value.is_empty() {
+                        return Err(invalid("expected a path"));
+                    }
+                    let path = Some(PathBuf::from(value));
+                    match option {
+                        "--control" => options.control = path,
+                        "--take-over" => options.take_over = path,
+                        _ => options.pid_file = path,
+                    }
                 }
                 _ => {
                     options.hook_timeout = millis(&value)
@@ -278,8 +303,16 @@ mod tests {
             "--lame-duck-ms",
             "20",
             "--hook-timeout-ms=7",
+            "--control",
+            "/run/a.sock",
+            "--take-over=/run/b.sock",
+            "--pid-file",
+            "/run/c.pid",
         ])
         .unwrap();
+        assert_eq!(options.control, Some(PathBuf::from("/run/a.sock")));
+        assert_eq!(options.take_over, Some(PathBuf::from("/run/b.sock")));
+        assert_eq!(options.pid_file, Some(PathBuf::from("/run/c.pid")));
         assert_eq!(options.addr, "0.0.0.0:0".parse().unwrap());
         assert_eq!(options.drain_timeout, Duration::from_millis(100));
         assert_eq!(options.lame_duck, Duration::from_millis(20));
@@ -305,6 +338,9 @@ mod tests {
             (&["--hook-timeout-ms", "0"][..], "--hook-timeout-ms"),
             (&["--addr", "nowhere"][..], "--addr"),
             (&["--addr"][..], "--addr"),
+            (&["--control"][..], "--control"),
+            (&["--take-over="][..], "--take-over"),
+            (&["--pid-file", ""][..], "--pid-file"),
             (&["--verbose"][..], "--verbose"),
             (&["--tls-cert", "c.pem"][..], "--tls-cert"),
             (&["--tls-key", "k.pem"][..], "--tls-key"),

@@ -103,10 +103,14 @@ impl Demo {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        // Before the listener: a certificate that cannot be loaded binds nothing.
+        // Before the listener and the take-over: a certificate that cannot be loaded binds
+        // and takes nothing.
         let tls = tls_or_exit(&self.options);
-        let (upgrader, listener) = crate::upgrade::listener_or_exit(&self.options);
+        let (upgrader, take_over) = crate::upgrade::upgrader_or_exit(&self.options);
+        crate::upgrade::control_or_exit(&upgrader, &runtime, &self.shutdown, &self.options);
+        let listener = crate::upgrade::listener_or_exit(&upgrader, &self.options);
         crate::upgrade::on_usr2(upgrader, &runtime, &self.shutdown);
+        let trigger = self.shutdown.trigger();
         let handle = self.shutdown.handle();
         let (phases_done, phases_printed) =
             futures_util::future::FutureExt::remote_handle(output::phases(handle.clone()));
@@ -114,6 +118,7 @@ impl Demo {
         runtime.spawn(output::progress(handle.clone(), runtime.clone()));
         // Subscribed before the shutdown runs: no reload is missed.
         runtime.spawn(output::reloads(handle));
+        let runtime_ = runtime.clone();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let server = match tls {
             Some(tls) => lameduck_hyper::serve_tls(runtime, listener, tls, service, self.shutdown),
@@ -125,9 +130,14 @@ impl Demo {
         // if any, which stops accepting; connections queued meanwhile wait in the shared
         // accept queue for this process's first poll).
         output::listening(scheme, server.local_addr().unwrap_or("?"));
+        crate::upgrade::serving(&runtime_, take_over, trigger, &self.options);
         let report = server.await;
         phases_printed.await;
-        output::finish(&report)
+        crate::upgrade::remove_pid_file(&self.options);
+        output::finish_as(
+            &report,
+            crate::upgrade::exit_code(report.exit_code().into()),
+        )
     }
 }
 

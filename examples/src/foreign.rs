@@ -39,7 +39,9 @@ impl Demo {
             eprintln!("error: --tls-cert: this demo serves plain HTTP only (axum::serve)");
             std::process::exit(crate::cli::EXIT_USAGE);
         }
-        let (upgrader, listener) = upgrade::listener_or_exit(&self.options);
+        let (upgrader, take_over) = upgrade::upgrader_or_exit(&self.options);
+        upgrade::control_or_exit(&upgrader, &runtime, &self.shutdown, &self.options);
+        let listener = upgrade::listener_or_exit(&upgrader, &self.options);
         upgrade::on_usr2(upgrader, &runtime, &self.shutdown);
         let handle = self.shutdown.handle();
         let trigger = self.shutdown.trigger();
@@ -77,6 +79,7 @@ impl Demo {
         // upgrade's predecessor, which then stops (one that cannot be told gives up waiting
         // and stops this process itself).
         let _ = lameduck::upgrade::ready();
+        upgrade::serving(&runtime, take_over, trigger.clone(), &self.options);
         let report = match signals {
             Ok(signals) => self.shutdown.run(runtime, signals).await,
             Err(error) => {
@@ -87,6 +90,7 @@ impl Demo {
             }
         };
         phases_printed.await;
-        output::finish(&report)
+        upgrade::remove_pid_file(&self.options);
+        output::finish_as(&report, upgrade::exit_code(report.exit_code().into()))
     }
 }

@@ -282,7 +282,10 @@ pub fn reloads(handle: Handle) -> impl Future<Output = ()> + Send {
     let mut reloads = handle.reloads();
     async move {
         while let Some(signal) = reloads.next().await {
+            // `Type=notify-reload`: the demo has nothing to reload, so it is done at once.
+            lameduck::systemd::reloading();
             line(format_args!("reload: {signal}"));
+            lameduck::systemd::reloaded();
         }
     }
 }
@@ -332,6 +335,19 @@ pub async fn progress<T: Timer>(handle: Handle, timer: T) {
 /// # }
 /// ```
 pub fn finish(report: &Report) -> ! {
+    finish_as(report, report.exit_code().into())
+}
+
+/// As [`finish`], exiting with `code` instead of the report's (a demo whose take-over was
+/// not confirmed exits 69).
+///
+/// ```no_run
+/// # async fn run(server: lameduck_hyper::Serving) {
+/// let report = server.await;
+/// lameduck_examples::output::finish_as(&report, 69)
+/// # }
+/// ```
+pub fn finish_as(report: &Report, code: i32) -> ! {
     for hook in report.hooks() {
         // Hooks a third signal cut off never finished: they have no line.
         if matches!(
@@ -345,7 +361,7 @@ pub fn finish(report: &Report) -> ! {
     line(format_args!("phase: {}", Phase::Stopped));
     line(report);
     flush();
-    std::process::exit(report.exit_code().into())
+    std::process::exit(code)
 }
 
 #[cfg(test)]

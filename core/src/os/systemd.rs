@@ -4,6 +4,8 @@
 //! | when | message |
 //! | --- | --- |
 //! | [`ready`], once serving | `READY=1`, `MAINPID=<pid>`, `STATUS=running` |
+//! | [`reloading`]: a reload or an upgrade starts | `RELOADING=1`, `MONOTONIC_USEC=<now>`, `STATUS=reloading` |
+//! | [`reloaded`]: the reload is done, the upgrade failed | `READY=1`, `STATUS=running` |
 //! | the shutdown starts (lame duck) | `STOPPING=1`, `STATUS=lame-duck: …`, `EXTEND_TIMEOUT_USEC=…` |
 //! | draining starts | `STATUS=draining: N connection(s) left`, `EXTEND_TIMEOUT_USEC=…` |
 //! | while draining, once a second ([`heartbeat`]) | `STATUS=draining: N connection(s) left, M ms to the deadline`, `EXTEND_TIMEOUT_USEC=…` |
@@ -63,6 +65,42 @@ pub fn ready() {
         let keeps_watchdog = sd_notify::watchdog_enabled().is_some();
         unix::send(&ready[..if keeps_watchdog { 4 } else { 3 }]);
     }
+}
+
+/// Tells systemd a reload began, for `Type=notify-reload` units: `RELOADING=1` with
+/// `MONOTONIC_USEC=<CLOCK_MONOTONIC in µs>` and `STATUS=reloading`; say [`reloaded`] when it
+/// is done. An upgrade of either kind says it when it starts, and a failed one says
+/// [`reloaded`]; a successful one ends with the successor's [`ready`] (with its
+/// `MAINPID=`). Does nothing without `NOTIFY_SOCKET`.
+///
+/// ```
+/// lameduck::systemd::reloading();
+/// // ... re-read the configuration, then:
+/// lameduck::systemd::reloaded();
+/// ```
+pub fn reloading() {
+    #[cfg(unix)]
+    if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+        unix::send(&[
+            sd_notify::NotifyState::Reloading,
+            now,
+            sd_notify::NotifyState::Status("reloading"),
+        ]);
+    }
+}
+
+/// Tells systemd a reload ([`reloading`]) is done and this process serves on: `READY=1`,
+/// `STATUS=running`. Does nothing without `NOTIFY_SOCKET`.
+///
+/// ```
+/// lameduck::systemd::reloaded();
+/// ```
+pub fn reloaded() {
+    #[cfg(unix)]
+    unix::send(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("running"),
+    ]);
 }
 
 /// What runs beside the server under systemd, until the shutdown has stopped: `WATCHDOG=1`

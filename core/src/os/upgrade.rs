@@ -24,6 +24,16 @@
 //! - [`ready`] is "I serve now", said once, to systemd and to the predecessor alike (which
 //!   then stops). `lameduck-hyper`'s `serve` says it; it does nothing when the process was
 //!   neither started by an upgrade nor by systemd.
+//! - A successor **started separately** (by systemd's `ExecReload=`, a deploy tool, an
+//!   operator; Linux): the server answers on a control socket, [`Upgrader::control`]; the new
+//!   process takes the sockets with [`Upgrader::take_over`] instead of
+//!   [`Upgrader::from_env`], serves, says [`ready`], and hears the outcome with
+//!   [`TakeOver::confirmed`]. The socket is a Unix stream socket at a path, mode 0600; the
+//!   caller's user is checked with `SO_PEERCRED` (the server's, or root); the listening
+//!   sockets pass as `SCM_RIGHTS`. Otherwise it is an upgrade like any: one at a time with
+//!   the spawned kind, the same readiness and bound, the same shutdown after it. pingora
+//!   passes its listeners the same way but trusts a fixed 5 s and shuts down even when the
+//!   send failed; shellflip returns the outcome to the process that asked, as this does.
 //!
 //! ```no_run
 //! use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown, Signal};
@@ -72,10 +82,16 @@
 //! The variables are removed from the environment once read, so processes the server starts
 //! later do not take the sockets by mistake, and the sockets taken are made close-on-exec.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod control;
 mod inherit;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod separate;
 mod spawn;
 
 pub use inherit::{ready, Inherited};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use separate::{Confirmed, TakeOver, TakeOverError};
 pub use spawn::{Handover, UpgradeError, Upgrader, Upgrading};
 
 #[cfg_attr(not(unix), allow(dead_code))]

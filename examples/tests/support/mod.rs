@@ -304,6 +304,23 @@ impl Demo {
         demo.exit().await
     }
 
+    /// Runs `name` with `args` to its end as the user `uid` (group `uid` too).
+    pub(crate) async fn run_as(name: &'static str, args: &[&str], uid: u32) -> Exit {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(binary(name));
+        command.args(args).uid(uid).gid(uid);
+        let (child, lines, stdout, stderr) = spawn_command(command, None);
+        let demo = Demo {
+            name,
+            child: Some(child),
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+            stdout,
+            stderr,
+        };
+        demo.exit().await
+    }
+
     /// Waits for the next stdout line starting with `prefix`, skipping others.
     pub(crate) async fn line_starting(&mut self, prefix: &str) -> String {
         let name = self.name;

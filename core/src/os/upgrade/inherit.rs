@@ -17,6 +17,24 @@ use std::{
 #[cfg(unix)]
 static READY: Mutex<Option<UnixStream>> = Mutex::new(None);
 
+/// Whether this process was started to succeed another (by an upgrade, or a take-over):
+/// it found a readiness channel. Stays true once the channel was used.
+#[cfg(unix)]
+static SUCCESSOR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Keeps `channel` for [`ready`]: this process succeeds another.
+#[cfg(unix)]
+pub(super) fn expect_ready(channel: UnixStream) {
+    *READY.lock().unwrap_or_else(|e| e.into_inner()) = Some(channel);
+    SUCCESSOR.store(true, core::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether this process was started to succeed another (see [`SUCCESSOR`]).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) fn is_successor() -> bool {
+    SUCCESSOR.load(core::sync::atomic::Ordering::SeqCst)
+}
+
 /// The listening sockets this process was started with: by systemd (socket activation) or
 /// by a predecessor (an upgrade), through `LISTEN_FDS`, `LISTEN_PID` and `LISTEN_FDNAMES`.
 ///
@@ -62,6 +80,38 @@ impl Inherited {
         {
             Ok(Inherited::default())
         }
+    }
+
+    /// The listening sockets a predecessor passed over its control socket, checked as
+    /// inherited ones are: each must be a listening TCP or Unix stream socket.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(super) fn from_sockets(
+        sockets: Vec<(String, std::os::fd::OwnedFd)>,
+    ) -> io::Result<Inherited> {
+        use rustix::net::{sockopt, AddressFamily, SocketType};
+        let mut listeners = Vec::with_capacity(sockets.len());
+        for (name, socket) in sockets {
+            let family = sockopt::socket_domain(&socket)?;
+            let stream = sockopt::socket_type(&socket)? == SocketType::STREAM;
+            if !stream || !sockopt::socket_acceptconn(&socket)? {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    std::format!("the socket passed as {name:?} is not a listening stream socket"),
+                ));
+            }
+            let listener = if family == AddressFamily::INET || family == AddressFamily::INET6 {
+                Listener::Tcp(TcpListener::from(socket))
+            } else if family == AddressFamily::UNIX {
+                Listener::Unix(UnixListener::from(socket))
+            } else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    std::format!("the socket passed as {name:?} is neither TCP nor Unix"),
+                ));
+            };
+            listeners.push((name, Some(listener)));
+        }
+        Ok(Inherited { listeners })
     }
 
     /// How many listeners are left to take.
@@ -285,6 +335,19 @@ mod unix {
         }
     }
 
+    /// Whether `socket` listens: `SO_ACCEPTCONN`; on Apple's systems, which declare it but
+    /// do not implement it, a stream socket without a peer (a connection has one).
+    fn listening(socket: &OwnedFd) -> bool {
+        #[cfg(not(target_vendor = "apple"))]
+        {
+            rustix::net::sockopt::socket_acceptconn(socket) == Ok(true)
+        }
+        #[cfg(target_vendor = "apple")]
+        {
+            rustix::net::getpeername(socket).is_err()
+        }
+    }
+
     fn remove_vars() {
         for var in VARS {
             env::remove_var(var);
@@ -331,8 +394,11 @@ mod unix {
                     .take_custom(index, libc::AF_UNIX, libc::SOCK_STREAM, "unix stream")
                     .ok()
                     .flatten();
-                let channel = channel.filter(|c| from_predecessor(c, predecessor.as_deref()));
-                *READY.lock().unwrap_or_else(|e| e.into_inner()) = channel;
+                if let Some(channel) =
+                    channel.filter(|c| from_predecessor(c, predecessor.as_deref()))
+                {
+                    expect_ready(channel);
+                }
                 continue;
             }
             let (tcp, socket) = match fds.take_custom::<OwnedFd>(
@@ -358,7 +424,7 @@ mod unix {
                 unusable.push(std::format!("#{index} ({name}) is not a stream socket"));
                 continue;
             };
-            if rustix::net::sockopt::socket_acceptconn(&socket) != Ok(true) {
+            if !listening(&socket) {
                 // A connection (a socket unit with `Accept=yes`), or a socket of this
                 // process's own: left open, not ours to close.
                 let fd = socket.into_raw_fd();

@@ -17,10 +17,12 @@ use crate::{
         traits::Timer,
     },
 };
+#[cfg(unix)]
+use core::pin::pin;
 use core::{
     fmt,
     future::{poll_fn, Future},
-    pin::{pin, Pin},
+    pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
@@ -43,7 +45,7 @@ use std::{
 
 /// How often a silent successor is checked for an exit.
 #[cfg(unix)]
-const TICK: Duration = Duration::from_millis(20);
+pub(super) const TICK: Duration = Duration::from_millis(20);
 /// The byte a successor writes on the readiness channel.
 #[cfg(unix)]
 const READY_BYTE: u8 = super::READY_BYTE;
@@ -53,7 +55,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the upgrades of one server stand; shared by the clones of an [`Upgrader`].
 #[derive(Clone, Copy, Debug)]
-enum State {
+pub(super) enum State {
     Idle,
     Upgrading,
     HandedOver(u32),
@@ -90,12 +92,12 @@ pub struct Upgrader {
     args: Vec<OsString>,
     command: Option<Arc<MakeCommand>>,
     #[cfg(unix)]
-    sockets: Arc<Mutex<Vec<(String, OwnedFd)>>>,
-    timeout: Duration,
+    pub(super) sockets: Arc<Mutex<Vec<(String, OwnedFd)>>>,
+    pub(super) timeout: Duration,
     state: Arc<Mutex<State>>,
-    shutdown: Option<(Handle, Trigger)>,
+    pub(super) shutdown: Option<(Handle, Trigger)>,
     /// What [`from_env`](Self::from_env) found, for [`listen`](Self::listen).
-    inherited: Arc<Mutex<Inherited>>,
+    pub(super) inherited: Arc<Mutex<Inherited>>,
 }
 
 impl fmt::Debug for Upgrader {
@@ -198,6 +200,8 @@ impl Upgrader {
             let mut inherited = lock(&self.inherited);
             match inherited.take(name) {
                 Some(Listener::Tcp(listener)) => Some(listener),
+                // Unix listeners; none elsewhere.
+                #[cfg_attr(not(unix), allow(unreachable_patterns))]
                 Some(other) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
@@ -547,7 +551,7 @@ impl Upgrader {
         Ok(())
     }
 
-    fn claim(&self) -> Result<Claim, UpgradeError> {
+    pub(super) fn claim(&self) -> Result<Claim, UpgradeError> {
         if std::process::id() == 1 {
             return Err(UpgradeError::Init);
         }
@@ -568,6 +572,10 @@ impl Upgrader {
         match *state {
             State::Idle => {
                 *state = State::Upgrading;
+                // `Type=notify-reload`: systemd waits for the outcome (READY=1 from the
+                // successor, or from this process when the upgrade fails).
+                #[cfg(feature = "systemd")]
+                crate::os::systemd::reloading();
                 Ok(Claim {
                     state: self.state.clone(),
                     keep: false,
@@ -601,17 +609,24 @@ impl Upgrader {
         // The successor, if one started and failed, was killed and reaped when `result` was
         // built; dropping the claim makes us idle.
         let mut successor = result?;
-        let pid = successor.pid();
+        // On an error, dropping `successor` kills and reaps it.
+        let handover = self.hand_over(&mut claim, successor.pid())?;
+        successor.release();
+        Ok(handover)
+    }
+
+    /// The last step of every kind of upgrade, once the successor `pid` serves: the shutdown
+    /// starts (by [`Trigger::handover`]) unless it had begun, in which case the successor
+    /// must stop ([`UpgradeError::ShuttingDown`]).
+    pub(super) fn hand_over(&self, claim: &mut Claim, pid: u32) -> Result<Handover, UpgradeError> {
         if let Some((handle, trigger)) = &self.shutdown {
             if handle.phase() != Phase::Running {
-                // Dropping `successor` kills and reaps it.
                 return Err(UpgradeError::ShuttingDown);
             }
             trigger.handover();
         }
         claim.settle(State::HandedOver(pid));
         claim.keep = true;
-        successor.release();
         Ok(Handover { pid })
     }
 
@@ -733,7 +748,7 @@ impl Upgrader {
 
 /// One upgrade's claim on the shared state: back to idle when dropped, unless kept. With a
 /// shutdown to follow, it holds the drain open (as a connection) and watches for its start.
-struct Claim {
+pub(super) struct Claim {
     state: Arc<Mutex<State>>,
     keep: bool,
     stopping: Option<(Connection, Reached)>,
@@ -744,7 +759,7 @@ impl Claim {
         *lock(&self.state) = state;
     }
 
-    fn stopping(&mut self) -> Option<&mut Reached> {
+    pub(super) fn stopping(&mut self) -> Option<&mut Reached> {
         self.stopping.as_mut().map(|(_, reached)| reached)
     }
 }
@@ -753,6 +768,9 @@ impl Drop for Claim {
     fn drop(&mut self) {
         if !self.keep {
             self.settle(State::Idle);
+            // The upgrade failed: this process serves on.
+            #[cfg(feature = "systemd")]
+            crate::os::systemd::reloaded();
         }
     }
 }
@@ -863,6 +881,16 @@ pub enum UpgradeError {
     /// Run the server under an init (`docker run --init`, `tini`, or Kubernetes'
     /// `shareProcessNamespace`).
     Init,
+    /// A process of another user asked for a hand-off on the control socket
+    /// ([`Upgrader::control`]); only this server's user, or root, may.
+    Unauthorized {
+        /// The asking process's pid.
+        pid: u32,
+        /// Its user.
+        uid: u32,
+    },
+    /// The control socket ([`Upgrader::control`]) could not be bound.
+    Control(io::Error),
 }
 
 impl fmt::Display for UpgradeError {
@@ -890,6 +918,11 @@ impl fmt::Display for UpgradeError {
                 "this process is pid 1: its successor would be killed when it exits \
                  (run it under an init, e.g. docker run --init)",
             ),
+            UpgradeError::Unauthorized { pid, uid } => write!(
+                f,
+                "refused pid {pid}: its user {uid} is neither this server's nor root"
+            ),
+            UpgradeError::Control(e) => write!(f, "control socket: {e}"),
         }
     }
 }
@@ -897,7 +930,7 @@ impl fmt::Display for UpgradeError {
 impl core::error::Error for UpgradeError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            UpgradeError::Spawn(e) | UpgradeError::Io(e) => Some(e),
+            UpgradeError::Spawn(e) | UpgradeError::Io(e) | UpgradeError::Control(e) => Some(e),
             _ => None,
         }
     }
@@ -999,7 +1032,7 @@ fn strip_deleted(path: PathBuf) -> PathBuf {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -1052,6 +1085,7 @@ mod tests {
             UpgradeError::Cancelled,
             UpgradeError::Unsupported,
             UpgradeError::Init,
+            UpgradeError::Unauthorized { pid: 7, uid: 1000 },
         ] {
             let text = e.to_string();
             assert!(text.starts_with(|c: char| c.is_ascii_lowercase()), "{text}");
