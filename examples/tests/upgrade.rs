@@ -57,8 +57,12 @@ async fn sigusr2_hands_over_to_a_successor_on_the_same_socket() {
             .filter(|l| l.starts_with("shutdown: "))
             .collect();
         assert_eq!(reports.len(), 2, "{name}: {exit:?}");
-        assert!(reports[0].ends_with("reason=upgrade"), "{name}: {exit:?}");
-        assert!(reports[1].ends_with("reason=SIGTERM"), "{name}: {exit:?}");
+        // Two processes write to one pipe: the predecessor's report line may come after
+        // the successor's (it was told to stop once the predecessor printed its phase).
+        let upgraded = reports.iter().filter(|l| l.ends_with("reason=upgrade"));
+        let stopped = reports.iter().filter(|l| l.ends_with("reason=SIGTERM"));
+        assert_eq!(upgraded.count(), 1, "{name}: {exit:?}");
+        assert_eq!(stopped.count(), 1, "{name}: {exit:?}");
     })
     .await;
 }
