@@ -53,6 +53,10 @@ async fn stream(State(app): State<App>, uri: Uri) -> Response {
     axum_response(routes::stream(&app.runtime, query(&uri)))
 }
 
+async fn events(State(app): State<App>, uri: Uri) -> Response {
+    axum_response(routes::events(&app.handle, &app.runtime, query(&uri)))
+}
+
 async fn echo(State(app): State<App>, mut request: Request) -> Response {
     axum_response(echo::answer(&mut request, &app.runtime))
 }
@@ -73,6 +77,7 @@ fn router(app: App) -> Router {
         .route("/stream", get(stream))
         .route("/echo", get(echo))
         .route("/metrics", get(metrics))
+        .route("/events", get(events))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(app)

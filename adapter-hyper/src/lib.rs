@@ -4,6 +4,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod connection;
+mod drain;
 mod io;
 mod listen;
 mod readiness;
@@ -12,6 +13,7 @@ mod service;
 mod shared;
 
 pub use connection::serve_connection;
+pub use drain::{AtDrain, EndAtDrain, SSE_SHUTDOWN};
 pub use listen::bind;
 pub use readiness::readiness;
 pub use serve::{serve, Serving};

@@ -2,7 +2,7 @@
 //! flight from the call until its response body ends (or is dropped), so a streamed body
 //! keeps its connection busy.
 
-use crate::shared::Conn;
+use crate::{drain::AtDrain, shared::Conn};
 use bytes::Buf;
 use core::{
     future::Future,
@@ -11,7 +11,7 @@ use core::{
 };
 use http_body::{Body, Frame, SizeHint};
 use hyper::{header, service::Service, Method, Request, Response, Version};
-use lameduck::InFlight;
+use lameduck::{InFlight, Reached};
 use std::sync::Arc;
 
 /// `inner`, counting its requests on the connection `conn` stands for.
@@ -51,6 +51,7 @@ where
         CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
+            conn: Some(self.conn.clone()),
         }
     }
 }
@@ -61,6 +62,8 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         in_flight: Option<InFlight>,
+        // For a response marked `AtDrain::End`: the connection's `going_away`.
+        conn: Option<Arc<Conn>>,
     }
 }
 
@@ -75,25 +78,33 @@ where
         let this = self.project();
         let result = ready!(this.future.poll(cx));
         let in_flight = this.in_flight.take();
+        let conn = this.conn.take();
         Poll::Ready(result.map(|response| {
-            response.map(|body| CountingBody {
-                in_flight: if body.is_end_stream() {
-                    None
-                } else {
-                    in_flight
-                },
-                body,
+            // An extension lookup: nothing when the response has none.
+            let end_at_drain = response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
+            response.map(|body| {
+                let open = !body.is_end_stream();
+                CountingBody {
+                    draining: match (open && end_at_drain, conn) {
+                        (true, Some(conn)) => Some(conn.connection.going_away()),
+                        _ => None,
+                    },
+                    in_flight: if open { in_flight } else { None },
+                    body,
+                }
             })
         }))
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A response body that keeps its request in flight until it ends or is dropped.
+    /// A response body that keeps its request in flight until it ends or is dropped (or,
+    /// marked `AtDrain::End`, until draining starts: then it ends).
     pub(crate) struct CountingBody<B> {
         #[pin]
         body: B,
         in_flight: Option<InFlight>,
+        draining: Option<Reached>,
     }
 }
 
@@ -110,6 +121,13 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
+        if let Some(draining) = this.draining {
+            if Pin::new(draining).poll(cx).is_ready() {
+                // Ended here, cleanly: hyper finishes the response as if the body had.
+                *this.in_flight = None;
+                return Poll::Ready(None);
+            }
+        }
         let frame = ready!(this.body.poll_frame(cx));
         if frame.is_none() || matches!(frame, Some(Err(_))) {
             // Ended (or failed): the request is over even if hyper keeps the body a while.
