@@ -1,5 +1,5 @@
 //! Shared pieces of the demo servers (see the demo-server contract): the command line,
-//! the routes as one hyper service, the upgraded `/echo` session, the stdout lines and the
+//! the routes as one hyper service, the upgraded `/echo` session, the `/ws` WebSocket, the stdout lines and the
 //! drain progress. Each demo in this crate's `[[example]]`s is a short `main` around them.
 //! Also `custom_rt`, the runtime the `custom_executor` example brings its own way.
 
@@ -12,3 +12,4 @@ pub mod echo;
 pub mod output;
 pub mod routes;
 pub mod upgrade;
+pub mod ws;

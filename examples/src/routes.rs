@@ -9,6 +9,7 @@
 //! | `GET /stream?chunks=N&interval_ms=M` | 200, N lines `chunk i` (i from 0), one every M ms |
 //! | `GET /echo` + `Connection: upgrade`, `Upgrade: echo` | 101, then a raw echo stream |
 //! | `GET /metrics` | 200, lameduck's metrics in Prometheus text |
+//! | `GET /ws` (a WebSocket handshake) | 101, an echo; Close 1001 when draining starts |
 //! | `GET /events?interval_ms=M` | 200, endless server-sent events `data: i`; at the drain `event: shutdown` and the end |
 //! | anything else | 404 |
 //!
@@ -90,6 +91,7 @@ impl<R: Runtime> Routes<R> {
             "/echo" => echo::answer(&mut request, &self.runtime),
             "/metrics" => metrics(&self.handle),
             "/events" => events(&self.handle, &self.runtime, &query),
+            "/ws" => crate::ws::answer(&mut request, &self.runtime),
             _ => not_found(),
         }
     }
