@@ -116,5 +116,7 @@ async fn main() {
     let demo = Demo::from_env_or_exit();
     let runtime = Tokio::new();
     let handle = demo.shutdown.handle();
-    demo.serve(runtime, router(App { handle, runtime })).await
+    // gRPC beside the router, on the same port.
+    let service = demo.with_grpc(runtime, router(App { handle, runtime }));
+    demo.serve(runtime, service).await
 }

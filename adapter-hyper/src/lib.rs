@@ -5,6 +5,9 @@
 
 mod connection;
 mod drain;
+#[cfg(feature = "grpc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+pub mod grpc;
 mod io;
 mod listen;
 mod readiness;

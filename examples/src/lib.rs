@@ -9,6 +9,7 @@ pub mod cli;
 pub mod custom_rt;
 pub mod demo;
 pub mod echo;
+pub mod grpc;
 pub mod output;
 pub mod routes;
 pub mod upgrade;
