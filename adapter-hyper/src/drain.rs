@@ -9,7 +9,7 @@ use core::{
     task::{Context, Poll},
 };
 use http_body::{Body, Frame, SizeHint};
-use lameduck::Reached;
+use lameduck::future::Reached;
 
 /// What the drain does with a response body still being sent when draining starts, chosen
 /// per response by putting it into the response's extensions (read by [`serve`](crate::serve)

@@ -13,7 +13,7 @@ use core::{
 };
 use http_body::{Body, Frame, SizeHint};
 use hyper::{header::HeaderValue, HeaderMap, Request, Response};
-use lameduck::{Handle, Phase, Reached};
+use lameduck::{future::Reached, Handle, Phase};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
 /// The `grpc-status` a stream ended by the drain carries: 14, `UNAVAILABLE`.
@@ -29,7 +29,7 @@ pub const UNAVAILABLE: &str = "14";
 ///
 /// ```no_run
 /// # async fn f(runtime: lameduck_tokio::Tokio) {
-/// use lameduck::Runtime;
+/// use lameduck::runtime::Runtime;
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
 /// let (reporter, health_service) = tonic_health::server::health_reporter();
 /// runtime.spawn(lameduck_hyper::grpc::health(shutdown.handle(), reporter, ["lameduck.demo.v1.Demo"]));

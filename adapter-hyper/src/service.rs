@@ -11,7 +11,7 @@ use core::{
 };
 use http_body::{Body, Frame, SizeHint};
 use hyper::{header, service::Service, Method, Request, Response, Version};
-use lameduck::{InFlight, Reached};
+use lameduck::{future::Reached, InFlight};
 use std::sync::Arc;
 
 /// `inner`, counting its requests on the connection `conn` stands for.

@@ -8,7 +8,7 @@ use core::{
     time::Duration,
 };
 use futures_util::{Sink, Stream};
-use lameduck::{Reached, Timer};
+use lameduck::{future::Reached, runtime::Timer};
 
 /// How long [`GoingAway`] waits for the client's Close after sending its own.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(1);

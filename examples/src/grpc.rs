@@ -1,6 +1,6 @@
 //! gRPC on the demos' port: `lameduck.demo.v1.Demo` (`demo.proto`: `Sleep`, `Ticks`) and
 //! `grpc.health.v1.Health`, tonic services served through `lameduck_hyper::serve` beside
-//! the HTTP routes, runtime-agnostic (time comes from a [`lameduck::Runtime`]). The health
+//! the HTTP routes, runtime-agnostic (time comes from a [`lameduck::runtime::Runtime`]). The health
 //! statuses follow the phases (`lameduck_hyper::grpc::health`), and the streams still open
 //! when draining starts end with `UNAVAILABLE` (`lameduck_hyper::grpc::EndStreams`).
 
@@ -14,12 +14,19 @@ use core::{
 use futures_util::{future::Either, Stream};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt};
 use hyper::{header::CONTENT_TYPE, Request, Response};
-use lameduck::{Handle, Runtime};
+use lameduck::{runtime::Runtime, Handle};
 use lameduck_hyper::grpc::EndStreams;
 use tonic::{server::NamedService, Status};
 
 /// The code tonic generates from `demo.proto`.
-#[allow(missing_docs, clippy::all)]
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    unused_qualifications,
+    unreachable_pub,
+    unnameable_types,
+    clippy::all
+)]
 pub mod proto {
     tonic::include_proto!("lameduck.demo.v1");
 }

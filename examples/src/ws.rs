@@ -15,7 +15,7 @@ use hyper::{
     upgrade::Upgraded,
     Request, Response, StatusCode, Version,
 };
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use lameduck_hyper::GoingAway;
 use std::io;
 
