@@ -15,5 +15,7 @@ fn main() {
     let demo = Demo::from_env_or_exit();
     let runtime = Smol::new();
     let routes = demo.routes(runtime);
-    smol::block_on(demo.serve(runtime, routes))
+    // gRPC beside the HTTP routes, on the same port: tonic's services need no tokio.
+    let service = demo.with_grpc(runtime, routes);
+    smol::block_on(demo.serve(runtime, service))
 }

@@ -17,5 +17,7 @@ async fn main() {
     let demo = Demo::from_env_or_exit();
     let runtime = Tokio::new();
     let routes = demo.routes(runtime);
-    demo.serve(runtime, routes).await
+    // gRPC beside the HTTP routes, on the same port.
+    let service = demo.with_grpc(runtime, routes);
+    demo.serve(runtime, service).await
 }

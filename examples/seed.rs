@@ -33,5 +33,6 @@ async fn main() {
     // Wait for the stop signal, drain with the watcher's timeout, run the hooks.
     let runtime = Tokio::new();
     let routes = watcher.routes(runtime);
-    watcher.serve(runtime, routes).await
+    let service = watcher.with_grpc(runtime, routes);
+    watcher.serve(runtime, service).await
 }

@@ -2,7 +2,7 @@
 //! flight from the call until its response body ends (or is dropped), so a streamed body
 //! keeps its connection busy.
 
-use crate::shared::Conn;
+use crate::{drain::AtDrain, shared::Conn};
 use bytes::Buf;
 use core::{
     future::Future,
@@ -11,7 +11,7 @@ use core::{
 };
 use http_body::{Body, Frame, SizeHint};
 use hyper::{header, service::Service, Method, Request, Response, StatusCode, Version};
-use lameduck::InFlight;
+use lameduck::{future::Reached, InFlight};
 use std::sync::Arc;
 
 /// `inner`, counting its requests on the connection `conn` stands for.
@@ -54,7 +54,8 @@ where
         CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
-            upgrade: upgrade.then(|| (self.conn.clone(), connect)),
+            upgrade: upgrade.then_some(connect),
+            conn: self.conn.clone(),
         }
     }
 }
@@ -65,9 +66,11 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         in_flight: Option<InFlight>,
-        // The connection, for an HTTP/1 request that may upgrade it, and whether it is a
-        // `CONNECT`.
-        upgrade: Option<(Arc<Conn>, bool)>,
+        // For an HTTP/1 request that may upgrade the connection: whether it is a `CONNECT`.
+        upgrade: Option<bool>,
+        // The connection: an upgrade keeps it counted, `AtDrain::End` ends at its
+        // `going_away`.
+        conn: Arc<Conn>,
     }
 }
 
@@ -82,7 +85,8 @@ where
         let this = self.project();
         let result = ready!(this.future.poll(cx));
         let mut in_flight = this.in_flight.take();
-        if let (Ok(response), Some((conn, connect))) = (&result, this.upgrade.take()) {
+        let conn = &*this.conn;
+        if let (Ok(response), Some(connect)) = (&result, this.upgrade.take()) {
             // Upgraded: in flight until the upgraded socket closes, not until this (empty)
             // response ends.
             let status = response.status();
@@ -93,24 +97,28 @@ where
             }
         }
         Poll::Ready(result.map(|response| {
-            response.map(|body| CountingBody {
-                in_flight: if body.is_end_stream() {
-                    None
-                } else {
-                    in_flight
-                },
-                body,
+            // An extension lookup: nothing when the response has none.
+            let end_at_drain = response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
+            response.map(|body| {
+                let open = !body.is_end_stream();
+                CountingBody {
+                    draining: (open && end_at_drain).then(|| conn.connection.going_away()),
+                    in_flight: if open { in_flight } else { None },
+                    body,
+                }
             })
         }))
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A response body that keeps its request in flight until it ends or is dropped.
+    /// A response body that keeps its request in flight until it ends or is dropped (or,
+    /// marked `AtDrain::End`, until draining starts: then it ends).
     pub(crate) struct CountingBody<B> {
         #[pin]
         body: B,
         in_flight: Option<InFlight>,
+        draining: Option<Reached>,
     }
 }
 
@@ -127,6 +135,13 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
+        if let Some(draining) = this.draining {
+            if Pin::new(draining).poll(cx).is_ready() {
+                // Ended here, cleanly: hyper finishes the response as if the body had.
+                *this.in_flight = None;
+                return Poll::Ready(None);
+            }
+        }
         let frame = ready!(this.body.poll_frame(cx));
         if frame.is_none() || matches!(frame, Some(Err(_))) {
             // Ended (or failed): the request is over even if hyper keeps the body a while.

@@ -43,6 +43,7 @@ pub struct Chunks<T: Timer> {
     next: u64,
     total: u64,
     interval: Duration,
+    line: fn(u64) -> String,
     sleep: Option<Pin<Box<T::Sleep>>>,
 }
 
@@ -73,7 +74,23 @@ where
             next: 0,
             total,
             interval,
+            line: |i| format!("chunk {i}\n"),
             sleep: None,
+        }
+    }
+
+    /// `/events`' body: endless server-sent events `data: i` (i from 0), the first at once,
+    /// then one every `interval`.
+    ///
+    /// ```
+    /// # use lameduck_examples::body::Chunks;
+    /// let body = Chunks::events(lameduck_tokio::Tokio::new(), core::time::Duration::from_millis(10));
+    /// assert!(!http_body::Body::is_end_stream(&body));
+    /// ```
+    pub fn events(timer: T, interval: Duration) -> Chunks<T> {
+        Chunks {
+            line: |i| format!("data: {i}\n\n"),
+            ..Chunks::new(timer, u64::MAX, interval)
         }
     }
 
@@ -114,7 +131,7 @@ impl<T: Timer> http_body::Body for Chunks<T> {
             ready!(sleep.as_mut().poll(cx));
             this.sleep = None;
         }
-        let line = format!("chunk {}\n", this.next);
+        let line = (this.line)(this.next);
         this.next += 1;
         Poll::Ready(Some(Ok(Frame::data(Bytes::from(line)))))
     }

@@ -72,6 +72,25 @@ impl Demo {
         Routes::new(self.shutdown.handle(), runtime)
     }
 
+    /// `http` with the contract's gRPC services beside it on the same port (see
+    /// [`crate::grpc`]), on `runtime`.
+    ///
+    /// ```
+    /// use lameduck_examples::{cli::Options, demo::Demo};
+    /// # smol::block_on(async {
+    /// let demo = Demo::with_options(Options::default());
+    /// let runtime = lameduck_smol::Smol::new();
+    /// let _service = demo.with_grpc(runtime, demo.routes(runtime));
+    /// # });
+    /// ```
+    pub fn with_grpc<R: lameduck::runtime::Runtime, S>(
+        &self,
+        runtime: R,
+        http: S,
+    ) -> crate::grpc::WithGrpc<S> {
+        crate::grpc::with_grpc(http, self.shutdown.handle(), runtime)
+    }
+
     /// Serves `service` on the inherited listener (`LISTEN_FDS`) or the `--addr` one with
     /// `lameduck_hyper::serve` (`serve_tls` with `--tls-cert`: see [`tls_or_exit`]), upgrades in place on `SIGUSR2` (see [`crate::upgrade`]), and
     /// keeps the contract's output: `listening on` once the signal handlers are installed, each

@@ -9,6 +9,8 @@
 //! | `GET /stream?chunks=N&interval_ms=M` | 200, N lines `chunk i` (i from 0), one every M ms |
 //! | `GET /echo` + `Connection: upgrade`, `Upgrade: echo` | 101, then a raw echo stream |
 //! | `GET /metrics` | 200, lameduck's metrics in Prometheus text |
+//! | `GET /ws` (a WebSocket handshake) | 101, an echo; Close 1001 when draining starts |
+//! | `GET /events?interval_ms=M` | 200, endless server-sent events `data: i`; at the drain `event: shutdown` and the end |
 //! | anything else | 404 |
 //!
 //! A malformed query answers 400 with a one-line reason.
@@ -91,6 +93,8 @@ impl<R: Runtime> Routes<R> {
             "/stream" => stream(&self.runtime, &query),
             "/echo" => echo::answer(&mut request, &self.runtime),
             "/metrics" => metrics(&self.handle),
+            "/events" => events(&self.handle, &self.runtime, &query),
+            "/ws" => crate::ws::answer(&mut request, &self.runtime),
             _ => not_found(),
         }
     }
@@ -235,6 +239,42 @@ where
             response.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain"),
+            );
+            response
+        }
+        Err(reason) => text(StatusCode::BAD_REQUEST, &reason),
+    }
+}
+
+/// `/events?interval_ms=M`: `text/event-stream`, endless events `data: i` one every M ms;
+/// when draining starts, `event: shutdown` + `data: draining` and the end of the body
+/// (lameduck-hyper's [`EndAtDrain`](lameduck_hyper::EndAtDrain)), so it never holds the
+/// drain.
+///
+/// ```
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let timer = lameduck_tokio::Tokio::new();
+/// let response = lameduck_examples::routes::events(&shutdown.handle(), &timer, "interval_ms=10");
+/// assert_eq!(response.headers()["content-type"], "text/event-stream");
+/// ```
+pub fn events<T>(handle: &Handle, timer: &T, query: &str) -> Response<Body>
+where
+    T: Timer + Clone + Send + 'static,
+    T::Sleep: Send + 'static,
+{
+    match param(query, "interval_ms") {
+        Ok(ms) => {
+            let events = Chunks::events(timer.clone(), Duration::from_millis(ms));
+            let body = lameduck_hyper::EndAtDrain::events(events, handle.draining());
+            let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
+            let headers = response.headers_mut();
+            headers.insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            headers.insert(
+                hyper::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
             );
             response
         }

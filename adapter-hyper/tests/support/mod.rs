@@ -2,7 +2,8 @@
 //! (ok), `/wait` (answers when the test says so), `/big` (a 16 MiB body), `/echo` (an
 //! upgrade whose handler knows nothing of lameduck: a line echo, until the peer closes),
 //! `/polite` (an upgrade that says `going away` when draining starts, through the
-//! `Connection` in the request).
+//! `Connection` in the request), `/endless` (a body of `tick` lines, one every 50 ms,
+//! marked `AtDrain::End`; `/ticks` is the same unmarked), `/events` (server-sent events in `EndAtDrain::events`).
 
 #![allow(dead_code)]
 
@@ -51,12 +52,23 @@ pub(crate) async fn start_with(config: Config) -> Server {
             "done"
         }
     };
+    let events = {
+        let handle = handle.clone();
+        move || async move {
+            let body =
+                lameduck_hyper::EndAtDrain::events(ticks("data: tick\n\n"), handle.draining());
+            axum::body::Body::new(body)
+        }
+    };
     let app = Router::new()
         .route("/", get(|| async { "ok" }))
         .route("/wait", get(wait))
         .route("/big", get(|| async { Bytes::from(vec![b'x'; BIG]) }))
         .route("/echo", get(echo))
-        .route("/polite", get(polite));
+        .route("/polite", get(polite))
+        .route("/endless", get(endless))
+        .route("/ticks", get(|| async { ticks("tick\n") }))
+        .route("/events", get(events));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = lameduck_hyper::serve(lameduck_tokio::Tokio::new(), listener, app, shutdown);
@@ -127,6 +139,29 @@ async fn polite(
         while let Ok(Some(_)) = lines.next_line().await {}
     });
     switching("polite")
+}
+
+/// `line`, at once and then every 50 ms, forever.
+fn ticks(line: &'static str) -> axum::body::Body {
+    let ticks = futures::stream::unfold(true, move |first| async move {
+        if !first {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some((
+            Ok::<_, std::io::Error>(Bytes::from_static(line.as_bytes())),
+            false,
+        ))
+    });
+    axum::body::Body::from_stream(ticks)
+}
+
+/// An endless body the drain ends.
+async fn endless() -> hyper::Response<axum::body::Body> {
+    let mut response = hyper::Response::new(ticks("tick\n"));
+    response
+        .extensions_mut()
+        .insert(lameduck_hyper::AtDrain::End);
+    response
 }
 
 /// Reads an HTTP/1.1 response head and a content-length body from a raw socket.

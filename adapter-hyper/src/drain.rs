@@ -1,0 +1,176 @@
+//! Long-lived response bodies ended on purpose when draining starts: [`AtDrain`], the
+//! per-response choice of what the drain does with a body still being sent, and
+//! [`EndAtDrain`], a body that sends a last item (a server-sent `event: shutdown`) and ends.
+
+use bytes::Bytes;
+use core::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+use http_body::{Body, Frame, SizeHint};
+use lameduck::future::Reached;
+
+/// What the drain does with a response body still being sent when draining starts, chosen
+/// per response by putting it into the response's extensions (read by [`serve`](crate::serve)
+/// and [`serve_connection`](crate::serve_connection)).
+///
+/// - [`Finish`](Self::Finish) (the default, also with no mark): the drain waits for the body
+///   to end, up to the drain deadline; a body still open then is cut. For finite bodies:
+///   downloads, `/stream`-like responses.
+/// - [`End`](Self::End): the body is ended when draining starts — cleanly, as if it had
+///   ended on its own (HTTP/1.1: the chunked terminator; HTTP/2: `END_STREAM`) — and the
+///   drain does not wait for it. For endless bodies of unknown length: server-sent events,
+///   long-polls, log tails. A body with a known length (`Content-Length`) cannot end early
+///   cleanly: leave it at `Finish`. To send a last item before the end, wrap the body in
+///   [`EndAtDrain`] instead.
+///
+/// ```
+/// use lameduck_hyper::AtDrain;
+/// let mut response = hyper::Response::new(http_body_util::Empty::<bytes::Bytes>::new());
+/// response.extensions_mut().insert(AtDrain::End);
+/// assert_eq!(AtDrain::default(), AtDrain::Finish);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AtDrain {
+    /// The drain waits for the body, up to its deadline.
+    #[default]
+    Finish,
+    /// The body ends (cleanly) when draining starts.
+    End,
+}
+
+/// The last item of a server-sent event stream ended by the drain: `event: shutdown` with
+/// `data: draining`.
+///
+/// ```
+/// assert_eq!(lameduck_hyper::SSE_SHUTDOWN, b"event: shutdown\ndata: draining\n\n");
+/// ```
+pub const SSE_SHUTDOWN: &[u8] = b"event: shutdown\ndata: draining\n\n";
+
+/// A response body that, when `draining` completes, sends its last item (if it has one)
+/// and ends cleanly: for endless bodies (server-sent events, long-polls) that should not hold
+/// the drain. Until then it is `body`; a body that ends on its own ends the same way.
+///
+/// `draining` is [`Handle::draining`](lameduck::Handle::draining) or
+/// [`Connection::going_away`](lameduck::Connection::going_away). The drain still waits for
+/// the last item to be written, so the client sees a complete response.
+///
+/// ```
+/// use bytes::Bytes;
+/// use lameduck_hyper::{EndAtDrain, SSE_SHUTDOWN};
+/// # fn events() -> http_body_util::Empty<Bytes> { http_body_util::Empty::new() }
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// let body = EndAtDrain::new(events(), shutdown.handle().draining())
+///     .last(Bytes::from_static(SSE_SHUTDOWN));
+/// let response = hyper::Response::new(body);
+/// ```
+pub struct EndAtDrain<B: Body> {
+    body: Pin<Box<B>>,
+    draining: Option<Reached>,
+    last: Option<B::Data>,
+    ended: bool,
+}
+
+impl<B: Body> EndAtDrain<B> {
+    /// `body`, ended when `draining` completes.
+    ///
+    /// ```
+    /// # let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let body = lameduck_hyper::EndAtDrain::new(http_body_util::Full::new(bytes::Bytes::new()), shutdown.handle().draining());
+    /// ```
+    pub fn new(body: B, draining: Reached) -> EndAtDrain<B> {
+        EndAtDrain {
+            body: Box::pin(body),
+            draining: Some(draining),
+            last: None,
+            ended: false,
+        }
+    }
+
+    /// Sends `data` as the last item when the drain ends the body (not when the body ends on
+    /// its own).
+    ///
+    /// ```
+    /// # let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// use bytes::Bytes;
+    /// let body = lameduck_hyper::EndAtDrain::new(http_body_util::Empty::<Bytes>::new(), shutdown.handle().draining())
+    ///     .last(Bytes::from_static(b"bye\n"));
+    /// ```
+    #[must_use]
+    pub fn last(mut self, data: B::Data) -> EndAtDrain<B> {
+        self.last = Some(data);
+        self
+    }
+}
+
+impl<B: Body<Data = Bytes>> EndAtDrain<B> {
+    /// A server-sent event stream `body` that, when `draining` completes, sends
+    /// [`SSE_SHUTDOWN`] (`event: shutdown`, `data: draining`) and ends.
+    ///
+    /// ```
+    /// use lameduck_hyper::EndAtDrain;
+    /// # fn events() -> http_body_util::Empty<bytes::Bytes> { http_body_util::Empty::new() }
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let body = EndAtDrain::events(events(), shutdown.handle().draining());
+    /// ```
+    pub fn events(body: B, draining: Reached) -> EndAtDrain<B> {
+        EndAtDrain::new(body, draining).last(Bytes::from_static(SSE_SHUTDOWN))
+    }
+}
+
+impl<B: Body> Unpin for EndAtDrain<B> {}
+
+impl<B: Body> core::fmt::Debug for EndAtDrain<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EndAtDrain")
+            .field("draining", &self.draining.is_none())
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Body> Body for EndAtDrain<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if let Some(draining) = &mut this.draining {
+            if Pin::new(draining).poll(cx).is_ready() {
+                this.draining = None;
+                return match this.last.take() {
+                    Some(last) => Poll::Ready(Some(Ok(Frame::data(last)))),
+                    None => {
+                        this.ended = true;
+                        Poll::Ready(None)
+                    }
+                };
+            }
+        } else {
+            // The last item went out: the end.
+            this.ended = true;
+            return Poll::Ready(None);
+        }
+        let frame = this.body.as_mut().poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            this.ended = true;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || (self.draining.is_some() && self.body.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // May end early, or with one more item: unknown.
+        SizeHint::default()
+    }
+}
