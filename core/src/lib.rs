@@ -39,7 +39,7 @@ mod testkit;
 #[cfg(feature = "test-util")]
 pub use testkit::{conformance, test_util};
 
-pub use config::{Config, ConfigError, Escalation};
+pub use config::{Config, ConfigError, Escalation, Goodbye};
 pub use machine::{Action, HookResult, Machine, Summary};
 pub use phase::{Phase, Reason};
 pub use signal::{Signal, SignalSet};
