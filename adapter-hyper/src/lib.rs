@@ -4,6 +4,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod connection;
+mod goodbye;
 mod io;
 mod listen;
 mod readiness;

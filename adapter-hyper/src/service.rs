@@ -1,8 +1,9 @@
 //! The service wrapper that counts requests in flight on one connection: a request is in
 //! flight from the call until its response body ends (or is dropped), so a streamed body
-//! keeps its connection busy.
+//! keeps its connection busy. From the goodbye on, its HTTP/1 responses carry
+//! `connection: close` (see [`crate::goodbye`]).
 
-use crate::shared::Conn;
+use crate::{goodbye, shared::Conn};
 use bytes::Buf;
 use core::{
     future::Future,
@@ -48,9 +49,11 @@ where
                 .extensions_mut()
                 .insert(self.conn.connection.clone());
         }
+        let closable = goodbye::closable(&request);
         CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
+            closable,
         }
     }
 }
@@ -61,6 +64,8 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         in_flight: Option<InFlight>,
+        // Whether the response may carry `connection: close`.
+        closable: bool,
     }
 }
 
@@ -75,7 +80,13 @@ where
         let this = self.project();
         let result = ready!(this.future.poll(cx));
         let in_flight = this.in_flight.take();
-        Poll::Ready(result.map(|response| {
+        // The phase is read when the response is ready, not at the call: a request that
+        // began before the first signal and ends after it says goodbye too.
+        let goodbye = *this.closable && in_flight.as_ref().is_some_and(InFlight::says_goodbye);
+        Poll::Ready(result.map(|mut response| {
+            if goodbye {
+                goodbye::close_after(&mut response);
+            }
             response.map(|body| CountingBody {
                 in_flight: if body.is_end_stream() {
                     None

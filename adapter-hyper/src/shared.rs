@@ -6,8 +6,8 @@ use lameduck::Connection;
 /// What the socket, the service and the connection's task share.
 pub(crate) struct Conn {
     pub(crate) connection: Connection,
-    /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
-    /// peer's flow control may still hold response bytes after the service is done).
+    /// Set at the first HTTP/2 request: from the goodbye on, such a connection is sent
+    /// GOAWAY (an HTTP/1 one says `connection: close` on its responses instead).
     pub(crate) http2: AtomicBool,
     /// Set once the peer's first bytes were read.
     pub(crate) heard: AtomicBool,

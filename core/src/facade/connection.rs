@@ -290,6 +290,21 @@ pub struct InFlight {
     state: Arc<State>,
 }
 
+impl InFlight {
+    /// Whether its response should tell the client to leave: as
+    /// [`Connection::says_goodbye`], one relaxed atomic load, for the service wrappers that
+    /// hold the request and not the connection.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let request = shutdown.handle().connection().unwrap().request();
+    /// assert!(!request.says_goodbye());
+    /// ```
+    pub fn says_goodbye(&self) -> bool {
+        self.state.shared.says_goodbye()
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.state.update(|word| word - ONE_REQUEST);
