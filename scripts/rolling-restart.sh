@@ -122,6 +122,7 @@ backend demo
     server b 127.0.0.1:$port_b check
 listen stats
     bind 127.0.0.1:$stats_port
+    mode http
     stats enable
     stats uri /stats
 EOF
