@@ -56,7 +56,11 @@ mod tests {
             .body(())
             .unwrap();
         close_after(&mut response);
-        let values: Vec<_> = response.headers().get_all(header::CONNECTION).iter().collect();
+        let values: Vec<_> = response
+            .headers()
+            .get_all(header::CONNECTION)
+            .iter()
+            .collect();
         assert_eq!(values, ["close"]);
         let mut switching = Response::builder()
             .status(StatusCode::SWITCHING_PROTOCOLS)

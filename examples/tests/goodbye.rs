@@ -8,7 +8,7 @@
 mod support;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use support::{bounded, Demo, Raw};

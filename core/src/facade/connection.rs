@@ -503,7 +503,10 @@ mod goodbye_tests {
         let conn = handle.connection().expect("running");
         let mut future = pin!(conn.goodbye());
         let waker = futures::task::noop_waker();
-        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
         assert!(!conn.says_goodbye() && !handle.says_goodbye());
         shared.set_phase(phase);
         assert_eq!(conn.says_goodbye(), handle.says_goodbye());
@@ -513,8 +516,14 @@ mod goodbye_tests {
 
     #[test]
     fn the_goodbye_comes_with_the_lame_duck_by_default() {
-        assert_eq!(goodbye_at(Goodbye::FirstSignal, Phase::LameDuck), (true, true));
-        assert_eq!(goodbye_at(Goodbye::FirstSignal, Phase::Draining), (true, true));
+        assert_eq!(
+            goodbye_at(Goodbye::FirstSignal, Phase::LameDuck),
+            (true, true)
+        );
+        assert_eq!(
+            goodbye_at(Goodbye::FirstSignal, Phase::Draining),
+            (true, true)
+        );
     }
 
     #[test]

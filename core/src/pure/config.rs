@@ -382,6 +382,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl core::error::Error for ConfigError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,5 +450,3 @@ mod tests {
         );
     }
 }
-
-impl core::error::Error for ConfigError {}
