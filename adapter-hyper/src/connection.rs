@@ -63,10 +63,11 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 ///   or at its first request if the goodbye found it still silent). An idle HTTP/1
 ///   keep-alive connection is left open through the lame duck: closing it would race a
 ///   client about to reuse it, which is what the goodbye avoids; its next response tells it.
-///   An HTTP/2 connection is closed once it has been idle for a second after its GOAWAY,
-///   whether or not the peer answered the GOAWAY's PING, and it counts as drained (the one
-///   risk: the tail of a last response that the peer's flow-control window held for that
-///   whole second is lost).
+///   An HTTP/2 connection is closed once it has been idle for a second after its GOAWAY
+///   when its peer has written nothing since (so never answered the GOAWAY's PING, which
+///   h2 would wait for without a bound), and it counts as drained; a peer that answered is
+///   left to h2, which closes the connection once its streams are done (flow-controlled
+///   response bytes included).
 /// - When draining starts it gets hyper's graceful shutdown at once (if not sent already):
 ///   an idle HTTP/1 connection closes, a response in flight carries `Connection: close`.
 ///   A connection that stays idle for a short grace (1 s) without closing — a peer that
@@ -132,7 +133,7 @@ where
         // GOAWAY (no stream in flight, no write blocked) is closed, whether or not its peer
         // answered the GOAWAY's PING (h2 waits for that answer without a bound). Polled only
         // once the GOAWAY is sent; at the drain it bounds every idle connection.
-        let mut idle = pin!(idle_for(&runtime, connection, IDLE_GRACE));
+        let mut idle = pin!(idle_for(&runtime, &conn, IDLE_GRACE));
         let mut told = false;
         // The goodbye until the drain: HTTP/1 responses say `connection: close` (the counting
         // service sees to it) and an idle HTTP/1 connection is left alone, as closing it
@@ -146,6 +147,9 @@ where
             }
             if !told && conn.http2.load(Ordering::Relaxed) {
                 told = true;
+                // From now on `heard` says whether the peer wrote after the GOAWAY (see
+                // `idle_for`).
+                conn.heard.store(false, Ordering::Relaxed);
                 served.as_mut().graceful_shutdown();
                 // Polled again for the GOAWAY to be written: graceful_shutdown wakes no one.
                 if served.as_mut().poll(cx).is_ready() {
@@ -167,7 +171,7 @@ where
         // A connection the drain finds silent may have been accepted a moment ago, its
         // request on the way or unread in the socket: it gets a short grace for its first
         // bytes, so that it is answered rather than closed unheard.
-        if !conn.heard.load(Ordering::Relaxed) {
+        if !told && !conn.heard.load(Ordering::Relaxed) {
             let mut grace = pin!(runtime.sleep(FIRST_BYTES_GRACE));
             let ended = poll_fn(|cx| {
                 if served.as_mut().poll(cx).is_ready() {
@@ -195,14 +199,24 @@ where
     }
 }
 
-/// Completes once `connection` has stayed idle for `grace` (checked at its end): no request
-/// in flight and no write blocked. hyper's connection is polled before this in each wake-up,
-/// so what the last response queued has been written to the socket (or the write is blocked,
-/// which makes the connection busy) when this completes.
-async fn idle_for<R: Runtime>(runtime: &R, connection: &Connection, grace: Duration) {
+/// Completes once the connection has stayed idle for `grace` (checked at its end): no
+/// request in flight and no write blocked. hyper's connection is polled before this in each
+/// wake-up, so what the last response queued has been written to the socket (or the write
+/// is blocked, which makes the connection busy) when this completes.
+///
+/// An HTTP/2 connection whose peer wrote anything after its GOAWAY (the answer to the
+/// GOAWAY's PING, a window update) is never completed here: h2 then closes it itself once
+/// its streams are done, response bytes still held by the peer's flow-control window
+/// included, which the count here cannot see. A peer that wrote nothing since cannot open
+/// that window either: nothing it could still receive is lost by closing.
+async fn idle_for<R: Runtime>(runtime: &R, conn: &Conn, grace: Duration) {
+    let connection = &conn.connection;
     loop {
         connection.idle().await;
         runtime.sleep(grace).await;
+        if conn.http2.load(Ordering::Relaxed) && conn.heard.load(Ordering::Relaxed) {
+            core::future::pending::<()>().await;
+        }
         if connection.is_idle() {
             return;
         }

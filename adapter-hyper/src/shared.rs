@@ -9,7 +9,8 @@ pub(crate) struct Conn {
     /// Set at the first HTTP/2 request: from the goodbye on, such a connection is sent
     /// GOAWAY (an HTTP/1 one says `connection: close` on its responses instead).
     pub(crate) http2: AtomicBool,
-    /// Set once the peer's first bytes were read.
+    /// Set once the peer's first bytes were read; for an HTTP/2 connection, cleared when its
+    /// GOAWAY is sent, so that it then says whether the peer wrote since.
     pub(crate) heard: AtomicBool,
 }
 
