@@ -18,7 +18,7 @@
 /// Serves until shut down; the exit code is the report's. (`pub` so that
 /// `tests/custom_executor.rs` can run this very file in a child process.)
 #[cfg(unix)]
-pub fn main() -> std::process::ExitCode {
+pub(crate) fn main() -> std::process::ExitCode {
     unix::main()
 }
 
@@ -41,7 +41,7 @@ mod unix {
         sync::{Arc, Mutex},
     };
 
-    pub fn main() -> ExitCode {
+    pub(super) fn main() -> ExitCode {
         let (addr, drain) = match options() {
             Ok(options) => options,
             Err(message) => {

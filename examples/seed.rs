@@ -3,7 +3,7 @@
 //! timeout, ran two shutdown hooks and turned the outcome into the exit code. Here the
 //! watcher is a lameduck shutdown with a 2000 ms drain deadline (default; `--drain-timeout-ms`
 //! still overrides it) and two hooks; lameduck-hyper counts the connections (the seed's
-//! connection-state hook lives on as `lameduck::Events`, for servers that report states),
+//! connection-state hook lives on as `lameduck::events::Events`, for servers that report states),
 //! and it keeps the demo-server contract.
 //!
 //! ```text

@@ -17,7 +17,7 @@ use hyper::{
     Request, Response,
 };
 use hyper_util::{server::conn::auto, service::TowerToHyperService};
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use std::sync::Arc;
 
 pub(crate) type BoxError = Box<dyn core::error::Error + Send + Sync>;
@@ -80,7 +80,7 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 /// Dropping the future drops the connection (the client sees it closed).
 ///
 /// ```no_run
-/// use lameduck::{Config, Network, Runtime, Shutdown};
+/// use lameduck::{Config, runtime::{Network, Runtime}, Shutdown};
 /// use lameduck_tokio::Tokio;
 /// # async fn f(service: axum::Router) -> std::io::Result<()> {
 /// let shutdown = Shutdown::new(Config::new()).unwrap();

@@ -9,7 +9,7 @@ use core::{
     task::{Context, Poll},
 };
 use hyper::rt::{Read, ReadBufCursor, Write};
-use lameduck::Reached;
+use lameduck::future::Reached;
 use std::{io, sync::Arc};
 
 /// `io`, counted as the connection `conn` stands for.

@@ -15,7 +15,11 @@ use hyper::{
     rt::{Read, Write},
     Request, Response,
 };
-use lameduck::{accept, Listener, Network, Report, Shutdown};
+use lameduck::{
+    accept,
+    runtime::{Listener, Network},
+    Report, Shutdown,
+};
 
 /// Serves `service` on `listener` under `shutdown`, on `runtime`, until the shutdown stops;
 /// resolves to its [`Report`] (return it from `main`: the process exits with its code).
@@ -175,7 +179,7 @@ impl Future for Serving {
 
 mod accepting {
     use core::future::{poll_fn, Future};
-    use lameduck::{accept::Accept, Network};
+    use lameduck::{accept::Accept, runtime::Network};
     use std::io;
 
     /// A runtime's acceptor as the core accept loop's source.

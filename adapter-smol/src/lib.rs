@@ -1,7 +1,5 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![warn(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
 
 mod serve;
 mod signals;
@@ -18,21 +16,21 @@ use core::{
     task::{Context, Poll},
     time::Duration,
 };
-use lameduck::{BoxError, SignalSet};
+use lameduck::{runtime::BoxError, SignalSet};
 use std::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::Runtime) on smol and async-io (so also async-std):
+/// lameduck's [`Runtime`](lameduck::runtime::Runtime) on smol and async-io (so also async-std):
 /// async-io's timers, signals ([`SmolSignals`]), tasks on smol's global executor, blocking
 /// work on the `blocking` pool, and async-io's TCP and Unix sockets.
 ///
-/// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the origin).
+/// [`now`](lameduck::runtime::Timer::now) counts from the value's creation (copies share the origin).
 /// A sleep of [`Duration::MAX`] never completes and never panics.
 ///
 /// smol's global executor runs one thread unless `SMOL_THREADS` says more: set it (e.g.
 /// `SMOL_THREADS=4`) for a server that should use more than one core.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// use std::time::Duration;
 /// let smol = lameduck_smol::Smol::new();
 /// smol::block_on(smol.sleep(Duration::from_millis(5)));
@@ -47,7 +45,7 @@ impl Smol {
     /// The runtime, with its clock's zero now.
     ///
     /// ```
-    /// use lameduck::Timer;
+    /// use lameduck::runtime::Timer;
     /// assert!(lameduck_smol::Smol::new().now() < std::time::Duration::from_secs(1));
     /// ```
     pub fn new() -> Smol {
@@ -63,7 +61,7 @@ impl Default for Smol {
     }
 }
 
-impl lameduck::Runtime for Smol {
+impl lameduck::runtime::Runtime for Smol {
     type Signals = SmolSignals;
 
     fn signals(&self, set: SignalSet) -> Result<SmolSignals, BoxError> {
@@ -79,7 +77,7 @@ impl lameduck::Runtime for Smol {
     }
 }
 
-impl lameduck::Timer for Smol {
+impl lameduck::runtime::Timer for Smol {
     type Sleep = Sleep;
 
     fn now(&self) -> Duration {
@@ -101,7 +99,7 @@ impl lameduck::Timer for Smol {
 /// Cancel-safe: dropping it cancels only this sleep.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// let sleep: lameduck_smol::Sleep = lameduck_smol::Smol::new().sleep(std::time::Duration::ZERO);
 /// smol::block_on(sleep);
 /// ```

@@ -7,14 +7,14 @@ use core::{
     task::{Context, Poll},
 };
 use hyper::rt::{Read, ReadBufCursor, Write};
-use lameduck::{Listener, Network};
+use lameduck::runtime::{Listener, Network};
 use smol_hyper::rt::FuturesIo;
 use std::io;
 
 /// A listener registered with async-io's reactor. Made by [`Network::listen`].
 ///
 /// ```
-/// use lameduck::Network;
+/// use lameduck::runtime::Network;
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let _acceptor = lameduck_smol::Smol::new().listen(listener.into()).unwrap();
 /// ```

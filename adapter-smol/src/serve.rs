@@ -100,7 +100,7 @@ impl Listener for async_net::unix::UnixListener {
 ///
 /// ```no_run
 /// use futures::{future, AsyncWriteExt};
-/// use lameduck::{Config, Runtime, Shutdown};
+/// use lameduck::{Config, runtime::Runtime, Shutdown};
 /// smol::block_on(async {
 ///     let runtime = lameduck_smol::Smol::new();
 ///     let shutdown = Shutdown::new(Config::new()).unwrap();

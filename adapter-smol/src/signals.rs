@@ -25,7 +25,7 @@ const KNOWN: [Os; 11] = [
     Os::Winch,
 ];
 
-/// lameduck's [`SignalSource`](lameduck::SignalSource) over async-signal.
+/// lameduck's [`SignalSource`](lameduck::runtime::SignalSource) over async-signal.
 ///
 /// Every signal in the set is listened for from [`new`](Self::new) on (async-signal
 /// installs its handler at once and keeps it), and keeps being listened for after it

@@ -1,7 +1,5 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![warn(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
 
 mod serve;
 mod signals;
@@ -18,19 +16,19 @@ use core::{
     task::{Context, Poll},
     time::Duration,
 };
-use lameduck::{BoxError, SignalSet};
+use lameduck::{runtime::BoxError, SignalSet};
 use tokio::time::Instant;
 
-/// lameduck's [`Runtime`](lameduck::Runtime) on tokio: tokio's clock and sleeps, signals
+/// lameduck's [`Runtime`](lameduck::runtime::Runtime) on tokio: tokio's clock and sleeps, signals
 /// ([`TokioSignals`]), `tokio::spawn`, `spawn_blocking`, and its TCP and Unix sockets.
 ///
-/// [`now`](lameduck::Timer::now) counts from the value's creation (copies share the
+/// [`now`](lameduck::runtime::Timer::now) counts from the value's creation (copies share the
 /// origin); sleeps are tokio sleeps, so they need a runtime with the time driver enabled
 /// and follow tokio's paused clock in tests. A sleep of [`Duration::MAX`] never completes
 /// and never panics. Every method but `now` must be called within a tokio runtime.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// use std::time::Duration;
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let tokio = lameduck_tokio::Tokio::new();
@@ -47,7 +45,7 @@ impl Tokio {
     /// The runtime, with its clock's zero now.
     ///
     /// ```
-    /// use lameduck::Timer;
+    /// use lameduck::runtime::Timer;
     /// assert!(lameduck_tokio::Tokio::new().now() < std::time::Duration::from_secs(1));
     /// ```
     pub fn new() -> Tokio {
@@ -63,7 +61,7 @@ impl Default for Tokio {
     }
 }
 
-impl lameduck::Timer for Tokio {
+impl lameduck::runtime::Timer for Tokio {
     type Sleep = Sleep;
 
     fn now(&self) -> Duration {
@@ -78,7 +76,7 @@ impl lameduck::Timer for Tokio {
     }
 }
 
-impl lameduck::Runtime for Tokio {
+impl lameduck::runtime::Runtime for Tokio {
     type Signals = TokioSignals;
 
     fn signals(&self, set: SignalSet) -> Result<TokioSignals, BoxError> {
@@ -109,7 +107,7 @@ pin_project_lite::pin_project! {
     /// Cancel-safe: dropping it cancels only this sleep.
     ///
     /// ```
-    /// use lameduck::Timer;
+    /// use lameduck::runtime::Timer;
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
     /// let sleep: lameduck_tokio::Sleep = lameduck_tokio::Tokio::new().sleep(std::time::Duration::ZERO);
     /// sleep.await;

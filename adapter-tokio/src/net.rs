@@ -7,13 +7,13 @@ use core::{
 };
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
-use lameduck::{Listener, Network};
+use lameduck::runtime::{Listener, Network};
 use std::io;
 
 /// A listener registered with tokio. Made by [`Network::listen`].
 ///
 /// ```
-/// use lameduck::Network;
+/// use lameduck::runtime::Network;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let _acceptor = lameduck_tokio::Tokio::new().listen(listener.into()).unwrap();

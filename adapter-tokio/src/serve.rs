@@ -89,7 +89,7 @@ impl Listener for tokio::net::UnixListener {
 /// already spawned go on.
 ///
 /// ```no_run
-/// use lameduck::{Config, Runtime, Shutdown};
+/// use lameduck::{Config, runtime::Runtime, Shutdown};
 /// use tokio::{io::AsyncWriteExt, net::TcpListener};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let runtime = lameduck_tokio::Tokio::new();

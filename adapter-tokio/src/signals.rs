@@ -9,7 +9,7 @@ use futures_core::Stream;
 use lameduck::{Config, Signal, SignalSet};
 use std::io;
 
-/// lameduck's [`SignalSource`](lameduck::SignalSource) over tokio's signal handling.
+/// lameduck's [`SignalSource`](lameduck::runtime::SignalSource) over tokio's signal handling.
 ///
 /// Every signal in the set is listened for from [`new`](Self::new) on, and keeps being
 /// listened for after it arrived: tokio leaves a handler installed for the life of the

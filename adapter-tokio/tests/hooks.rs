@@ -3,7 +3,7 @@
 //! its shutdown waits for every blocking task, so `main` returning the report would hang).
 
 use core::time::Duration;
-use lameduck::{Config, Hook, HookOutcome, Shutdown};
+use lameduck::{hook::HookOutcome, Config, Hook, Shutdown};
 use lameduck_tokio::Tokio;
 use std::sync::mpsc;
 

@@ -16,7 +16,7 @@
 use core::{hint::black_box, pin::pin, time::Duration};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
-use lameduck::{Config, Handle, Shutdown, Tracker};
+use lameduck::{machine::Tracker, Config, Handle, Shutdown};
 use lameduck_benches::{contended, cores, interleaved, poll_once, thread_cpu};
 use std::cell::RefCell;
 

@@ -1,6 +1,6 @@
 //! Phase machine: the cost of a whole shutdown sequence on the manual clock.
 //!
-//! * `machine_inputs`: `lameduck::Machine` driven by hand through a signal, a lame-duck
+//! * `machine_inputs`: `lameduck::machine::Machine` driven by hand through a signal, a lame-duck
 //!   period, a drain that ends with the last connection, three hooks and the stop;
 //! * `shutdown_run`: the same sequence through `Shutdown::run` with `ManualClock`,
 //!   `ScriptedSignals` and three async hooks, under `ManualClock::block_on` (which jumps the
@@ -19,8 +19,9 @@
 use core::{hint::black_box, time::Duration};
 use criterion::{criterion_group, criterion_main, Criterion};
 use lameduck::{
+    machine::{Action, HookResult, Machine},
     test_util::{ManualClock, ScriptedSignals},
-    Action, Config, Hook, HookResult, Machine, Phase, Reason, Shutdown, Signal,
+    Config, Hook, Phase, Reason, Shutdown, Signal,
 };
 
 const HOOKS: usize = 3;

@@ -26,8 +26,9 @@ use core::{
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use futures::task::ArcWake;
 use lameduck::{
+    future::Reached,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Reached, Shutdown,
+    Config, Phase, Shutdown,
 };
 use lameduck_benches::{interleaved, thread_cpu};
 use std::sync::Arc;

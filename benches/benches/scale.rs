@@ -37,7 +37,7 @@ pub fn bytes_per_connection<T>(mut make: impl FnMut() -> T) -> f64 {
     let stats = region.change();
     let heap = stats.bytes_allocated as f64 - stats.bytes_deallocated as f64;
     drop(held);
-    core::mem::size_of::<T>() as f64 + heap / N as f64
+    size_of::<T>() as f64 + heap / N as f64
 }
 
 /// As [`bytes_per_connection`], for connection tasks: each boxed and polled once.

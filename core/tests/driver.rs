@@ -3,9 +3,11 @@
 use core::{future::pending, time::Duration};
 use futures::future::join;
 use lameduck::{
+    events::ConnEvent,
+    hook::{HookOutcome, RegisterError},
+    runtime::Timer,
     test_util::{ManualClock, ScriptedSignals},
-    Config, ConnEvent, Hook, HookOutcome, Phase, Reason, RegisterError, Report, Shutdown, Signal,
-    Timer,
+    Config, Hook, Phase, Reason, Report, Shutdown, Signal,
 };
 use std::sync::{
     atomic::{AtomicUsize, Ordering},

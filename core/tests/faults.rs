@@ -9,8 +9,10 @@ use core::{
 };
 use futures::future::join;
 use lameduck::{
+    hook::HookOutcome,
+    runtime::Timer,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Hook, HookOutcome, Phase, Report, Shutdown, Signal, Timer,
+    Config, Hook, Phase, Report, Shutdown, Signal,
 };
 use std::{
     sync::{mpsc, Arc, Barrier},
@@ -390,11 +392,11 @@ fn a_connection_refused_after_the_drain_does_not_underflow_the_count() {
     assert_eq!(report.exit_code(), 0);
     assert!(handle.connection().is_none());
     let mut late = handle.events();
-    late.event(lameduck::ConnEvent::New);
-    late.event(lameduck::ConnEvent::Closed);
+    late.event(lameduck::events::ConnEvent::New);
+    late.event(lameduck::events::ConnEvent::Closed);
     assert!(!late.is_open());
     assert_eq!(handle.snapshot().open, 0);
-    let tracker = lameduck::Tracker::new();
+    let tracker = lameduck::machine::Tracker::new();
     assert!(tracker.start_drain());
     assert!(tracker.guard().is_none());
     assert_eq!((tracker.open(), tracker.is_drained()), (0, true));

@@ -4,8 +4,9 @@
 use core::time::Duration;
 use futures::future::join;
 use lameduck::{
+    runtime::Timer,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Reason, Shutdown, Timer,
+    Config, Phase, Reason, Shutdown,
 };
 
 #[test]

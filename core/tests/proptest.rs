@@ -5,8 +5,9 @@
 
 use core::time::Duration;
 use lameduck::{
-    Action, Config, ConnEvent, Connection, Escalation, Events, HookResult, Machine, Phase, Reason,
-    Shutdown, Signal,
+    events::{ConnEvent, Events},
+    machine::{Action, Escalation, HookResult, Machine},
+    Config, Connection, Phase, Reason, Shutdown, Signal,
 };
 use proptest::prelude::*;
 

@@ -4,8 +4,9 @@
 use core::time::Duration;
 use futures::{future::join, StreamExt};
 use lameduck::{
+    runtime::Timer,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Reason, Shutdown, Signal, SignalSet, Timer,
+    Config, Phase, Reason, Shutdown, Signal, SignalSet,
 };
 
 const fn ms(n: u64) -> Duration {

@@ -6,8 +6,10 @@
 use core::time::Duration;
 use futures::future::join;
 use lameduck::{
+    hook::HookOutcome,
+    runtime::Timer,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Hook, HookOutcome, Phase, Report, Shutdown, Signal, Timer,
+    Config, Hook, Phase, Report, Shutdown, Signal,
 };
 use std::{sync::mpsc, thread};
 

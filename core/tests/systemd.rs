@@ -7,8 +7,9 @@
 use core::time::Duration;
 use futures::future::{join, join3};
 use lameduck::{
+    runtime::Timer,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Hook, Reason, Shutdown, Signal, Timer,
+    Config, Hook, Reason, Shutdown, Signal,
 };
 use std::os::unix::net::UnixDatagram;
 

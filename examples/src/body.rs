@@ -10,7 +10,7 @@ use core::{
 };
 use http_body::{Frame, SizeHint};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use lameduck::Timer;
+use lameduck::runtime::Timer;
 
 /// The body every route answers with.
 ///
@@ -34,7 +34,7 @@ pub fn full(text: String) -> Body {
 /// `interval`, sent as HTTP/1.1 chunks (HTTP/2 data frames).
 ///
 /// ```
-/// # fn f<T: lameduck::Timer + Send + 'static>(timer: T) where T::Sleep: Send + 'static {
+/// # fn f<T: lameduck::runtime::Timer + Send + 'static>(timer: T) where T::Sleep: Send + 'static {
 /// let body = lameduck_examples::body::Chunks::new(timer, 3, core::time::Duration::from_millis(10));
 /// # }
 /// ```

@@ -1,5 +1,5 @@
 //! lameduck on an executor of your own: a [`Timer`] backed by one timer thread and a
-//! [`SignalSource`](lameduck::SignalSource) backed by a signal-hook thread, with no async
+//! [`SignalSource`](lameduck::runtime::SignalSource) backed by a signal-hook thread, with no async
 //! runtime underneath: they wake whatever task polled them, on any executor (the
 //! `custom_executor` example runs them on `futures::executor::block_on`).
 //!
@@ -15,7 +15,10 @@ use core::{
     time::Duration,
 };
 use futures::{channel::mpsc, Stream};
-use lameduck::{BoxError, Runtime, Signal, SignalSet, Timer};
+use lameduck::{
+    runtime::{BoxError, Runtime, Timer},
+    Signal, SignalSet,
+};
 use std::{
     collections::BinaryHeap,
     io,
@@ -26,7 +29,7 @@ use std::{
 /// A [`Timer`] whose sleeps are woken by one process-wide timer thread.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// use lameduck_examples::custom_rt::ThreadTimer;
 /// let timer = ThreadTimer::new();
 /// futures::executor::block_on(timer.sleep(std::time::Duration::from_millis(5)));
@@ -85,7 +88,7 @@ struct Slot {
 /// Cancel-safe: dropping it drops its slot; the timer thread then skips it.
 ///
 /// ```
-/// use lameduck::Timer;
+/// use lameduck::runtime::Timer;
 /// let sleep: lameduck_examples::custom_rt::Sleep =
 ///     lameduck_examples::custom_rt::ThreadTimer::new().sleep(std::time::Duration::ZERO);
 /// futures::executor::block_on(sleep);
@@ -209,7 +212,7 @@ fn timer_thread() -> &'static Deadlines {
     })
 }
 
-/// A [`SignalSource`](lameduck::SignalSource) fed by a signal-hook thread: the handlers are
+/// A [`SignalSource`](lameduck::runtime::SignalSource) fed by a signal-hook thread: the handlers are
 /// installed by [`new`](Self::new), the thread forwards every signal into a channel, and
 /// the stream is that channel. Unix only (signal-hook's iterator).
 ///

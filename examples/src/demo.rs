@@ -2,7 +2,7 @@
 //! error), make the shutdown, register the hooks, bind, print the contract's lines.
 
 use crate::{cli::Options, output, routes::Routes};
-use lameduck::{Hook, Network, Shutdown};
+use lameduck::{runtime::Network, Hook, Shutdown};
 
 /// A demo's shutdown, made from its command line.
 #[derive(Debug)]
@@ -76,7 +76,7 @@ impl Demo {
     /// let demo = Demo::with_options(Options::default());
     /// let _routes = demo.routes(lameduck_smol::Smol::new());
     /// ```
-    pub fn routes<R: lameduck::Runtime>(&self, runtime: R) -> Routes<R> {
+    pub fn routes<R: lameduck::runtime::Runtime>(&self, runtime: R) -> Routes<R> {
         Routes::new(self.shutdown.handle(), runtime)
     }
 
@@ -145,8 +145,8 @@ impl Demo {
 /// ```
 pub fn flush() -> Hook {
     Hook::new_async("flush", || async {
-        crate::output::diag("hook flush running");
-        crate::output::written().await;
+        output::diag("hook flush running");
+        output::written().await;
         Ok::<(), core::convert::Infallible>(())
     })
 }
@@ -174,8 +174,10 @@ mod tests {
     use super::flush;
     use core::{future::Future, time::Duration};
     use lameduck::{
-        test_util::ScriptedSignals, BoxError, Config, HookOutcome, Runtime, Shutdown, SignalSet,
-        Timer,
+        hook::HookOutcome,
+        runtime::{BoxError, Runtime, Timer},
+        test_util::ScriptedSignals,
+        Config, Shutdown, SignalSet,
     };
     use lameduck_tokio::Tokio;
     use std::sync::{

@@ -11,7 +11,7 @@ use hyper::{
     upgrade::Upgraded,
     Request, Response, StatusCode, Version,
 };
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use std::io;
 
 /// What the server writes to an upgraded connection when draining starts.

@@ -21,7 +21,7 @@ use futures_util::{
     future::{select, Either},
     StreamExt,
 };
-use lameduck::{Handle, HookOutcome, Phase, Report, Timer};
+use lameduck::{hook::HookOutcome, runtime::Timer, Handle, Phase, Report};
 use std::{
     io::Write,
     sync::{mpsc, Arc, OnceLock},

@@ -1,5 +1,5 @@
 //! The contract's routes as one `tower::Service`, runtime-agnostic: time and spawning (for
-//! upgraded `/echo` connections) come through a [`lameduck::Runtime`].
+//! upgraded `/echo` connections) come through a [`lameduck::runtime::Runtime`].
 //!
 //! | route | answer |
 //! | --- | --- |
@@ -25,7 +25,10 @@ use core::{
     time::Duration,
 };
 use hyper::{header::HeaderValue, Method, Request, Response, StatusCode};
-use lameduck::{Handle, Runtime, Timer};
+use lameduck::{
+    runtime::{Runtime, Timer},
+    Handle,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 

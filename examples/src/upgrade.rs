@@ -4,7 +4,7 @@
 //! serves, shuts down without the lame-duck period.
 
 use crate::{cli::Options, demo::bind_or_exit, output};
-use lameduck::{upgrade::Inherited, Handle, Runtime, Trigger};
+use lameduck::{runtime::Runtime, upgrade::Inherited, Handle, Trigger};
 use std::net::TcpListener;
 
 /// `SIGUSR2`'s number on this system (12 on Linux, 31 on macOS and the BSDs).

@@ -18,8 +18,9 @@ use core::{
     time::Duration,
 };
 use lameduck::{
+    events::{ConnEvent, Events},
     test_util::{ManualClock, ScriptedSignals},
-    Config, ConnEvent, Connection, Events, Hook, InFlight, Phase, Report, Shutdown, Signal,
+    Config, Connection, Hook, InFlight, Phase, Report, Shutdown, Signal,
 };
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
@@ -98,8 +99,8 @@ fuzz_target!(|input: Input| {
     for op in input.ops {
         match op {
             Op::Event(slot, event) => {
-                let conn = connections[usize::from(slot) % SLOTS]
-                    .get_or_insert_with(|| handle.events());
+                let conn =
+                    connections[usize::from(slot) % SLOTS].get_or_insert_with(|| handle.events());
                 let event = match event {
                     Event::New => ConnEvent::New,
                     Event::Active => ConnEvent::Active,

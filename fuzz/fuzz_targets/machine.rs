@@ -9,7 +9,10 @@
 
 use arbitrary::Arbitrary;
 use core::time::Duration;
-use lameduck::{Action, Config, Escalation, HookResult, Machine, Phase, Reason, Signal};
+use lameduck::{
+    machine::{Action, Escalation, HookResult, Machine},
+    Config, Phase, Reason, Signal,
+};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]

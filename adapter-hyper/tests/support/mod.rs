@@ -19,9 +19,9 @@ use tokio::{
 };
 
 /// The size of `/big`: far more than socket buffers hold.
-pub const BIG: usize = 16 << 20;
+pub(crate) const BIG: usize = 16 << 20;
 
-pub struct Server {
+pub(crate) struct Server {
     pub addr: SocketAddr,
     pub handle: Handle,
     pub trigger: Trigger,
@@ -33,11 +33,11 @@ pub struct Server {
 }
 
 /// A server with a 20 s drain deadline: a test that waits for it has failed.
-pub async fn start() -> Server {
+pub(crate) async fn start() -> Server {
     start_with(Config::new().drain_timeout(Duration::from_secs(20))).await
 }
 
-pub async fn start_with(config: Config) -> Server {
+pub(crate) async fn start_with(config: Config) -> Server {
     let shutdown = Shutdown::new(config).unwrap();
     let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
     let (waiting_tx, waiting) = mpsc::unbounded_channel();
@@ -130,7 +130,9 @@ async fn polite(
 }
 
 /// Reads an HTTP/1.1 response head and a content-length body from a raw socket.
-pub async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> (String, String) {
+pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> (String, String) {
     let mut head = String::new();
     loop {
         let mut line = String::new();
@@ -157,14 +159,14 @@ pub async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -
 
 /// Bounds every wait: far above what the behaviour needs, far below the 20 s drain
 /// deadline, so a drain that waited for the deadline fails here.
-pub async fn bounded<F: core::future::Future>(future: F) -> F::Output {
+pub(crate) async fn bounded<F: core::future::Future>(future: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(10), future)
         .await
         .expect("took too long")
 }
 
 /// Waits (bounded, see [`bounded`]) until `ready` holds, looking every 10 ms.
-pub async fn until(mut ready: impl FnMut() -> bool) {
+pub(crate) async fn until(mut ready: impl FnMut() -> bool) {
     bounded(async {
         while !ready() {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -175,7 +177,7 @@ pub async fn until(mut ready: impl FnMut() -> bool) {
 
 /// Asks for `/big` on `socket` and waits until the server is busy writing it and has had
 /// time to fill the socket buffers of a client that does not read.
-pub async fn request_big_unread(server: &Server, socket: &mut tokio::net::TcpStream) {
+pub(crate) async fn request_big_unread(server: &Server, socket: &mut tokio::net::TcpStream) {
     socket
         .write_all(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
         .await

@@ -8,7 +8,7 @@ use lameduck_smol::Smol;
 
 /// The executor that runs the suite's futures.
 #[allow(dead_code)]
-pub enum Executor {
+pub(crate) enum Executor {
     /// `smol::block_on`.
     Smol,
     /// `async_std::task::block_on`.
@@ -37,6 +37,6 @@ impl conformance::Harness for Executor {
 }
 
 /// Runs the suite on `executor`, panicking with the first broken rule.
-pub fn check(executor: Executor) {
+pub(crate) fn check(executor: Executor) {
     conformance::run(&executor).unwrap_or_else(|failure| panic!("{failure}"));
 }

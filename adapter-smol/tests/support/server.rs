@@ -5,11 +5,11 @@ use crate::settings::{print_phases, print_report, Settings};
 use async_net::{TcpListener, TcpStream};
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use smol::future::or;
 
 /// Runs the server and exits with the report's code.
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let code = smol::block_on(serve_until_stopped(Settings::from_env()));
     std::process::exit(code.into())
 }

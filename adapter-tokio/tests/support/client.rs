@@ -11,10 +11,10 @@ use std::{
 };
 
 /// How long any one expected event may take before the test fails.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A server started as a child process.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     lines: Receiver<String>,
     /// Every stdout line read so far.
@@ -25,7 +25,7 @@ pub struct Server {
 
 impl Server {
     /// Starts this binary as a server with `env`, and waits for its `listening on` line.
-    pub fn start(env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Server {
         let exe = std::env::current_exe().expect("own path");
         let mut child = Command::new(exe)
             .env("LAMEDUCK_CHILD", "1")
@@ -59,7 +59,7 @@ impl Server {
 
     /// The first line, read before or now, that starts with `prefix` (lines printed by
     /// different tasks of the child may come in either order).
-    pub fn expect_prefix(&mut self, prefix: &str) -> String {
+    pub(crate) fn expect_prefix(&mut self, prefix: &str) -> String {
         if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
             return line.clone();
         }
@@ -77,7 +77,7 @@ impl Server {
     }
 
     /// Sends `signal` (a POSIX number) to the child.
-    pub fn signal(&self, signal: i32) {
+    pub(crate) fn signal(&self, signal: i32) {
         let signal = rustix::process::Signal::from_named_raw(signal).expect("a named signal");
         rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), signal)
             .expect("signal the child");
@@ -85,18 +85,18 @@ impl Server {
 
     /// The child's process id.
     #[allow(dead_code)]
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.child.id()
     }
 
     /// Whether the child is still running.
     #[allow(dead_code)]
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()
     }
 
     /// Reads stdout to its end, waits for the exit, and returns the code and every line.
-    pub fn finish(mut self) -> (i32, Vec<String>) {
+    pub(crate) fn finish(mut self) -> (i32, Vec<String>) {
         loop {
             match self.lines.recv_timeout(PATIENCE) {
                 Ok(line) => self.seen.push(line),
@@ -122,18 +122,18 @@ impl Drop for Server {
 
 /// A connection to the server's line protocol (`ping` → `pong`, `sleep N` → `started`,
 /// then `done N` after N ms).
-pub struct Client {
+pub(crate) struct Client {
     reader: BufReader<TcpStream>,
 }
 
 impl Client {
     /// Connects; panics if refused.
-    pub fn connect(addr: SocketAddr) -> Client {
+    pub(crate) fn connect(addr: SocketAddr) -> Client {
         Client::try_connect(addr).expect("connect")
     }
 
     /// Connects, or returns the error.
-    pub fn try_connect(addr: SocketAddr) -> std::io::Result<Client> {
+    pub(crate) fn try_connect(addr: SocketAddr) -> std::io::Result<Client> {
         let stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(PATIENCE))?;
         Ok(Client {
@@ -142,7 +142,7 @@ impl Client {
     }
 
     /// Sends one line.
-    pub fn send(&mut self, line: &str) {
+    pub(crate) fn send(&mut self, line: &str) {
         let stream = self.reader.get_mut();
         stream
             .write_all(format!("{line}\n").as_bytes())
@@ -150,7 +150,7 @@ impl Client {
     }
 
     /// The next line, or `None` at end of stream (or a reset: the server closed on us).
-    pub fn line(&mut self) -> Option<String> {
+    pub(crate) fn line(&mut self) -> Option<String> {
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
             Ok(0) => None,
@@ -162,7 +162,7 @@ impl Client {
 
     /// The next line, waiting at most `wait`; `None` if nothing came.
     #[allow(dead_code)]
-    pub fn line_within(&mut self, wait: Duration) -> Option<String> {
+    pub(crate) fn line_within(&mut self, wait: Duration) -> Option<String> {
         self.reader
             .get_ref()
             .set_read_timeout(Some(wait))
@@ -182,7 +182,7 @@ impl Client {
     }
 
     /// Asserts the server closed the connection with nothing more to say.
-    pub fn expect_closed(&mut self) {
+    pub(crate) fn expect_closed(&mut self) {
         let mut rest = Vec::new();
         match self.reader.read_to_end(&mut rest) {
             Ok(_) => assert!(
@@ -198,7 +198,7 @@ impl Client {
 /// CPU time (user + system, in clock ticks) the process `pid` has used; Linux only.
 #[cfg(target_os = "linux")]
 #[allow(dead_code)]
-pub fn cpu_ticks(pid: u32) -> u64 {
+pub(crate) fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
     let after_name = &stat[stat.rfind(')').expect("(comm)") + 1..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();

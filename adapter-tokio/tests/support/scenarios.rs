@@ -9,7 +9,7 @@ const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
 /// Every scenario, by name.
-pub const ALL: &[(&str, fn())] = &[
+pub(crate) const ALL: &[(&str, fn())] = &[
     (
         "sigterm_finishes_in_flight_work_refuses_new_connects_runs_hooks_once",
         sigterm_drains,
@@ -32,7 +32,7 @@ pub const ALL: &[(&str, fn())] = &[
 
 /// Runs the scenarios whose name contains the first free argument (all without one), in
 /// parallel, and exits 1 if any failed.
-pub fn run_all() {
+pub(crate) fn run_all() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let chosen: Vec<_> = ALL
         .iter()

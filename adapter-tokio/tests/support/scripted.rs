@@ -15,7 +15,7 @@ use std::{
 
 /// Out of resources three times, a success, out of resources, an aborted connection, a
 /// success, then a broken listener (`EBADF`).
-pub const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
+pub(crate) const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
     Err(libc::EMFILE),
     Err(libc::ENFILE),
     Err(libc::EMFILE),
@@ -27,7 +27,7 @@ pub const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
 ];
 
 /// The listener, and what the test watches of it.
-pub struct Scripted {
+pub(crate) struct Scripted {
     script: VecDeque<Result<u32, i32>>,
     /// The runtime's clock: time since the start.
     elapsed: Box<dyn Fn() -> Duration + Send>,
@@ -39,7 +39,7 @@ pub struct Scripted {
 }
 
 /// What the test sees of a [`Scripted`] listener it gave away.
-pub struct Watch {
+pub(crate) struct Watch {
     /// When each accept was called, since the start.
     pub calls: Arc<Mutex<Vec<Duration>>>,
     dropped: Arc<AtomicBool>,
@@ -50,13 +50,13 @@ pub struct Watch {
 
 impl Watch {
     /// Whether the listener was dropped.
-    pub fn dropped(&self) -> bool {
+    pub(crate) fn dropped(&self) -> bool {
         self.dropped.load(Ordering::SeqCst)
     }
 
     /// The times of the accept calls, in milliseconds since the start.
     #[allow(dead_code)]
-    pub fn call_ms(&self) -> Vec<u128> {
+    pub(crate) fn call_ms(&self) -> Vec<u128> {
         let calls = self.calls.lock().unwrap();
         calls.iter().map(|d| d.as_millis()).collect()
     }
@@ -64,7 +64,7 @@ impl Watch {
 
 impl Scripted {
     /// A listener answering from `script`, timed by `elapsed` (time since the start).
-    pub fn new(
+    pub(crate) fn new(
         script: &[Result<u32, i32>],
         elapsed: impl Fn() -> Duration + Send + 'static,
     ) -> (Scripted, Watch) {
@@ -86,7 +86,7 @@ impl Scripted {
     }
 
     /// The next accept: records the call, then answers from the script.
-    pub fn next_accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send {
+    pub(crate) fn next_accept(&mut self) -> impl Future<Output = io::Result<(u32, ())>> + Send {
         self.calls.lock().unwrap().push((self.elapsed)());
         let _ = self.called.unbounded_send(());
         let next = self.script.pop_front();
@@ -107,7 +107,7 @@ impl Drop for Scripted {
 }
 
 /// The report of a shutdown a broken listener started: failed, by `accept: <error>`.
-pub fn assert_failed_by_accept(report: &Report) {
+pub(crate) fn assert_failed_by_accept(report: &Report) {
     assert_eq!(report.reason(), Reason::Failed);
     let detail = report.detail().unwrap();
     assert!(detail.starts_with("accept: "), "{detail}");

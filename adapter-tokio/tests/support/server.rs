@@ -2,7 +2,7 @@
 //! shut down by `Shutdown::run` on the `Tokio` runtime. Configured by the environment (see `Settings`).
 
 use core::time::Duration;
-use lameduck::{Connection, Runtime};
+use lameduck::{runtime::Runtime, Connection};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
@@ -11,7 +11,7 @@ use tokio::{
 use crate::settings::{print_phases, print_report, Settings};
 
 /// Runs the server and exits with the report's code.
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let settings = Settings::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -6,7 +6,7 @@ use lameduck::{Config, Handle, Hook, Phase, Report, Shutdown};
 
 /// `LAME_DUCK_MS`, `DRAIN_MS`, `HANG_HOOK` (a hook that never returns, between the two
 /// others) and `NOFILE` (a file-descriptor limit set after binding).
-pub struct Settings {
+pub(crate) struct Settings {
     lame_duck_ms: u64,
     drain_ms: u64,
     hang_hook: bool,
@@ -20,7 +20,7 @@ fn var(name: &str) -> Option<u64> {
 }
 
 impl Settings {
-    pub fn from_env() -> Settings {
+    pub(crate) fn from_env() -> Settings {
         Settings {
             lame_duck_ms: var("LAME_DUCK_MS").unwrap_or(0),
             drain_ms: var("DRAIN_MS").unwrap_or(60_000),
@@ -30,7 +30,7 @@ impl Settings {
     }
 
     /// The shutdown of the configured timings, with the configured hooks registered.
-    pub fn shutdown(&self) -> Shutdown {
+    pub(crate) fn shutdown(&self) -> Shutdown {
         let shutdown = Shutdown::new(self.config()).expect("valid config");
         for hook in self.hooks() {
             shutdown.hooks().register(hook).expect("register a hook");
@@ -66,7 +66,7 @@ impl Settings {
     }
 
     /// Lowers the soft limit on open files, so that accepting runs out of them.
-    pub fn limit_files(&self) {
+    pub(crate) fn limit_files(&self) {
         if let Some(limit) = self.nofile {
             use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
             let hard = getrlimit(Resource::Nofile).maximum;
@@ -83,7 +83,7 @@ impl Settings {
 }
 
 /// Prints `phase: <name>` as each phase is reached.
-pub async fn print_phases(handle: Handle) {
+pub(crate) async fn print_phases(handle: Handle) {
     for phase in Phase::ALL {
         handle.reached(phase).await;
         println!("phase: {}", phase.name());
@@ -91,7 +91,7 @@ pub async fn print_phases(handle: Handle) {
 }
 
 /// Prints each hook's outcome, then the report's line; returns the exit code.
-pub fn print_report(report: &Report) -> u8 {
+pub(crate) fn print_report(report: &Report) -> u8 {
     for hook in report.hooks() {
         println!("{hook}");
     }

@@ -52,7 +52,7 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
 }
 
 /// `accounting_hyper_conn`: the same http1 connection, bare and watched.
-pub fn bench(c: &mut Criterion, graceful: &GracefulShutdown) {
+pub(crate) fn bench(c: &mut Criterion, graceful: &GracefulShutdown) {
     let mut group = c.benchmark_group("accounting_hyper_conn");
     group
         .warm_up_time(Duration::from_millis(500))

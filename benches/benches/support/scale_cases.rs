@@ -4,8 +4,9 @@
 use crate::{bytes_per_connection, task_bytes_per_connection, N};
 use futures::future::BoxFuture;
 use lameduck::{
+    machine::Tracker,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Shutdown, Tracker,
+    Config, Phase, Shutdown,
 };
 use std::time::Instant;
 
@@ -105,7 +106,7 @@ fn async_shutdown_task() -> f64 {
 }
 
 /// (name, guard alone, guard + notice as a connection task holds them).
-pub const MEMORY: &[(&str, Bytes, Option<Bytes>)] = &[
+pub(crate) const MEMORY: &[(&str, Bytes, Option<Bytes>)] = &[
     ("lameduck Connection", lameduck_guard, Some(lameduck_task)),
     ("lameduck Tracker::guard (borrowed)", tracker_guard, None),
     (
@@ -131,7 +132,7 @@ pub const MEMORY: &[(&str, Bytes, Option<Bytes>)] = &[
 ];
 
 /// `N` guards open, the drain armed, a waiter to park.
-pub struct Drain {
+pub(crate) struct Drain {
     /// Tasks that run alongside the waiter (lameduck's driver).
     pub background: Vec<BoxFuture<'static, ()>>,
     /// Completes once drained.
@@ -247,7 +248,7 @@ fn async_shutdown_drain() -> Drain {
 type Setup = fn() -> Drain;
 
 /// Every drain, by bench name.
-pub const DRAINS: &[(&str, Setup)] = &[
+pub(crate) const DRAINS: &[(&str, Setup)] = &[
     ("lameduck_driver_reached_hooks", lameduck_drain),
     ("lameduck_tracker_drained", tracker_drain),
     ("tokio_util_task_tracker_wait", tokio_util_drain),

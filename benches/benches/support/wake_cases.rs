@@ -11,13 +11,14 @@ use http_body_util::Full;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
 use hyper_util::rt::TokioIo;
 use lameduck::{
+    machine::Tracker,
     test_util::{ManualClock, ScriptedSignals},
-    Config, Phase, Shutdown, Tracker,
+    Config, Phase, Shutdown,
 };
 use std::time::Instant;
 
 /// One drain, set up and armed, with its last guard still held.
-pub struct Case {
+pub(crate) struct Case {
     /// Tasks that run alongside the waiter (lameduck's driver).
     pub background: Vec<BoxFuture<'static, ()>>,
     /// Completes once drained.
@@ -146,10 +147,10 @@ fn hyper_util() -> Case {
 }
 
 /// Sets up one case.
-pub type Setup = fn() -> Case;
+pub(crate) type Setup = fn() -> Case;
 
 /// Every case, by bench name.
-pub const CASES: &[(&str, Setup)] = &[
+pub(crate) const CASES: &[(&str, Setup)] = &[
     ("lameduck_tracker_drained", lameduck_tracker),
     ("lameduck_driver_reached_hooks", lameduck_driver),
     ("tokio_util_task_tracker_wait", tokio_util),

@@ -1,11 +1,14 @@
 //! [`Connection`]: one counted connection and its requests in flight; [`Events`]: the same,
 //! reported through connection-state events (Go's `ConnState`).
 
+pub(crate) mod state;
+
+use self::state::{State, MARKED_IDLE, ONE_REQUEST, WRITE_BLOCKED};
 use crate::{
-    handle::Reached,
-    shared::Shared,
-    sync::{Arc, AtomicUsize, Ordering},
-    Handle, Phase,
+    facade::reached::Reached,
+    facade::shared::Shared,
+    pure::phase::Phase,
+    pure::sync::{Arc, AtomicUsize, Ordering},
 };
 use core::{
     fmt,
@@ -15,13 +18,7 @@ use core::{
 };
 use event_listener::{Event, EventListener};
 
-/// The connection's own word: requests in flight (from [`ONE_REQUEST`] up), whether its
-/// writes are blocked, and whether the tracker counts it idle (not busy) now.
-const MARKED_IDLE: usize = 1;
-const WRITE_BLOCKED: usize = 2;
-const ONE_REQUEST: usize = 4;
-
-/// One counted connection, with its requests in flight. Made by [`Handle::connection`].
+/// One counted connection, with its requests in flight. Made by [`Handle::connection`](crate::Handle::connection).
 ///
 /// The connection is counted by the shutdown until the last clone of it (and the last
 /// [`InFlight`] made from it) is dropped: give a clone to whatever owns the connection's
@@ -50,21 +47,6 @@ const ONE_REQUEST: usize = 4;
 #[must_use = "the connection is uncounted as soon as it is dropped"]
 pub struct Connection {
     state: Arc<State>,
-}
-
-/// What the clones of one connection share. Dropping it uncounts the connection.
-pub(crate) struct State {
-    pub(crate) shared: Arc<Shared>,
-    word: AtomicUsize,
-    /// Notified each time the connection turns idle.
-    idle: Event,
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        let busy = self.word.load(Ordering::Acquire) & MARKED_IDLE == 0;
-        self.shared.tracker.release(busy);
-    }
 }
 
 impl Connection {
@@ -212,17 +194,8 @@ impl Connection {
         self.state.shared.phase() >= Phase::Hooks
     }
 
-    /// A handle to the shutdown this connection is counted by.
-    ///
-    /// ```
-    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// let conn = shutdown.handle().connection().unwrap();
-    /// assert!(conn.handle().is_ready());
-    /// ```
-    pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.state.shared.clone(),
-        }
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.state.shared
     }
 }
 
@@ -233,46 +206,6 @@ impl fmt::Debug for Connection {
             .field("in_flight", &(word / ONE_REQUEST))
             .field("write_blocked", &(word & WRITE_BLOCKED != 0))
             .finish()
-    }
-}
-
-impl State {
-    fn busy(&self, word: usize) -> bool {
-        word & !MARKED_IDLE != 0
-    }
-
-    /// Changes the word by `change` and, in the same compare-and-swap, brings its idle
-    /// marking in line with the new count: one atomic read-modify-write per request start or
-    /// end when nothing races it. Each flip of `MARKED_IDLE` is made by exactly one
-    /// successful CAS and followed by exactly one tracker update, so the tracker's busy count
-    /// sums right even when two updates land out of order.
-    fn update(&self, change: impl Fn(usize) -> usize) {
-        // Relaxed to start from: the CAS below is what orders.
-        let mut word = self.word.load(Ordering::Relaxed);
-        loop {
-            let mut next = change(word);
-            let idle = !self.busy(next);
-            let flip = idle != (next & MARKED_IDLE != 0);
-            if flip {
-                next ^= MARKED_IDLE;
-            }
-            // AcqRel: the flip is ordered with the count changes it reflects.
-            match self
-                .word
-                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    if flip {
-                        self.shared.tracker.mark_busy(!idle);
-                        if idle {
-                            self.idle.notify(usize::MAX);
-                        }
-                    }
-                    return;
-                }
-                Err(actual) => word = actual,
-            }
-        }
     }
 }
 
@@ -346,7 +279,7 @@ impl Future for Idle {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let state = &this.state;
-        crate::listen::poll_until(&mut this.listener, &state.idle, cx, || {
+        crate::pure::listen::poll_until(&mut this.listener, &state.idle, cx, || {
             !state.busy(state.word.load(Ordering::Acquire))
         })
     }
@@ -355,7 +288,7 @@ impl Future for Idle {
 /// A connection-state event, as servers with a state hook report them (Go's `ConnState`).
 ///
 /// ```
-/// use lameduck::ConnEvent;
+/// use lameduck::events::ConnEvent;
 /// assert_ne!(ConnEvent::New, ConnEvent::Closed);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -384,7 +317,7 @@ enum EventState {
 }
 
 /// One connection reported through [`ConnEvent`]s, a thin layer over [`Connection`]. Made
-/// by [`Handle::events`].
+/// by [`Handle::events`](crate::Handle::events).
 ///
 /// Malformed sequences (close before new, double close, anything after close, events after
 /// the drain completed) never underflow and never panic: each is counted in
@@ -392,7 +325,7 @@ enum EventState {
 /// `Events` that is still open uncounts it.
 ///
 /// ```
-/// use lameduck::ConnEvent;
+/// use lameduck::events::ConnEvent;
 /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
 /// let handle = shutdown.handle();
 /// let mut conn = handle.events();
@@ -407,14 +340,14 @@ enum EventState {
 /// ```
 #[derive(Debug)]
 pub struct Events {
-    handle: Handle,
+    shared: Arc<Shared>,
     state: EventState,
 }
 
 impl Events {
-    pub(crate) fn new(handle: Handle) -> Events {
+    pub(crate) fn new(shared: Arc<Shared>) -> Events {
         Events {
-            handle,
+            shared,
             state: EventState::Unseen,
         }
     }
@@ -423,7 +356,7 @@ impl Events {
     /// counted; every other event returns `None`.
     ///
     /// ```
-    /// use lameduck::ConnEvent;
+    /// use lameduck::events::ConnEvent;
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let mut conn = shutdown.handle().events();
     /// conn.event(ConnEvent::New);
@@ -435,7 +368,7 @@ impl Events {
     pub fn event(&mut self, event: ConnEvent) -> Option<Connection> {
         let state = core::mem::replace(&mut self.state, EventState::Done);
         let (next, out) = match (state, event) {
-            (EventState::Unseen, ConnEvent::New) => match self.handle.connection() {
+            (EventState::Unseen, ConnEvent::New) => match Connection::new(self.shared.clone()) {
                 // A new connection is busy until it says it is idle (Go's `StateNew`).
                 Some(conn) => {
                     let request = conn.request();
@@ -473,7 +406,7 @@ impl Events {
     /// ```
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let mut conn = shutdown.handle().events();
-    /// conn.event(lameduck::ConnEvent::New);
+    /// conn.event(lameduck::events::ConnEvent::New);
     /// assert!(conn.is_open());
     /// ```
     pub fn is_open(&self) -> bool {
@@ -481,10 +414,10 @@ impl Events {
     }
 
     fn anomaly(&self) {
-        self.handle.shared.tracker.record_anomaly();
+        self.shared.tracker.record_anomaly();
         #[cfg(feature = "tracing")]
         tracing::warn!(
-            anomalies = self.handle.shared.tracker.anomalies(),
+            anomalies = self.shared.tracker.anomalies(),
             "malformed connection event sequence ignored"
         );
     }
@@ -492,7 +425,7 @@ impl Events {
 
 #[cfg(all(test, not(loom)))]
 mod goodbye_tests {
-    use crate::{shared::Shared, sync::Arc, Config, Goodbye, Handle, Phase};
+    use crate::{facade::shared::Shared, pure::sync::Arc, Config, Goodbye, Handle, Phase};
     use core::{future::Future, pin::pin, task::Context};
 
     fn goodbye_at(goodbye: Goodbye, phase: Phase) -> (bool, bool) {

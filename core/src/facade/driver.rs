@@ -5,12 +5,17 @@
 //! combined by hand in one `poll_fn`, so it runs on any executor.
 
 use crate::{
-    listen::poll_until,
-    observe,
-    report::{HookOutcome, HookReport},
-    shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
-    sync::Arc,
-    Action, HookResult, Machine, Phase, Reason, Report, Runtime, Shutdown, Signal, SignalSource,
+    facade::observe,
+    facade::report::Report,
+    facade::report::{HookOutcome, HookReport},
+    facade::runtime::Runtime,
+    facade::shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
+    pure::listen::poll_until,
+    pure::machine::{Action, HookResult, Machine},
+    pure::phase::{Phase, Reason},
+    pure::signal::Signal,
+    pure::sync::Arc,
+    pure::traits::SignalSource,
 };
 use alloc::{borrow::Cow, boxed::Box, vec::Vec};
 use core::{
@@ -23,53 +28,29 @@ use event_listener::EventListener;
 
 mod hook_task;
 
-impl Shutdown {
-    /// Runs the shutdown to its end on `runtime`, taking signals from `signals` (made by
-    /// [`Runtime::signals`] before the server said it listens, so that no signal is lost),
-    /// and returns the report. Sync hooks run on [`Runtime::spawn_blocking`].
-    ///
-    /// Serving goes on meanwhile; this waits for the first shutdown signal in the config's
-    /// set (or a [`Trigger`](crate::Trigger) request), then walks the phases: lame duck,
-    /// draining (until the last connection closes, the drain deadline passes, or a second
-    /// signal forces), the hooks in order (each bounded by its timeout), stopped. A third
-    /// signal ends it at once. The caller turns [`Report::exit_code`] into the process's.
-    ///
-    /// # Cancel safety
-    ///
-    /// Not cancel-safe: dropping the future abandons the shutdown where it stands (the
-    /// phase stays where it was, hooks not yet run never run, a running hook is dropped).
-    /// Await it to its end, typically as the last thing `main` does.
-    ///
-    /// ```
-    /// use lameduck::{test_util::{ManualClock, ScriptedSignals}, Config, Hook, Shutdown, Signal};
-    /// let clock = ManualClock::new();
-    /// let signals = ScriptedSignals::new();
-    /// signals.send(Signal::TERM);
-    /// let shutdown = Shutdown::new(Config::new()).unwrap();
-    /// shutdown.hooks().register(Hook::new_async("bye", || async { Ok::<(), &str>(()) })).unwrap();
-    /// let report = clock.block_on(shutdown.run(clock.clone(), signals));
-    /// assert_eq!(report.exit_code(), 0);
-    /// assert_eq!(report.to_string(), "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=SIGTERM");
-    /// ```
-    pub async fn run<R: Runtime, S: SignalSource>(self, runtime: R, signals: S) -> Report {
-        let machine = match Machine::new(self.shared.config) {
-            Ok(machine) => machine,
-            Err(_) => unreachable!("the config was validated by Shutdown::new"),
-        };
-        Driver {
-            shared: self.shared,
-            timer: runtime,
-            signals: Some(signals),
-            machine,
-            sleep: None,
-            requests: None,
-            drained: None,
-            hook: None,
-            hooks: Vec::new(),
-        }
-        .run()
-        .await
+/// Runs the shutdown of `shared` to its end: the body of [`Shutdown::run`](crate::Shutdown::run).
+pub(crate) async fn run<R: Runtime, S: SignalSource>(
+    shared: Arc<Shared>,
+    runtime: R,
+    signals: S,
+) -> Report {
+    let machine = match Machine::new(shared.config) {
+        Ok(machine) => machine,
+        Err(_) => unreachable!("the config was validated by Shutdown::new"),
+    };
+    Driver {
+        shared,
+        timer: runtime,
+        signals: Some(signals),
+        machine,
+        sleep: None,
+        requests: None,
+        drained: None,
+        hook: None,
+        hooks: Vec::new(),
     }
+    .run()
+    .await
 }
 
 struct RunningHook {

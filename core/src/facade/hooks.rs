@@ -1,13 +1,13 @@
 //! Named shutdown hooks, sync or async, each run once, in registration order.
 
-use crate::{shared::Shared, sync::Arc};
 use alloc::{borrow::Cow, boxed::Box, string::String, string::ToString, vec::Vec};
 use core::{fmt, future::Future, pin::Pin, time::Duration};
 
 pub(crate) type HookFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 pub(crate) enum HookFn {
-    /// Runs on the driver's task (with `std`, on a thread of its own so a hang can be cut).
+    /// Runs on [`Runtime::spawn_blocking`](crate::runtime::Runtime::spawn_blocking),
+    /// with or without `std` (with `std` its panic is caught).
     Sync(Box<dyn FnOnce() -> Result<(), String> + Send>),
     Async(Box<dyn FnOnce() -> HookFuture + Send>),
 }
@@ -36,12 +36,13 @@ pub struct Hook {
 impl Hook {
     /// A synchronous hook.
     ///
-    /// With `std` it runs on a thread of its own
-    /// ([`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)), so a hook that blocks
-    /// forever is cut at its timeout (the thread is abandoned, and neither the runtime's
-    /// shutdown nor the process's exit waits for it). Prefer [`new_async`](Self::new_async)
-    /// where you can: it needs no thread. Without `std` it runs inline on the driver's task
-    /// and cannot be interrupted: keep it short.
+    /// It runs on the runtime's blocking pool
+    /// ([`Runtime::spawn_blocking`](crate::runtime::Runtime::spawn_blocking)), with or
+    /// without `std`: on a runtime with threads a hook that blocks forever is cut at its
+    /// timeout (the thread is abandoned, and neither the runtime's shutdown nor the process's
+    /// exit waits for it); a runtime without threads runs it where its `spawn_blocking` does,
+    /// and then it cannot be interrupted. Prefer [`new_async`](Self::new_async) where you can:
+    /// it needs no thread.
     ///
     /// ```
     /// let hook = lameduck::Hook::new("say bye", || {
@@ -136,6 +137,15 @@ pub(crate) struct HookList {
 }
 
 impl HookList {
+    /// Appends `hook`, unless the list was closed (the shutdown stopped).
+    pub(crate) fn push(&mut self, hook: Hook) -> Result<(), RegisterError> {
+        if self.closed {
+            return Err(RegisterError::Stopped);
+        }
+        self.slots.push(Some(hook));
+        Ok(())
+    }
+
     /// Takes hook `index` to run it. If there is none, closes the list in the same critical
     /// section, so no hook can be registered in between and then silently never run.
     pub(crate) fn take_or_close(&mut self, index: usize) -> Option<Hook> {
@@ -183,68 +193,10 @@ impl HookList {
     }
 }
 
-/// Adds hooks to a shutdown. Made by [`Shutdown::hooks`](crate::Shutdown::hooks); cheap to clone.
-///
-/// ```
-/// use lameduck::{Config, Hook, Shutdown};
-/// let shutdown = Shutdown::new(Config::new()).unwrap();
-/// let hooks = shutdown.hooks();
-/// hooks.register(Hook::new("first", || Ok::<(), &str>(()))).unwrap();
-/// hooks.register(Hook::new("second", || Err("disk full"))).unwrap();
-/// assert_eq!(hooks.len(), 2);
-/// ```
-#[derive(Clone, Debug)]
-pub struct HookRegistry {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl HookRegistry {
-    /// Appends a hook; it runs after every hook registered before it. Hooks added while
-    /// earlier ones run still run, in order.
-    ///
-    /// # Errors
-    ///
-    /// [`RegisterError::Stopped`] once the shutdown has stopped: the hook would never run.
-    ///
-    /// ```
-    /// use lameduck::{Config, Hook, Shutdown};
-    /// let shutdown = Shutdown::new(Config::new()).unwrap();
-    /// assert!(shutdown.hooks().register(Hook::new("a", || Ok::<(), &str>(()))).is_ok());
-    /// ```
-    pub fn register(&self, hook: Hook) -> Result<(), RegisterError> {
-        let mut list = self.shared.hooks.lock();
-        if list.closed {
-            return Err(RegisterError::Stopped);
-        }
-        list.slots.push(Some(hook));
-        Ok(())
-    }
-
-    /// How many hooks were registered.
-    ///
-    /// ```
-    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// assert_eq!(shutdown.hooks().len(), 0);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.shared.hooks.lock().len()
-    }
-
-    /// Whether no hook was registered.
-    ///
-    /// ```
-    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
-    /// assert!(shutdown.hooks().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 /// Why a hook could not be registered.
 ///
 /// ```
-/// assert_eq!(lameduck::RegisterError::Stopped.to_string(), "shutdown has already stopped");
+/// assert_eq!(lameduck::hook::RegisterError::Stopped.to_string(), "shutdown has already stopped");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -16,7 +16,14 @@
 //! path stays as it is). Call [`record`] before rendering a scrape so the phase and
 //! connection gauges are current.
 
-use crate::{report::HookReport, shared::Shared, Handle, HookOutcome, Phase, Snapshot, Summary};
+use crate::{
+    facade::handle::Handle,
+    facade::report::{HookOutcome, HookReport},
+    facade::shared::Shared,
+    pure::machine::Summary,
+    pure::phase::Phase,
+    pure::tracker::Snapshot,
+};
 use ::metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
 use alloc::string::String;
 

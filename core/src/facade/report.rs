@@ -1,13 +1,16 @@
 //! The driver's final account: the machine's summary plus each hook's name and outcome.
 
-use crate::{Phase, Reason, Summary};
+use crate::{
+    pure::machine::Summary,
+    pure::phase::{Phase, Reason},
+};
 use alloc::{borrow::Cow, string::String, vec::Vec};
 use core::{fmt, time::Duration};
 
 /// How one hook ended.
 ///
 /// ```
-/// use lameduck::HookOutcome;
+/// use lameduck::hook::HookOutcome;
 /// assert!(HookOutcome::Ok.is_ok());
 /// assert!(!HookOutcome::TimedOut.is_ok());
 /// assert_eq!(HookOutcome::Failed("disk full".into()).to_string(), "failed: disk full");
@@ -33,7 +36,7 @@ impl HookOutcome {
     /// Whether the hook succeeded.
     ///
     /// ```
-    /// assert!(lameduck::HookOutcome::Ok.is_ok());
+    /// assert!(lameduck::hook::HookOutcome::Ok.is_ok());
     /// ```
     pub fn is_ok(&self) -> bool {
         matches!(self, HookOutcome::Ok)
@@ -57,7 +60,7 @@ impl fmt::Display for HookOutcome {
 /// `hook <name>: ok | failed: <reason> | timed out`.
 ///
 /// ```
-/// # use lameduck::{HookReport, HookOutcome};
+/// # use lameduck::{hook::{HookReport, HookOutcome}};
 /// # fn show(r: &HookReport) -> String { r.to_string() }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +74,7 @@ impl HookReport {
     /// The hook's name.
     ///
     /// ```
-    /// # fn name(r: &lameduck::HookReport) -> &str { r.name() }
+    /// # fn name(r: &lameduck::hook::HookReport) -> &str { r.name() }
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -80,7 +83,7 @@ impl HookReport {
     /// How it ended.
     ///
     /// ```
-    /// # fn ok(r: &lameduck::HookReport) -> bool { r.outcome().is_ok() }
+    /// # fn ok(r: &lameduck::hook::HookReport) -> bool { r.outcome().is_ok() }
     /// ```
     pub fn outcome(&self) -> &HookOutcome {
         &self.outcome
@@ -89,7 +92,7 @@ impl HookReport {
     /// How long it ran (zero if it never ran).
     ///
     /// ```
-    /// # fn took(r: &lameduck::HookReport) -> core::time::Duration { r.elapsed() }
+    /// # fn took(r: &lameduck::hook::HookReport) -> core::time::Duration { r.elapsed() }
     /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed
@@ -182,7 +185,8 @@ impl Report {
         self.summary.time_in(phase)
     }
 
-    /// From the first request to the stop.
+    /// From the start of the shutdown (the first shutdown signal or
+    /// [`Trigger`](crate::Trigger) request) to the stop.
     ///
     /// ```
     /// # fn took(r: &lameduck::Report) -> core::time::Duration { r.elapsed() }
@@ -240,7 +244,9 @@ impl Report {
     }
 }
 
-/// `main` can return the report: the process exits with [`Report::exit_code`].
+/// `main` can return the report: it prints the summary and each hook's outcome to stderr
+/// (one line each, as [`Report::write_to`] writes them) and the process exits with
+/// [`Report::exit_code`].
 ///
 /// ```
 /// use std::process::Termination;
@@ -253,6 +259,41 @@ impl Report {
 #[cfg(feature = "std")]
 impl std::process::Termination for Report {
     fn report(self) -> std::process::ExitCode {
+        // The server has stopped serving: a slow stderr delays only the exit.
+        let _ = self.write_to(&mut std::io::stderr().lock());
         std::process::ExitCode::from(self.exit_code())
+    }
+}
+
+#[cfg(feature = "std")]
+impl Report {
+    /// Writes the summary line ([`Display`](fmt::Display)) and then one line per hook, in
+    /// the order they ran (`hook flush: ok`, `hook close pool: timed out after 5000 ms`):
+    /// what `main` prints when it returns the report.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    ///
+    /// ```
+    /// use lameduck::{test_util::ManualClock, Config, Hook, Shutdown};
+    /// let shutdown = Shutdown::new(Config::new()).unwrap();
+    /// shutdown.hooks().register(Hook::new("flush", || Ok::<(), &str>(()))).unwrap();
+    /// shutdown.trigger().shutdown();
+    /// let clock = ManualClock::new();
+    /// let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
+    /// let mut out = Vec::new();
+    /// report.write_to(&mut out).unwrap();
+    /// assert_eq!(
+    ///     String::from_utf8(out).unwrap(),
+    ///     "shutdown: drained=true connections_left=0 elapsed_ms=0 reason=requested\nhook flush: ok\n"
+    /// );
+    /// ```
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "{self}")?;
+        for hook in &self.hooks {
+            writeln!(out, "{hook}")?;
+        }
+        Ok(())
     }
 }

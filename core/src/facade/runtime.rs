@@ -1,6 +1,9 @@
 //! [`Runtime`]: what an async runtime gives a shutdown — time, signals, tasks.
 
-use crate::{SignalSet, SignalSource, Timer};
+use crate::{
+    pure::signal::SignalSet,
+    pure::traits::{SignalSource, Timer},
+};
 use alloc::boxed::Box;
 use core::future::Future;
 
@@ -26,7 +29,7 @@ use core::future::Future;
 ///
 /// ```
 /// use core::future::Future;
-/// use lameduck::{Runtime, SignalSet, Timer};
+/// use lameduck::{runtime::{Runtime, Timer}, SignalSet};
 /// use std::time::{Duration, Instant};
 ///
 /// /// A runtime for a thread-per-task program (for illustration only: its sleeps block).
@@ -44,7 +47,7 @@ use core::future::Future;
 ///
 /// impl Runtime for Threads {
 ///     type Signals = futures::stream::Pending<lameduck::Signal>;
-///     fn signals(&self, _: SignalSet) -> Result<Self::Signals, lameduck::BoxError> {
+///     fn signals(&self, _: SignalSet) -> Result<Self::Signals, lameduck::runtime::BoxError> {
 ///         Ok(futures::stream::pending()) // this program takes no signals
 ///     }
 ///     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {

@@ -1,11 +1,14 @@
 //! The state the driver, its handles and the connection guards share.
 
 use crate::{
-    hooks::HookList,
-    reload::ReloadState,
-    sync::{AtomicU8, Ordering},
-    waiters::Waiters,
-    Config, Phase, Summary, Tracker,
+    facade::hooks::HookList,
+    facade::waiters::Waiters,
+    pure::config::Config,
+    pure::machine::Summary,
+    pure::phase::Phase,
+    pure::signal::Signal,
+    pure::sync::{AtomicU8, Ordering},
+    pure::tracker::Tracker,
 };
 use alloc::string::String;
 use event_listener::Event;
@@ -93,5 +96,44 @@ impl Shared {
     pub(crate) fn take_requests(&self) -> u8 {
         // Acquire pairs with the Release in `request`.
         self.requests.swap(0, Ordering::Acquire)
+    }
+}
+
+/// The reload requests so far, shared by the driver and the subscribers.
+#[derive(Debug, Default)]
+pub(crate) struct ReloadState {
+    /// Reloads are rare: a lock keeps the count, the last signal and the end together
+    /// without an argument about orderings.
+    state: spin::Mutex<Seen>,
+    /// Notified on every reload and at the end.
+    pub(crate) event: Event,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Seen {
+    pub(crate) count: u64,
+    pub(crate) last: Option<Signal>,
+    pub(crate) closed: bool,
+}
+
+impl ReloadState {
+    /// A reload signal arrived: every subscriber sees it once.
+    pub(crate) fn notify(&self, signal: Signal) {
+        {
+            let mut state = self.state.lock();
+            state.count += 1;
+            state.last = Some(signal);
+        }
+        self.event.notify(usize::MAX);
+    }
+
+    /// The shutdown stopped: the subscribers' streams end after what they have not seen.
+    pub(crate) fn close(&self) {
+        self.state.lock().closed = true;
+        self.event.notify(usize::MAX);
+    }
+
+    pub(crate) fn seen(&self) -> Seen {
+        *self.state.lock()
     }
 }

@@ -1,8 +1,8 @@
 //! Observability (feature `tracing`): an event for every phase change, hook outcome and
 //! signal, with counts. Without the feature these are empty and vanish.
 
-use crate::report::HookReport;
-use crate::{Phase, Signal, Tracker};
+use crate::facade::report::HookReport;
+use crate::{pure::phase::Phase, pure::signal::Signal, pure::tracker::Tracker};
 
 #[cfg(feature = "tracing")]
 pub(crate) fn phase(phase: Phase, tracker: &Tracker) {

@@ -11,7 +11,10 @@ mod error;
 pub use backoff::Backoff;
 pub use error::AcceptError;
 
-use crate::{Connection, Handle, Reached, Timer, Trigger};
+use crate::{
+    facade::connection::Connection, facade::handle::Handle, facade::reached::Reached,
+    facade::shutdown::Trigger, pure::traits::Timer,
+};
 use core::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
@@ -271,10 +274,13 @@ async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option
     .await
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "test-util"))]
 mod tests {
     use super::{serve, Accept};
-    use crate::{test_util::ManualClock, Config, Reason, Shutdown, Timer};
+    use crate::{
+        facade::shutdown::Shutdown, pure::config::Config, pure::phase::Reason, pure::traits::Timer,
+        testkit::test_util::ManualClock,
+    };
     use core::{future::Future, time::Duration};
     use std::{collections::VecDeque, io, vec::Vec};
 
@@ -339,7 +345,7 @@ mod tests {
         clock: &ManualClock,
         at: Duration,
         hold: Duration,
-    ) -> (Vec<u32>, crate::Report) {
+    ) -> (Vec<u32>, crate::facade::report::Report) {
         let shutdown = Shutdown::new(Config::new()).unwrap();
         let guards = core::cell::RefCell::new(Vec::new());
         let served = core::cell::RefCell::new(Vec::new());

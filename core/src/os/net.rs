@@ -1,7 +1,7 @@
 //! [`Network`]: a runtime that accepts connections from listening sockets (feature `std`),
 //! and the [`Listener`]s it takes.
 
-use crate::Runtime;
+use crate::facade::runtime::Runtime;
 use alloc::string::{String, ToString};
 use core::task::{Context, Poll};
 use std::{fmt, io};
@@ -14,7 +14,7 @@ use std::{fmt, io};
 ///
 /// ```
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// let listener = lameduck::Listener::from(listener);
+/// let listener = lameduck::runtime::Listener::from(listener);
 /// assert!(listener.local_addr().unwrap().starts_with("127.0.0.1:"));
 /// ```
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl Listener {
     /// ```
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let port = listener.local_addr().unwrap().port();
-    /// let listener = lameduck::Listener::from(listener);
+    /// let listener = lameduck::runtime::Listener::from(listener);
     /// assert_eq!(listener.local_addr().unwrap(), format!("127.0.0.1:{port}"));
     /// ```
     pub fn local_addr(&self) -> io::Result<String> {
@@ -62,7 +62,7 @@ impl Listener {
     ///
     /// ```
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// lameduck::Listener::from(listener).set_nonblocking().unwrap();
+    /// lameduck::runtime::Listener::from(listener).set_nonblocking().unwrap();
     /// ```
     pub fn set_nonblocking(&self) -> io::Result<()> {
         match self {
@@ -99,7 +99,7 @@ impl From<std::os::unix::net::UnixListener> for Listener {
 ///   polling at the first `Pending` has taken exactly what was queued.
 ///
 /// ```
-/// fn serves_on<N: lameduck::Network>(_: &N) {}
+/// fn serves_on<N: lameduck::runtime::Network>(_: &N) {}
 /// ```
 pub trait Network: Runtime {
     /// A listener registered with the runtime.
@@ -118,7 +118,7 @@ pub trait Network: Runtime {
     ///
     /// # Errors
     ///
-    /// The accept error; sort it with [`accept::AcceptError::classify`](crate::accept::AcceptError::classify).
+    /// The accept error; sort it with [`accept::AcceptError::classify`](crate::os::accept::AcceptError::classify).
     fn poll_accept(
         &self,
         acceptor: &mut Self::Acceptor,
@@ -128,7 +128,7 @@ pub trait Network: Runtime {
     /// Takes a connection the kernel has queued, without waiting: `None` when none is. The
     /// accept loop calls it when draining starts, until `None`, to serve the backlog
     /// instead of resetting it with the listener
-    /// ([`accept::Accept::try_accept`](crate::accept::Accept::try_accept)).
+    /// ([`accept::Accept::try_accept`](crate::os::accept::Accept::try_accept)).
     ///
     /// The default polls [`poll_accept`](Self::poll_accept) with a waker that does
     /// nothing, which the contract above makes exact. A runtime whose `poll_accept` answers

@@ -16,7 +16,8 @@
 //! process to exit, so systemd's stop timeout follows the configured deadlines instead of
 //! killing a drain it was told about.
 //!
-//! The phase messages are sent by the driver itself; [`ready`] is called by the server once
+//! The phase messages are sent by the driver itself, once [`ready`] or [`heartbeat`] was first
+//! called in the process (that call subscribes them); [`ready`] is called by the server once
 //! it listens (or by an upgrade's successor, which then becomes systemd's main process:
 //! the unit needs `NotifyAccess=all` for that); [`heartbeat`] runs beside the server.
 //!
@@ -32,9 +33,9 @@
 //! done here because `sd_notify::notify` sends on a blocking socket, which waits when
 //! systemd's queue is full (a stuck service manager would then stall the shutdown).
 
+use crate::{facade::handle::Handle, pure::phase::Phase, pure::traits::Timer};
 #[cfg(unix)]
-use crate::{shared::Shared, Summary};
-use crate::{Handle, Phase, Timer};
+use crate::{facade::shared::Shared, pure::machine::Summary};
 #[cfg(unix)]
 use core::time::Duration;
 
@@ -47,6 +48,7 @@ use core::time::Duration;
 /// lameduck::systemd::ready();
 /// ```
 pub fn ready() {
+    crate::facade::observe::watch_phases(phase);
     #[cfg(unix)]
     unix::send(&[
         sd_notify::NotifyState::Ready,
@@ -75,25 +77,26 @@ pub fn ready() {
 /// clock.block_on(lameduck::systemd::heartbeat(shutdown.handle(), clock.clone())); // no NOTIFY_SOCKET: done
 /// ```
 pub async fn heartbeat<T: Timer>(handle: Handle, timer: T) {
+    crate::facade::observe::watch_phases(phase);
     #[cfg(unix)]
     unix::heartbeat(handle, timer).await;
     #[cfg(not(unix))]
     let _ = (handle, timer);
 }
 
-/// The driver entered `phase`.
+/// The driver entered `phase` (subscribed by [`ready`] and [`heartbeat`]).
 #[cfg(unix)]
-pub(crate) fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
+fn phase(shared: &Shared, phase: Phase, summary: &Summary) {
     unix::phase(shared, phase, summary);
 }
 
 #[cfg(not(unix))]
-pub(crate) fn phase(_: &crate::shared::Shared, _: Phase, _: &crate::Summary) {}
+fn phase(_: &crate::facade::shared::Shared, _: Phase, _: &crate::pure::machine::Summary) {}
 
 #[cfg(unix)]
 mod unix {
     use super::*;
-    use crate::Reason;
+    use crate::pure::phase::Reason;
     use alloc::{format, string::String};
     use core::fmt::Write;
     use core::sync::atomic::{AtomicBool, Ordering};

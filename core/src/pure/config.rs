@@ -1,6 +1,7 @@
 //! Durations, shutdown signals and the escalation policy, checked before anything runs.
 
-use crate::{Phase, Signal, SignalSet};
+use crate::pure::phase::Phase;
+use crate::pure::signal::{Signal, SignalSet};
 use core::{fmt, time::Duration};
 
 /// What repeated shutdown signals do while a shutdown is under way.
@@ -8,11 +9,11 @@ use core::{fmt, time::Duration};
 /// Only signals count, whoever started the shutdown: after a programmatic
 /// [`Trigger::shutdown`](crate::Trigger::shutdown) (itself idempotent) the first signal
 /// changes nothing, the second forces, the third exits (see
-/// [`Machine::request`](crate::Machine::request) for why). [`Trigger::force`](crate::Trigger::force)
+/// [`Machine::request`](crate::machine::Machine::request) for why). [`Trigger::force`](crate::Trigger::force)
 /// always forces.
 ///
 /// ```
-/// use lameduck::{Config, Escalation};
+/// use lameduck::{Config, machine::Escalation};
 /// let config = Config::new().escalation(Escalation::ForceOnly);
 /// assert_eq!(config.escalation, Escalation::ForceOnly);
 /// ```
@@ -76,7 +77,7 @@ impl Goodbye {
 /// reload signals, escalation, when to say goodbye, and the supervisor's stop budget.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
-/// [`Machine::new`](crate::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
+/// [`Machine::new`](crate::machine::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
 ///
 /// ```
 /// use core::time::Duration;
@@ -91,7 +92,8 @@ impl Goodbye {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Config {
-    /// How long to keep serving, not ready, after the first request (default 0). Set with
+    /// How long to keep serving, not ready, once the shutdown starts (the first shutdown
+    /// signal or [`Trigger`](crate::Trigger) request; default 0). Set with
     /// [`Config::lame_duck`].
     pub lame_duck: Duration,
     /// The drain deadline, counted from the start of draining (default 30 s). Set with
@@ -138,7 +140,8 @@ impl Config {
         }
     }
 
-    /// How long to keep serving, not ready, after the first request (default 0).
+    /// How long to keep serving, not ready, once the shutdown starts (the first shutdown
+    /// signal or [`Trigger`](crate::Trigger) request; default 0).
     ///
     /// ```
     /// let c = lameduck::Config::new().lame_duck(core::time::Duration::from_millis(1500));
@@ -219,7 +222,7 @@ impl Config {
     /// Sets what repeated signals do.
     ///
     /// ```
-    /// use lameduck::{Config, Escalation};
+    /// use lameduck::{Config, machine::Escalation};
     /// let c = Config::new().escalation(Escalation::Ignore);
     /// assert_eq!(c.escalation, Escalation::Ignore);
     /// ```
@@ -292,7 +295,7 @@ impl Config {
     }
 
     /// Every signal the driver acts on, shutdown and reload: what a
-    /// [`SignalSource`](crate::SignalSource) must listen for from its creation on.
+    /// [`SignalSource`](crate::runtime::SignalSource) must listen for from its creation on.
     ///
     /// ```
     /// use lameduck::{Config, Signal, SignalSet};
@@ -313,7 +316,7 @@ impl Config {
     /// (equal fits).
     ///
     /// ```
-    /// use lameduck::{Config, ConfigError, Escalation, SignalSet};
+    /// use lameduck::{Config, ConfigError, machine::Escalation, SignalSet};
     /// let c = Config::new().signals(SignalSet::EMPTY);
     /// assert_eq!(c.validate(), Err(ConfigError::EscalationWithoutSignals));
     /// assert!(c.escalation(Escalation::Ignore).validate().is_ok());
@@ -348,7 +351,7 @@ impl Default for Config {
 /// use lameduck::ConfigError;
 /// assert_eq!(ConfigError::ZeroHookTimeout.to_string(), "hook timeout must be greater than zero");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The default hook timeout is zero, so every hook would time out before it starts.
@@ -379,6 +382,19 @@ impl fmt::Display for ConfigError {
                 budget.as_millis()
             ),
         }
+    }
+}
+
+/// The variant and its message, so that `.expect` on a rejected config reads as the reason:
+/// `ZeroHookTimeout: hook timeout must be greater than zero`.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            ConfigError::ZeroHookTimeout => "ZeroHookTimeout",
+            ConfigError::EscalationWithoutSignals => "EscalationWithoutSignals",
+            ConfigError::OverStopBudget { .. } => "OverStopBudget",
+        };
+        write!(f, "{name}: {self}")
     }
 }
 
@@ -447,6 +463,16 @@ mod tests {
         assert_eq!(
             Config::new().goodbye(Goodbye::Drain).goodbye.phase(),
             Phase::Draining
+        );
+    }
+
+    /// What `.expect` prints for a rejected config names the reason, not only the variant.
+    #[test]
+    fn debug_reads_as_the_reason() {
+        extern crate alloc;
+        assert_eq!(
+            alloc::format!("{:?}", ConfigError::ZeroHookTimeout),
+            "ZeroHookTimeout: hook timeout must be greater than zero"
         );
     }
 }

@@ -16,7 +16,10 @@
 //!
 //! Only signals count towards escalation (see [`Machine::request`]); `force` always forces.
 
-use crate::{Config, ConfigError, Escalation, Phase, Reason};
+use crate::{
+    pure::config::{Config, ConfigError, Escalation},
+    pure::phase::{Phase, Reason},
+};
 use core::time::Duration;
 
 mod queue;
@@ -32,7 +35,7 @@ use transitions::deadline;
 /// What the machine asks its driver to do, in order.
 ///
 /// ```
-/// use lameduck::{Action, Config, Machine, Phase, Reason};
+/// use lameduck::{machine::{Action, Machine}, Config, Phase, Reason};
 /// use core::time::Duration;
 /// let mut m = Machine::new(Config::new()).unwrap();
 /// m.request(Reason::Requested, Duration::ZERO);
@@ -69,7 +72,7 @@ pub enum Action {
 /// How a hook ended, as the machine records it.
 ///
 /// ```
-/// assert_ne!(lameduck::HookResult::Ok, lameduck::HookResult::Failed);
+/// assert_ne!(lameduck::machine::HookResult::Ok, lameduck::machine::HookResult::Failed);
 /// ```
 ///
 /// Exhaustive on purpose: the machine only needs to know whether a hook counts as failed.
@@ -89,7 +92,7 @@ pub enum HookResult {
 /// deadline is a no-op, so a spurious wake-up never moves the machine.
 ///
 /// ```
-/// use lameduck::{Action, Config, Machine, Phase, Reason, Signal};
+/// use lameduck::{machine::{Action, Machine}, Config, Phase, Reason, Signal};
 /// use core::time::Duration;
 /// let ms = Duration::from_millis;
 /// let mut m = Machine::new(Config::new().drain_timeout(ms(500))).unwrap();
@@ -108,7 +111,7 @@ pub struct Machine {
     reason: Option<Reason>,
     /// Shutdown signals seen (programmatic requests do not count: see [`Machine::request`]).
     requests: u8,
-    exit: Option<crate::Signal>,
+    exit: Option<crate::pure::signal::Signal>,
     cut: bool,
     connections_left: usize,
     deadline: Option<Duration>,
@@ -129,7 +132,7 @@ impl Machine {
     /// The configuration's own [`Config::validate`] error.
     ///
     /// ```
-    /// assert!(lameduck::Machine::new(lameduck::Config::new()).is_ok());
+    /// assert!(lameduck::machine::Machine::new(lameduck::Config::new()).is_ok());
     /// ```
     pub const fn new(config: Config) -> Result<Machine, ConfigError> {
         let config = match config.validate() {
@@ -157,7 +160,7 @@ impl Machine {
     /// The current phase.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.phase(), lameduck::Phase::Running);
     /// ```
     pub const fn phase(&self) -> Phase {
@@ -167,7 +170,7 @@ impl Machine {
     /// The configuration the machine runs with.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(*m.config(), lameduck::Config::new());
     /// ```
     pub const fn config(&self) -> &Config {
@@ -177,7 +180,7 @@ impl Machine {
     /// The instant at which [`tick`](Self::tick) will next do something, if any.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.next_deadline(), None);
     /// ```
     pub const fn next_deadline(&self) -> Option<Duration> {
@@ -187,7 +190,7 @@ impl Machine {
     /// The next action to take, oldest first.
     ///
     /// ```
-    /// let mut m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let mut m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.poll_action(), None);
     /// ```
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -209,7 +212,7 @@ impl Machine {
     /// that one must not cut connections. Its second signal forces, its third exits.
     ///
     /// ```
-    /// use lameduck::{Config, Machine, Phase, Reason, Signal};
+    /// use lameduck::{Config, machine::Machine, Phase, Reason, Signal};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// assert!(!m.request(Reason::Signal(Signal::HUP), Duration::ZERO));
@@ -258,7 +261,7 @@ impl Machine {
     /// the shutdown first if it has not started. Returns whether it did anything.
     ///
     /// ```
-    /// use lameduck::{Config, Machine, Phase};
+    /// use lameduck::{Config, machine::Machine, Phase};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// assert!(m.force(Duration::ZERO));
@@ -287,7 +290,7 @@ impl Machine {
     /// Time passed: fires the deadline if `now` has reached it. Early ticks do nothing.
     ///
     /// ```
-    /// use lameduck::{Config, Machine, Phase, Reason};
+    /// use lameduck::{Config, machine::Machine, Phase, Reason};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new().lame_duck(Duration::from_secs(1))).unwrap();
     /// m.request(Reason::Requested, Duration::ZERO);
@@ -304,7 +307,7 @@ impl Machine {
     /// Ignored outside [`Phase::Draining`].
     ///
     /// ```
-    /// use lameduck::{Config, Machine, Phase, Reason};
+    /// use lameduck::{Config, machine::Machine, Phase, Reason};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.request(Reason::Requested, Duration::ZERO);
@@ -321,7 +324,7 @@ impl Machine {
     /// carried out. Any number above zero makes the exit code 2.
     ///
     /// ```
-    /// use lameduck::{Config, Machine};
+    /// use lameduck::{Config, machine::Machine};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.force(Duration::ZERO);
@@ -338,7 +341,7 @@ impl Machine {
     /// `timeout` (`None`: the configured default). Stale indices are ignored.
     ///
     /// ```
-    /// use lameduck::{Action, Config, Machine};
+    /// use lameduck::{machine::{Action, Machine}, Config};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.force(Duration::ZERO);
@@ -359,7 +362,7 @@ impl Machine {
     /// reports (the hook already timed out, say) are ignored.
     ///
     /// ```
-    /// use lameduck::{Action, Config, HookResult, Machine};
+    /// use lameduck::{machine::{Action, HookResult, Machine}, Config};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.force(Duration::ZERO);
@@ -384,7 +387,7 @@ impl Machine {
     /// Reports that there is no hook at the index last asked for: the shutdown is over.
     ///
     /// ```
-    /// use lameduck::{Action, Config, Machine, Phase};
+    /// use lameduck::{machine::{Action, Machine}, Config, Phase};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.force(Duration::ZERO);
@@ -401,7 +404,7 @@ impl Machine {
     /// What happened so far; final once [`Action::Finish`] was emitted.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().reason(), None);
     /// ```
     pub fn summary(&self) -> Summary {

@@ -1,6 +1,6 @@
 //! The phases of a shutdown and the reasons one starts.
 
-use crate::Signal;
+use crate::pure::signal::Signal;
 use core::fmt;
 
 /// Where a server is in its life. Phases only move forward and each is entered at most once.

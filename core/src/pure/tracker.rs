@@ -2,8 +2,8 @@
 //! fires once, on the last exit while draining — never polled.
 
 use crate::{
-    sync::{AtomicUsize, Ordering},
-    Phase,
+    pure::phase::Phase,
+    pure::sync::{AtomicUsize, Ordering},
 };
 use core::fmt;
 
@@ -23,13 +23,14 @@ const COUNT: usize = DRAINED - 1;
 
 /// Counts open connections and tells when the last one closed after draining began.
 ///
-/// It holds one word for the draining flags and the count, one for busy connections and
-/// one for malformed event sequences; it needs no allocator and can live in a `static`.
+/// It holds four words: the draining flags and the count, the busy connections, the
+/// malformed event sequences and the holds (counted as open, not reported as connections);
+/// it needs no allocator and can live in a `static`.
 /// Connections are counted by [`Guard`]s (or, with `alloc`, by
-/// [`Connection`](crate::Connection)s and the [`Events`](crate::Events) API).
+/// [`Connection`](crate::Connection)s and the [`Events`](crate::events::Events) API).
 ///
 /// ```
-/// use lameduck::Tracker;
+/// use lameduck::machine::Tracker;
 /// static TRACKER: Tracker = Tracker::new();
 /// let guard = TRACKER.guard().expect("not drained");
 /// assert!(!TRACKER.start_drain());
@@ -65,7 +66,7 @@ impl Tracker {
     /// An empty tracker, not draining.
     ///
     /// ```
-    /// assert_eq!(lameduck::Tracker::new().open(), 0);
+    /// assert_eq!(lameduck::machine::Tracker::new().open(), 0);
     /// ```
     #[cfg(not(loom))]
     pub const fn new() -> Tracker {
@@ -101,7 +102,7 @@ impl Tracker {
     /// arrives then is not served). While draining but not yet drained, it is still counted.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// let guard = tracker.guard().unwrap();
     /// assert_eq!(tracker.open(), 1);
     /// drop(guard);
@@ -126,7 +127,7 @@ impl Tracker {
     /// whether the tracker is drained.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// assert!(tracker.start_drain());
     /// assert!(tracker.is_drained());
     /// ```
@@ -143,7 +144,7 @@ impl Tracker {
     /// Whether draining has started.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// assert!(!tracker.is_draining());
     /// tracker.start_drain();
     /// assert!(tracker.is_draining());
@@ -156,7 +157,7 @@ impl Tracker {
     /// Whether draining started and every connection has closed since.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// assert!(!tracker.is_drained());
     /// ```
     pub fn is_drained(&self) -> bool {
@@ -168,7 +169,7 @@ impl Tracker {
     /// Connections open now.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// let _a = tracker.guard();
     /// assert_eq!(tracker.open(), 1);
     /// ```
@@ -183,7 +184,7 @@ impl Tracker {
     /// Open connections marked idle.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// let mut guard = tracker.guard().unwrap();
     /// guard.set_idle(true);
     /// assert_eq!(tracker.idle(), 1);
@@ -196,7 +197,7 @@ impl Tracker {
     /// Malformed connection-event sequences seen (and ignored) so far.
     ///
     /// ```
-    /// assert_eq!(lameduck::Tracker::new().anomalies(), 0);
+    /// assert_eq!(lameduck::machine::Tracker::new().anomalies(), 0);
     /// ```
     pub fn anomalies(&self) -> usize {
         self.anomalies.load(Ordering::Relaxed)
@@ -205,7 +206,7 @@ impl Tracker {
     /// Counts read now, labelled with `phase` (the tracker itself knows no phases).
     ///
     /// ```
-    /// use lameduck::{Phase, Tracker};
+    /// use lameduck::{Phase, machine::Tracker};
     /// let tracker = Tracker::new();
     /// let mut guard = tracker.guard().unwrap();
     /// guard.set_idle(true);
@@ -228,7 +229,7 @@ impl Tracker {
     /// A future that completes once the tracker is drained.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// tracker.start_drain();
     /// futures::executor::block_on(tracker.drained());
     /// ```
@@ -376,10 +377,10 @@ impl fmt::Debug for Tracker {
 /// would also move it 128 bytes away from the `Arc` counts in front of it in `Shared`,
 /// which connection opens and closes move together with `word`.
 #[derive(Clone, Copy)]
-struct Gap(#[allow(dead_code)] [u8; 128 - core::mem::size_of::<usize>()]);
+struct Gap(#[allow(dead_code)] [u8; 128 - size_of::<usize>()]);
 
 impl Gap {
-    const NEW: Gap = Gap([0; 128 - core::mem::size_of::<usize>()]);
+    const NEW: Gap = Gap([0; 128 - size_of::<usize>()]);
 }
 
 #[cfg(not(loom))]
@@ -392,7 +393,7 @@ impl Default for Tracker {
 /// One counted connection of a borrowed [`Tracker`]; dropping it uncounts the connection.
 ///
 /// ```
-/// let tracker = lameduck::Tracker::new();
+/// let tracker = lameduck::machine::Tracker::new();
 /// let mut guard = tracker.guard().unwrap();
 /// guard.set_idle(true);
 /// assert!(guard.is_idle());
@@ -408,7 +409,7 @@ impl Guard<'_> {
     /// Marks the connection idle (no request in flight) or active.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// let mut guard = tracker.guard().unwrap();
     /// guard.set_idle(true);
     /// guard.set_idle(false);
@@ -421,7 +422,7 @@ impl Guard<'_> {
     /// Whether the connection is marked idle.
     ///
     /// ```
-    /// let tracker = lameduck::Tracker::new();
+    /// let tracker = lameduck::machine::Tracker::new();
     /// assert!(!tracker.guard().unwrap().is_idle());
     /// ```
     pub fn is_idle(&self) -> bool {
@@ -438,7 +439,7 @@ impl Drop for Guard<'_> {
 /// Phase and connection counts at one moment.
 ///
 /// ```
-/// let tracker = lameduck::Tracker::new();
+/// let tracker = lameduck::machine::Tracker::new();
 /// let s = tracker.snapshot(lameduck::Phase::Running);
 /// assert_eq!(s.open, s.idle + s.active);
 /// ```

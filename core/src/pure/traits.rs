@@ -1,6 +1,6 @@
 //! The two traits through which time and signals reach the core.
 
-use crate::Signal;
+use crate::pure::signal::Signal;
 use core::{future::Future, time::Duration};
 use futures_core::Stream;
 
@@ -26,12 +26,12 @@ use futures_core::Stream;
 /// use core::{future::Ready, time::Duration};
 /// /// A timer for a world where every sleep is already over (for illustration only).
 /// struct Instant(Duration);
-/// impl lameduck::Timer for Instant {
+/// impl lameduck::runtime::Timer for Instant {
 ///     type Sleep = Ready<()>;
 ///     fn now(&self) -> Duration { self.0 }
 ///     fn sleep(&self, _: Duration) -> Ready<()> { core::future::ready(()) }
 /// }
-/// assert_eq!(lameduck::Timer::now(&Instant(Duration::ZERO)), Duration::ZERO);
+/// assert_eq!(lameduck::runtime::Timer::now(&Instant(Duration::ZERO)), Duration::ZERO);
 /// ```
 pub trait Timer {
     /// The future [`sleep`](Self::sleep) returns.
@@ -61,7 +61,7 @@ pub trait Timer {
 ///
 /// ```
 /// use futures::stream;
-/// use lameduck::{Signal, SignalSource};
+/// use lameduck::{Signal, runtime::SignalSource};
 /// fn takes_source(_: impl SignalSource) {}
 /// takes_source(stream::iter([Signal::TERM]));
 /// ```

@@ -18,7 +18,7 @@
 //! conformance::run(&Manual(ManualClock::new())).unwrap();
 //! ```
 
-use crate::{Runtime, Signal};
+use crate::{facade::runtime::Runtime, pure::signal::Signal};
 use alloc::{format, string::String};
 use core::{fmt, future::Future};
 

@@ -38,7 +38,7 @@ const CASES: &[Case] = &[
 /// Run only when named: measurements, not checks.
 const MEASUREMENTS: &[Case] = &[("restart-baseline", restart_baseline)];
 
-pub fn main() {
+pub(crate) fn main() {
     let names: Vec<String> = env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

@@ -13,8 +13,9 @@
 use core::{future::Future, pin::Pin, time::Duration};
 use futures::{channel::mpsc, executor::block_on};
 use lameduck::{
+    runtime::{BoxError, Runtime, Timer},
     upgrade::{self, Inherited, Upgrader},
-    BoxError, Config, Runtime, Shutdown, Signal, SignalSet, Timer,
+    Config, Shutdown, Signal, SignalSet,
 };
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
 use std::{
@@ -27,7 +28,7 @@ use std::{
 };
 
 /// Set (to anything) in a server's environment.
-pub const ROLE: &str = "LAMEDUCK_TEST_ROLE";
+pub(crate) const ROLE: &str = "LAMEDUCK_TEST_ROLE";
 
 /// Sleeps and tasks on threads of their own: enough for the driver's few deadlines.
 #[derive(Clone, Copy)]
@@ -68,7 +69,7 @@ impl Runtime for Threads {
     }
 }
 
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let pid = process::id();
     let inherited = Inherited::from_env();
     let behaviour = env::var("TEST_SUCCESSOR").ok();

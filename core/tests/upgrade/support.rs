@@ -17,17 +17,17 @@ use std::{
 };
 
 /// Generous: these are bounds on a loaded 2-core machine, not speed checks.
-pub const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 /// The lines every server of one test printed (successors share the first one's stdout).
-pub struct Lines {
+pub(crate) struct Lines {
     rx: mpsc::Receiver<String>,
     pub seen: Vec<String>,
 }
 
 impl Lines {
     /// The next line that matches, waiting up to [`WAIT`]; panics with all lines seen.
-    pub fn expect(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn expect(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -44,19 +44,19 @@ impl Lines {
     }
 
     /// The next line starting with `prefix`.
-    pub fn expect_prefix(&mut self, prefix: &str) -> String {
+    pub(crate) fn expect_prefix(&mut self, prefix: &str) -> String {
         self.expect(prefix, |line| line.starts_with(prefix))
     }
 
     /// The `listening on ADDR pid PID ...` line of a new server.
-    pub fn listening(&mut self) -> (SocketAddr, u32, String) {
+    pub(crate) fn listening(&mut self) -> (SocketAddr, u32, String) {
         let line = self.expect_prefix("listening on ");
         let words: Vec<&str> = line.split(' ').collect();
         (words[2].parse().unwrap(), words[4].parse().unwrap(), line)
     }
 
     /// The exit code `pid` printed as its last line.
-    pub fn exit_of(&mut self, pid: u32) -> u8 {
+    pub(crate) fn exit_of(&mut self, pid: u32) -> u8 {
         let suffix = format!(" pid {pid}");
         let line = self.expect(&format!("exit ... pid {pid}"), |l| {
             l.starts_with("exit ") && l.ends_with(&suffix)
@@ -98,7 +98,7 @@ impl Drop for Lines {
 }
 
 /// A server started with `command`, and the lines it (and its successors) print.
-pub fn start(command: Command) -> (Child, Lines) {
+pub(crate) fn start(command: Command) -> (Child, Lines) {
     let mut command = command;
     command
         .env(ROLE, "server")
@@ -126,30 +126,30 @@ pub fn start(command: Command) -> (Child, Lines) {
 
 /// This test binary as a server (the harness's arguments are not passed: the server ignores
 /// them, and its successors get the same ones either way).
-pub fn server() -> Command {
+pub(crate) fn server() -> Command {
     Command::new(env::current_exe().unwrap())
 }
 
-pub fn signal(pid: u32, signal: Signal) {
+pub(crate) fn signal(pid: u32, signal: Signal) {
     let pid = Pid::from_raw(pid as i32).unwrap();
     kill_process(pid, signal).expect("signal the server");
 }
 
-pub fn usr2(pid: u32) {
+pub(crate) fn usr2(pid: u32) {
     signal(pid, Signal::USR2);
 }
 
-pub fn term(pid: u32) {
+pub(crate) fn term(pid: u32) {
     signal(pid, Signal::TERM);
 }
 
 /// Whether `pid` is gone (a zombie is not: it was not reaped).
-pub fn gone(pid: u32) -> bool {
+pub(crate) fn gone(pid: u32) -> bool {
     test_kill_process(Pid::from_raw(pid as i32).unwrap()).is_err()
 }
 
 /// One request: connect, send a line, read the pid that answers.
-pub fn request(addr: SocketAddr) -> Result<u32, Failure> {
+pub(crate) fn request(addr: SocketAddr) -> Result<u32, Failure> {
     let mut stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
         Ok(stream) => stream,
         Err(e) if e.kind() == ErrorKind::ConnectionRefused => return Err(Failure::Refused),
@@ -170,14 +170,14 @@ pub fn request(addr: SocketAddr) -> Result<u32, Failure> {
 }
 
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     Refused,
     Other(String),
 }
 
 /// What a load saw.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub ok: u64,
     pub refused: u64,
     pub failed: u64,
@@ -186,14 +186,14 @@ pub struct Tally {
 }
 
 /// Clients requesting in a loop until stopped.
-pub struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     tally: Arc<Mutex<Tally>>,
     clients: Vec<JoinHandle<()>>,
 }
 
 impl Load {
-    pub fn start(addr: SocketAddr, clients: usize) -> Load {
+    pub(crate) fn start(addr: SocketAddr, clients: usize) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let tally = Arc::new(Mutex::new(Tally::default()));
         let clients = (0..clients)
@@ -226,12 +226,12 @@ impl Load {
     }
 
     /// Requests answered so far.
-    pub fn ok(&self) -> u64 {
+    pub(crate) fn ok(&self) -> u64 {
         self.tally.lock().unwrap().ok
     }
 
     /// Waits until `more` further requests were answered (the load really runs).
-    pub fn wait_for(&self, more: u64) {
+    pub(crate) fn wait_for(&self, more: u64) {
         let target = self.ok() + more;
         let deadline = Instant::now() + WAIT;
         while self.ok() < target {
@@ -244,7 +244,7 @@ impl Load {
         }
     }
 
-    pub fn stop(self) -> Tally {
+    pub(crate) fn stop(self) -> Tally {
         self.stop.store(true, Ordering::Relaxed);
         for client in self.clients {
             client.join().unwrap();

@@ -23,10 +23,10 @@ use tokio::{
 };
 
 /// Every demo keeping the contract.
-pub const DEMOS: [&str; 4] = ["hyper_tokio", "hyper_smol", "axum", "seed"];
+pub(crate) const DEMOS: [&str; 4] = ["hyper_tokio", "hyper_smol", "axum", "seed"];
 
 /// Runs `check` on every demo at once; a failure names the demo.
-pub async fn each_demo<F, Fut>(check: F)
+pub(crate) async fn each_demo<F, Fut>(check: F)
 where
     F: Fn(&'static str) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -47,9 +47,9 @@ where
 }
 
 /// Generous bound on anything a test waits for.
-pub const BOUND: Duration = Duration::from_secs(15);
+pub(crate) const BOUND: Duration = Duration::from_secs(15);
 
-pub async fn bounded<F: core::future::Future>(what: &str, future: F) -> F::Output {
+pub(crate) async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
     tokio::time::timeout(BOUND, future)
         .await
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
@@ -84,7 +84,7 @@ fn binary(name: &str) -> PathBuf {
 }
 
 /// A running demo.
-pub struct Demo {
+pub(crate) struct Demo {
     pub name: &'static str,
     child: Option<Child>,
     pub addr: SocketAddr,
@@ -96,7 +96,7 @@ pub struct Demo {
 
 /// How a demo ended.
 #[derive(Debug)]
-pub struct Exit {
+pub(crate) struct Exit {
     pub code: i32,
     pub stdout: Vec<String>,
     pub stderr: String,
@@ -104,11 +104,11 @@ pub struct Exit {
 
 impl Exit {
     /// How many stdout lines equal `line`.
-    pub fn count(&self, line: &str) -> usize {
+    pub(crate) fn count(&self, line: &str) -> usize {
         self.stdout.iter().filter(|l| *l == line).count()
     }
 
-    pub fn last(&self) -> &str {
+    pub(crate) fn last(&self) -> &str {
         self.stdout.last().map_or("", String::as_str)
     }
 }
@@ -190,24 +190,28 @@ fn spawn_command(mut command: Command, stderr: Option<Stdio>) -> Spawned {
 }
 
 /// The stderr text and the thread reading it.
-pub struct Output {
+pub(crate) struct Output {
     pub stderr: Arc<Mutex<String>>,
     stderr_done: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Demo {
     /// Starts `name` on a free port with `args`, and waits for `listening on`.
-    pub async fn start(name: &'static str, args: &[&str]) -> Demo {
+    pub(crate) async fn start(name: &'static str, args: &[&str]) -> Demo {
         Demo::start_with_env(name, args, &[]).await
     }
 
     /// As [`start`](Self::start), with the demo's stderr given (and not read here).
-    pub async fn start_with(name: &'static str, args: &[&str], stderr: Option<Stdio>) -> Demo {
+    pub(crate) async fn start_with(
+        name: &'static str,
+        args: &[&str],
+        stderr: Option<Stdio>,
+    ) -> Demo {
         Demo::start_full(name, args, &[], stderr).await
     }
 
     /// [`start`](Self::start) with these environment variables set for the demo.
-    pub async fn start_with_env(
+    pub(crate) async fn start_with_env(
         name: &'static str,
         args: &[&str],
         env: &[(&str, &std::ffi::OsStr)],
@@ -230,7 +234,7 @@ impl Demo {
     /// as fd 3, `LISTEN_FDS=1`, and `LISTEN_PID` set to the demo's own pid (which only the
     /// process knows: a shell sets it, then `exec`s the demo, keeping its pid). Waits for
     /// `listening on`, as [`start`](Self::start) does; `addr` is the address printed.
-    pub async fn activated(
+    pub(crate) async fn activated(
         name: &'static str,
         listener: &std::net::TcpListener,
         args: &[&str],
@@ -270,7 +274,7 @@ impl Demo {
     }
 
     /// Runs `name` with `args` to its end (for command-line errors).
-    pub async fn run(name: &'static str, args: &[&str]) -> Exit {
+    pub(crate) async fn run(name: &'static str, args: &[&str]) -> Exit {
         let (child, lines, stdout, stderr) = spawn(name, args, &[]);
         let demo = Demo {
             name,
@@ -284,7 +288,7 @@ impl Demo {
     }
 
     /// Waits for the next stdout line starting with `prefix`, skipping others.
-    pub async fn line_starting(&mut self, prefix: &str) -> String {
+    pub(crate) async fn line_starting(&mut self, prefix: &str) -> String {
         let name = self.name;
         bounded(&format!("{name}: a line starting {prefix:?}"), async {
             loop {
@@ -302,29 +306,29 @@ impl Demo {
     }
 
     /// Waits for the stdout line `line`, skipping others.
-    pub async fn expect_line(&mut self, line: &str) {
+    pub(crate) async fn expect_line(&mut self, line: &str) {
         let got = self.line_starting(line).await;
         assert_eq!(got, line, "{}", self.name);
     }
 
     /// Sends `signal` (SIGTERM, SIGINT, ...) to the demo.
-    pub fn signal(&self, signal: rustix::process::Signal) {
+    pub(crate) fn signal(&self, signal: rustix::process::Signal) {
         let id = self.child.as_ref().expect("running").id();
         let pid = rustix::process::Pid::from_raw(id as i32).expect("a child's pid");
         rustix::process::kill_process(pid, signal).expect("signal the demo");
     }
 
     /// The demo's process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
 
-    pub fn term(&self) {
+    pub(crate) fn term(&self) {
         self.signal(rustix::process::Signal::TERM);
     }
 
     /// Waits for the demo to exit.
-    pub async fn exit(mut self) -> Exit {
+    pub(crate) async fn exit(mut self) -> Exit {
         let mut child = self.child.take().expect("running");
         let status = bounded(
             &format!("{} to exit", self.name),
@@ -365,12 +369,12 @@ impl Drop for Demo {
 }
 
 /// A raw HTTP/1.1 connection.
-pub struct Raw {
+pub(crate) struct Raw {
     pub io: AsyncBufReader<TcpStream>,
 }
 
 impl Raw {
-    pub async fn connect(addr: SocketAddr) -> Raw {
+    pub(crate) async fn connect(addr: SocketAddr) -> Raw {
         let io = bounded("connect", TcpStream::connect(addr))
             .await
             .expect("connect");
@@ -379,7 +383,7 @@ impl Raw {
         }
     }
 
-    pub async fn send(&mut self, request: &str) {
+    pub(crate) async fn send(&mut self, request: &str) {
         self.io
             .get_mut()
             .write_all(request.as_bytes())
@@ -387,13 +391,13 @@ impl Raw {
             .unwrap();
     }
 
-    pub async fn get(&mut self, path: &str) {
+    pub(crate) async fn get(&mut self, path: &str) {
         self.send(&format!("GET {path} HTTP/1.1\r\nhost: demo\r\n\r\n"))
             .await;
     }
 
     /// Reads one response: (status, lower-cased head, body); chunked or sized bodies.
-    pub async fn response(&mut self) -> (u16, String, String) {
+    pub(crate) async fn response(&mut self) -> (u16, String, String) {
         bounded("a response", async {
             let mut head = String::new();
             loop {
@@ -426,7 +430,7 @@ impl Raw {
     }
 
     /// Reads the head of a response and leaves the body.
-    pub async fn head(&mut self) -> String {
+    pub(crate) async fn head(&mut self) -> String {
         let mut head = String::new();
         loop {
             let mut line = String::new();
@@ -443,7 +447,7 @@ impl Raw {
     }
 
     /// Reads one chunk of a chunked body ("" at the last one).
-    pub async fn chunk(&mut self) -> String {
+    pub(crate) async fn chunk(&mut self) -> String {
         let mut size = String::new();
         self.io.read_line(&mut size).await.unwrap();
         let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
@@ -465,7 +469,7 @@ impl Raw {
     }
 
     /// Reads a line (raw streams, after an upgrade).
-    pub async fn line(&mut self) -> String {
+    pub(crate) async fn line(&mut self) -> String {
         let mut line = String::new();
         bounded("a line", self.io.read_line(&mut line))
             .await
@@ -474,7 +478,7 @@ impl Raw {
     }
 
     /// Whether the server closes the connection (EOF or reset) without sending more.
-    pub async fn closed(&mut self) -> bool {
+    pub(crate) async fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
         match bounded("the connection to close", self.io.read_to_end(&mut rest)).await {
             Ok(_) => rest.is_empty(),
@@ -485,7 +489,7 @@ impl Raw {
 
 /// Waits until a new connection to `addr` is refused (a connection the kernel completed
 /// just before the listener was dropped is reset, never left hanging).
-pub async fn refused(addr: SocketAddr) {
+pub(crate) async fn refused(addr: SocketAddr) {
     bounded("connections to be refused", async {
         loop {
             match TcpStream::connect(addr).await {

@@ -1,7 +1,7 @@
 //! Turns a hook into a future of its outcome: panics caught (with `std`), sync hooks on the
 //! runtime's blocking pool so that a hang can be cut at the timeout.
 
-use crate::{hooks::HookFn, report::HookOutcome, Runtime};
+use crate::{facade::hooks::HookFn, facade::report::HookOutcome, facade::runtime::Runtime};
 use alloc::{boxed::Box, string::String};
 use core::{future::Future, pin::Pin};
 

@@ -1,7 +1,7 @@
 //! Every process's side: the listening sockets it was started with, and the readiness it
 //! owes a predecessor.
 
-use crate::Listener;
+use crate::os::net::Listener;
 use std::{io, net::TcpListener, string::String, vec::Vec};
 #[cfg(unix)]
 use std::{
@@ -220,7 +220,7 @@ fn names(value: Option<&str>, count: usize) -> Vec<String> {
 #[cfg(unix)]
 mod unix {
     use super::*;
-    use crate::upgrade::{PREDECESSOR_VAR, READY_NAME};
+    use crate::os::upgrade::{PREDECESSOR_VAR, READY_NAME};
     use std::env;
 
     const VARS: [&str; 4] = [

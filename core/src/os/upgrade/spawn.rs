@@ -1,7 +1,7 @@
 //! The predecessor's side: start the successor with the listening sockets, wait until it
 //! serves.
 
-use crate::{Handle, Phase};
+use crate::{facade::handle::Handle, pure::phase::Phase};
 use core::{
     fmt,
     future::Future,
@@ -38,7 +38,7 @@ enum State {
 type MakeCommand = dyn Fn() -> Command + Send + Sync;
 
 /// Starts this server's successor with its listening sockets and waits until it serves (see
-/// the [module docs](crate::upgrade)).
+/// the [module docs](crate::os::upgrade)).
 ///
 /// Configure it at start-up, with every listener the successor must inherit, then call
 /// [`upgrade`](Self::upgrade) on request (the demos do on `SIGUSR2`). Clones share the

@@ -1,6 +1,9 @@
 //! What a finished (or running) shutdown amounts to, without allocation.
 
-use crate::{Phase, Reason, Signal};
+use crate::{
+    pure::phase::{Phase, Reason},
+    pure::signal::Signal,
+};
 use core::time::Duration;
 
 /// The machine's account of a shutdown: reason, whether connections were cut, hooks, exit code.
@@ -8,7 +11,7 @@ use core::time::Duration;
 /// The driver's [`Report`](crate::Report) adds hook names and outcomes to this.
 ///
 /// ```
-/// use lameduck::{Config, Machine, Reason, Signal};
+/// use lameduck::{Config, machine::Machine, Reason, Signal};
 /// use core::time::Duration;
 /// let mut m = Machine::new(Config::new()).unwrap();
 /// m.request(Reason::Signal(Signal::TERM), Duration::ZERO);
@@ -33,7 +36,7 @@ impl Summary {
     /// What started the shutdown (`None` while still running).
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert!(m.summary().reason().is_none());
     /// ```
     pub const fn reason(&self) -> Option<Reason> {
@@ -43,7 +46,7 @@ impl Summary {
     /// Whether every connection closed on its own (nothing was cut).
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert!(m.summary().drained());
     /// ```
     pub const fn drained(&self) -> bool {
@@ -54,7 +57,7 @@ impl Summary {
     /// nothing was left to cut.
     ///
     /// ```
-    /// let mut m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let mut m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// m.force(core::time::Duration::ZERO);
     /// assert!(m.summary().forced());
     /// ```
@@ -65,7 +68,7 @@ impl Summary {
     /// How many connections were open when they were cut.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().connections_left(), 0);
     /// ```
     pub const fn connections_left(&self) -> usize {
@@ -75,7 +78,7 @@ impl Summary {
     /// The signal that ended the shutdown at once (the third), if one did.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().exit_signal(), None);
     /// ```
     pub const fn exit_signal(&self) -> Option<Signal> {
@@ -85,7 +88,7 @@ impl Summary {
     /// How many hooks were started.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().hooks_started(), 0);
     /// ```
     pub const fn hooks_started(&self) -> usize {
@@ -95,7 +98,7 @@ impl Summary {
     /// How many hooks failed (error or panic); timeouts are counted apart.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().hooks_failed(), 0);
     /// ```
     pub const fn hooks_failed(&self) -> usize {
@@ -105,7 +108,7 @@ impl Summary {
     /// How many hooks passed their deadline.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().hooks_timed_out(), 0);
     /// ```
     pub const fn hooks_timed_out(&self) -> usize {
@@ -115,7 +118,7 @@ impl Summary {
     /// When `phase` was entered, on the caller's clock.
     ///
     /// ```
-    /// use lameduck::{Config, Machine, Phase};
+    /// use lameduck::{Config, machine::Machine, Phase};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.force(Duration::from_millis(4));
@@ -129,7 +132,7 @@ impl Summary {
     /// How long `phase` lasted (until the next phase entered), if both ends are known.
     ///
     /// ```
-    /// use lameduck::{Config, Machine, Phase, Reason};
+    /// use lameduck::{Config, machine::Machine, Phase, Reason};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new().lame_duck(Duration::from_millis(50))).unwrap();
     /// m.request(Reason::Requested, Duration::ZERO);
@@ -142,10 +145,11 @@ impl Summary {
         Some(end.saturating_sub(start))
     }
 
-    /// From the first request to the stop, if both are known.
+    /// From the start of the shutdown (the first shutdown signal or request) to the stop, if
+    /// both are known.
     ///
     /// ```
-    /// use lameduck::{Config, Machine};
+    /// use lameduck::{Config, machine::Machine};
     /// use core::time::Duration;
     /// let mut m = Machine::new(Config::new()).unwrap();
     /// m.force(Duration::from_millis(1));
@@ -163,7 +167,7 @@ impl Summary {
     /// ([`Reason::Failed`]), otherwise 0.
     ///
     /// ```
-    /// let m = lameduck::Machine::new(lameduck::Config::new()).unwrap();
+    /// let m = lameduck::machine::Machine::new(lameduck::Config::new()).unwrap();
     /// assert_eq!(m.summary().exit_code(), 0);
     /// ```
     pub const fn exit_code(&self) -> u8 {

@@ -1,7 +1,10 @@
 //! Every transition of the machine, driven by hand with exact times.
 
 use super::*;
-use crate::{Escalation, Signal, SignalSet};
+use crate::{
+    pure::config::Escalation,
+    pure::signal::{Signal, SignalSet},
+};
 use alloc_free::actions;
 use core::time::Duration;
 

@@ -2,7 +2,7 @@
 //! and the deadlines that fire them. Only the input methods call these.
 
 use super::{Action, Machine};
-use crate::{Phase, Signal};
+use crate::{pure::phase::Phase, pure::signal::Signal};
 use core::time::Duration;
 
 impl Machine {

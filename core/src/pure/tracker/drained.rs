@@ -19,7 +19,7 @@ use event_listener::EventListener;
 /// Dropping it only unregisters its listener; it can be recreated at any time.
 ///
 /// ```
-/// let tracker = lameduck::Tracker::new();
+/// let tracker = lameduck::machine::Tracker::new();
 /// let guard = tracker.guard().unwrap();
 /// tracker.start_drain();
 /// drop(guard);
@@ -51,7 +51,7 @@ impl Future for Drained<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        crate::listen::poll_until(&mut this.listener, &this.tracker.drained, cx, || {
+        crate::pure::listen::poll_until(&mut this.listener, &this.tracker.drained, cx, || {
             this.tracker.is_drained()
         })
     }

@@ -3,13 +3,10 @@
 //! waiter registration. In every interleaving: no lost wake-up (the waiter finishes), no
 //! double wake (the drained transition fires once), no underflow (the count ends at zero).
 //!
-//! Also the two users of the tracker above it: the per-phase waiter sets of `Shared` (a
-//! waiter registering while its phase is entered, or passed over, is always woken) and a
-//! `Connection`'s idle marking (`State::update`: concurrent request starts and ends and blocked
-//! writes leave the tracker's busy count right once they have all settled).
+//! The models of the tracker's users in the façade live there (`facade/loom_models.rs`).
 
 use super::Tracker;
-use crate::sync::{Arc, Ordering};
+use crate::pure::sync::{Arc, Ordering};
 use loom::{future::block_on, thread};
 
 fn transitions(tracker: &Tracker) -> usize {
@@ -88,113 +85,6 @@ fn a_late_guard_races_the_last_drop() {
     });
 }
 
-#[test]
-fn phase_waiters_never_miss_a_change() {
-    use crate::{shared::Shared, Config, Phase};
-    loom::model(|| {
-        let shared = Arc::new(Shared::new(Config::new()));
-        let driver = {
-            let shared = shared.clone();
-            thread::spawn(move || {
-                shared.set_phase(Phase::LameDuck);
-                shared.set_phase(Phase::Draining);
-            })
-        };
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::Draining));
-        driver.join().unwrap();
-        assert_eq!(shared.phase(), Phase::Draining);
-    });
-}
-
-#[test]
-fn a_waiter_registering_while_its_phase_is_entered_is_woken() {
-    use crate::{shared::Shared, Config, Phase};
-    loom::model(|| {
-        let shared = Arc::new(Shared::new(Config::new()));
-        let driver = {
-            let shared = shared.clone();
-            thread::spawn(move || shared.set_phase(Phase::LameDuck))
-        };
-        // Only the lame duck's set is notified; the waiter must still never miss it.
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::LameDuck));
-        driver.join().unwrap();
-        assert_eq!(shared.phase(), Phase::LameDuck);
-    });
-}
-
-#[test]
-fn a_draining_waiter_is_woken_when_the_lame_duck_is_skipped() {
-    use crate::{shared::Shared, Config, Phase};
-    loom::model(|| {
-        let shared = Arc::new(Shared::new(Config::new()));
-        let driver = {
-            let shared = shared.clone();
-            // Running → Draining directly (no lame-duck period): the Draining set is among
-            // the phases passed over, and is notified.
-            thread::spawn(move || shared.set_phase(Phase::Draining))
-        };
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::Draining));
-        driver.join().unwrap();
-        // A lame-duck waiter that comes late sees the phase passed over as reached.
-        block_on(crate::handle::Reached::new(shared.clone(), Phase::LameDuck));
-        assert_eq!(shared.phase(), Phase::Draining);
-    });
-}
-
-fn connection() -> (Arc<crate::shared::Shared>, crate::Connection) {
-    let shared = Arc::new(crate::shared::Shared::new(crate::Config::new()));
-    let conn = crate::Connection::new(shared.clone()).expect("not drained");
-    (shared, conn)
-}
-
-#[test]
-fn concurrent_requests_and_blocked_writes_settle_the_busy_count() {
-    loom::model(|| {
-        let (shared, conn) = connection();
-        let requests = {
-            let conn = conn.clone();
-            thread::spawn(move || drop(conn.request()))
-        };
-        let writes = {
-            let conn = conn.clone();
-            thread::spawn(move || {
-                conn.write_blocked(true);
-                conn.write_blocked(false);
-            })
-        };
-        requests.join().unwrap();
-        writes.join().unwrap();
-        assert!(conn.is_idle());
-        assert_eq!(shared.tracker.busy_raw(), 0);
-        assert_eq!(shared.tracker.snapshot(crate::Phase::Running).idle, 1);
-        drop(conn);
-        assert_eq!(shared.tracker.open(), 0);
-        assert_eq!(shared.tracker.busy_raw(), 0);
-    });
-}
-
-#[test]
-fn a_request_ending_while_another_starts_leaves_the_connection_busy() {
-    loom::model(|| {
-        let (shared, conn) = connection();
-        let first = conn.request();
-        let ender = thread::spawn(move || drop(first));
-        let starter = {
-            let conn = conn.clone();
-            thread::spawn(move || conn.request())
-        };
-        ender.join().unwrap();
-        let second = starter.join().unwrap();
-        // One request still in flight: busy, counted once.
-        assert!(!conn.is_idle());
-        assert_eq!(shared.tracker.busy_raw(), 1);
-        drop(second);
-        assert_eq!(shared.tracker.busy_raw(), 0);
-        drop(conn);
-        assert_eq!(shared.tracker.open(), 0);
-    });
-}
-
 /// A snapshot taken while a connection opens reads the open count once: its idle and active
 /// counts add up to its open count (reading it twice once made `active` wrap below zero).
 #[test]
@@ -205,7 +95,7 @@ fn a_snapshot_taken_while_a_connection_opens_adds_up() {
             let tracker = tracker.clone();
             thread::spawn(move || assert!(tracker.acquire()))
         };
-        let s = tracker.snapshot(crate::Phase::Running);
+        let s = tracker.snapshot(crate::pure::phase::Phase::Running);
         assert!(s.idle <= s.open, "{s:?}");
         assert_eq!(s.idle + s.active, s.open, "{s:?}");
         opener.join().unwrap();

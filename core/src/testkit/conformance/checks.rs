@@ -1,7 +1,11 @@
 //! The timer and signal-source checks.
 
 use super::{ensure, fail, Failure, Harness};
-use crate::{Runtime, Signal, SignalSet, Timer};
+use crate::{
+    facade::runtime::Runtime,
+    pure::signal::{Signal, SignalSet},
+    pure::traits::Timer,
+};
 use alloc::{boxed::Box, format, vec::Vec};
 use core::{
     future::{poll_fn, Future},

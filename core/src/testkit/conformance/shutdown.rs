@@ -1,12 +1,21 @@
 //! The end-to-end checks: a full shutdown, and escalation by repeated signals.
 
 use super::{checks::within, ensure, fail, Failure, Harness};
-use crate::{Config, Hook, HookOutcome, Phase, Runtime, Shutdown, Signal, SignalSet, Timer};
+use crate::{
+    facade::hooks::Hook,
+    facade::report::HookOutcome,
+    facade::runtime::Runtime,
+    facade::shutdown::Shutdown,
+    pure::config::Config,
+    pure::phase::Phase,
+    pure::signal::{Signal, SignalSet},
+    pure::traits::Timer,
+};
 use alloc::{format, sync::Arc, vec::Vec};
 use core::{future::pending, time::Duration};
 use futures_util::future::join;
 
-fn hook_names(report: &crate::Report) -> Vec<(&str, &HookOutcome)> {
+fn hook_names(report: &crate::facade::report::Report) -> Vec<(&str, &HookOutcome)> {
     report
         .hooks()
         .iter()
@@ -55,7 +64,7 @@ pub(super) fn end_to_end<H: Harness>(h: &H) -> Result<(), Failure> {
         let report = report.ok_or_else(|| fail(CHECK, "the shutdown never finished"))?;
         ensure(
             CHECK,
-            report.reason() == crate::Reason::Signal(Signal::TERM),
+            report.reason() == crate::pure::phase::Reason::Signal(Signal::TERM),
             || format!("reason {}", report.reason()),
         )?;
         ensure(CHECK, report.drained() && report.exit_code() == 0, || {

@@ -1,7 +1,12 @@
 //! A clock that moves only when told to, or, under its own `block_on`, when all is idle.
 
 use super::ScriptedSignals;
-use crate::{sync::Arc, BoxError, Runtime, SignalSet, Timer};
+use crate::{
+    facade::runtime::{BoxError, Runtime},
+    pure::signal::SignalSet,
+    pure::sync::Arc,
+    pure::traits::Timer,
+};
 use alloc::{boxed::Box, collections::BTreeMap, sync::Arc as StdArc, task::Wake, vec::Vec};
 use core::{
     fmt,
@@ -56,7 +61,7 @@ struct State {
 ///
 /// ```
 /// use core::time::Duration;
-/// use lameduck::{test_util::ManualClock, Timer};
+/// use lameduck::{test_util::ManualClock, runtime::Timer};
 /// let clock = ManualClock::new();
 /// let sleep = clock.sleep(Duration::from_millis(500));
 /// clock.advance(Duration::from_millis(499));
@@ -74,7 +79,7 @@ impl ManualClock {
     /// A clock at zero.
     ///
     /// ```
-    /// use lameduck::Timer;
+    /// use lameduck::runtime::Timer;
     /// assert!(lameduck::test_util::ManualClock::new().now().is_zero());
     /// ```
     pub fn new() -> ManualClock {
@@ -85,7 +90,7 @@ impl ManualClock {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use lameduck::{test_util::ManualClock, Timer};
+    /// use lameduck::{test_util::ManualClock, runtime::Timer};
     /// let clock = ManualClock::new();
     /// clock.advance(Duration::from_secs(3));
     /// assert_eq!(clock.now(), Duration::from_secs(3));
@@ -99,7 +104,7 @@ impl ManualClock {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use lameduck::{test_util::ManualClock, Timer};
+    /// use lameduck::{test_util::ManualClock, runtime::Timer};
     /// let clock = ManualClock::new();
     /// clock.advance_to(Duration::from_secs(2));
     /// clock.advance_to(Duration::from_secs(1)); // never backwards
@@ -139,7 +144,7 @@ impl ManualClock {
     /// clock shares one).
     ///
     /// ```
-    /// use lameduck::{test_util::ManualClock, Config, Runtime, Shutdown, Signal, SignalSet};
+    /// use lameduck::{test_util::ManualClock, Config, runtime::Runtime, Shutdown, Signal, SignalSet};
     /// let clock = ManualClock::new();
     /// let signals = clock.signals(SignalSet::DEFAULT).unwrap();
     /// clock.send(Signal::TERM);
@@ -147,7 +152,7 @@ impl ManualClock {
     /// let report = clock.block_on(shutdown.run(clock.clone(), signals));
     /// assert_eq!(report.exit_code(), 0);
     /// ```
-    pub fn send(&self, signal: crate::Signal) {
+    pub fn send(&self, signal: crate::pure::signal::Signal) {
         self.executor.signals.send(signal);
     }
 
@@ -174,7 +179,7 @@ impl ManualClock {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use lameduck::{test_util::ManualClock, Timer};
+    /// use lameduck::{test_util::ManualClock, runtime::Timer};
     /// let clock = ManualClock::new();
     /// clock.block_on(clock.sleep(Duration::from_secs(3600)));
     /// assert_eq!(clock.now(), Duration::from_secs(3600));
@@ -338,7 +343,7 @@ impl Timer for ManualClock {
 ///
 /// ```
 /// use core::time::Duration;
-/// use lameduck::{test_util::ManualClock, Timer};
+/// use lameduck::{test_util::ManualClock, runtime::Timer};
 /// let clock = ManualClock::new();
 /// drop(clock.sleep(Duration::MAX));
 /// assert_eq!(clock.pending_sleeps(), 0);

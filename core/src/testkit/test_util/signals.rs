@@ -1,6 +1,6 @@
 //! A signal source fed by hand.
 
-use crate::{sync::Arc, Signal};
+use crate::{pure::signal::Signal, pure::sync::Arc};
 use alloc::collections::VecDeque;
 use core::{
     fmt,
@@ -16,7 +16,7 @@ struct State {
     waker: Option<Waker>,
 }
 
-/// A [`SignalSource`](crate::SignalSource) that delivers what [`send`](Self::send) gives it,
+/// A [`SignalSource`](crate::runtime::SignalSource) that delivers what [`send`](Self::send) gives it,
 /// in order, never merged. Clones share one queue, so a test keeps one clone to send with.
 ///
 /// ```
