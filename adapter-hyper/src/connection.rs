@@ -113,13 +113,14 @@ where
         connection,
         http2: AtomicBool::new(false),
         heard: AtomicBool::new(false),
+        upgraded: std::sync::Mutex::new(None),
     });
     async move {
         let mut builder = auto::Builder::new(Exec(runtime.clone()));
         // A peer that shut its write side after the request still reads the answer.
         builder.http1().half_close(true);
         let service = Counting::new(TowerToHyperService::new(service), conn.clone());
-        let io = Counted::new(io, conn.clone());
+        let io = Counted::new(io, conn.clone(), runtime.clone());
         let served = builder.serve_connection_with_upgrades(io, service);
         let connection = &conn.connection;
         let mut served = pin!(served);

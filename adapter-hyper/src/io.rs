@@ -1,34 +1,58 @@
 //! The I/O of one connection, carrying its count: whoever owns the socket (hyper, then an
-//! upgrade's handler) keeps the connection counted, blocked writes make it busy, and the
-//! socket fails once the drain is cut.
+//! upgrade's handler) keeps the connection counted, blocked writes make it busy, a close
+//! lingers until the peer's unread requests are drained (so the close does not reset the
+//! answers already written), and the socket fails once the drain is cut.
 
 use crate::shared::Conn;
 use core::{
     future::Future,
     pin::Pin,
     task::{Context, Poll},
+    time::Duration,
 };
-use hyper::rt::{Read, ReadBufCursor, Write};
-use lameduck::future::Reached;
+use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
+use lameduck::{future::Reached, runtime::Timer};
 use std::{io, sync::Arc};
 
+/// How long a closing connection waits for more of its peer's bytes once none are left to
+/// read: bytes arriving after the close would make the kernel reset the connection, which
+/// throws away the answers the peer has not read yet.
+const LINGER: Duration = Duration::from_millis(250);
+
 /// `io`, counted as the connection `conn` stands for.
-pub(crate) struct Counted<I> {
+pub(crate) struct Counted<I, C: Timer> {
     io: I,
     conn: Arc<Conn>,
     /// Mirrors the connection's write-blocked mark, so flowing writes touch no atomic.
     blocked: bool,
     /// Registered only once the socket waits: completes when the drain is cut.
     cut: Option<Reached>,
+    /// Times the linger of a close.
+    timer: C,
+    closing: Closing<C::Sleep>,
 }
 
-impl<I> Counted<I> {
-    pub(crate) fn new(io: I, conn: Arc<Conn>) -> Counted<I> {
+/// Where a close (hyper's `poll_shutdown`) stands.
+enum Closing<S> {
+    Open,
+    /// The write side is shut (the peer got every answer and a FIN); the peer's bytes are
+    /// read and dropped until it closes too, or it has been quiet for [`LINGER`].
+    Lingering(Option<Pin<Box<S>>>),
+    Closed,
+}
+
+// Nothing of it is pinned in place (the sleep is boxed): the runtime need not be `Unpin`.
+impl<I: Unpin, C: Timer> Unpin for Counted<I, C> {}
+
+impl<I, C: Timer> Counted<I, C> {
+    pub(crate) fn new(io: I, conn: Arc<Conn>, timer: C) -> Counted<I, C> {
         Counted {
             io,
             conn,
             blocked: false,
             cut: None,
+            timer,
+            closing: Closing::Open,
         }
     }
 
@@ -63,11 +87,47 @@ impl<I> Counted<I> {
     }
 }
 
+impl<I: Read + Write + Unpin, C: Timer> Counted<I, C> {
+    /// Lingers after the write side was shut: reads and drops what the peer still sends
+    /// (pipelined requests that will not be answered) until it closes, or sends nothing
+    /// for [`LINGER`]. Closing a socket with unread bytes in its receive queue resets the
+    /// connection, and a reset makes the peer's kernel drop every answer it has not read
+    /// yet: the answers written would be lost while the report counted them as served.
+    /// The connection stays busy meanwhile (the drain waits for it, up to its deadline).
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut scratch = [core::mem::MaybeUninit::<u8>::uninit(); 4096];
+        loop {
+            let Closing::Lingering(quiet) = &mut self.closing else {
+                return Poll::Ready(Ok(()));
+            };
+            let mut buf = ReadBuf::uninit(&mut scratch);
+            match Pin::new(&mut self.io).poll_read(cx, buf.unfilled()) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    // More bytes: wait for quiet afresh.
+                    *quiet = None;
+                }
+                // The peer closed (or failed): nothing can reset what it read.
+                Poll::Ready(_) => break,
+                Poll::Pending => {
+                    let timer = &self.timer;
+                    let quiet = quiet.get_or_insert_with(|| Box::pin(timer.sleep(LINGER)));
+                    if quiet.as_mut().poll(cx).is_ready() {
+                        break;
+                    }
+                    return self.pending(cx);
+                }
+            }
+        }
+        self.closing = Closing::Closed;
+        Poll::Ready(Ok(()))
+    }
+}
+
 fn cut_error() -> io::Error {
     io::Error::new(io::ErrorKind::ConnectionAborted, "the drain was cut")
 }
 
-impl<I: Read + Unpin> Read for Counted<I> {
+impl<I: Read + Unpin, C: Timer> Read for Counted<I, C> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -84,7 +144,7 @@ impl<I: Read + Unpin> Read for Counted<I> {
     }
 }
 
-impl<I: Write + Unpin> Write for Counted<I> {
+impl<I: Read + Write + Unpin, C: Timer> Write for Counted<I, C> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -117,7 +177,19 @@ impl<I: Write + Unpin> Write for Counted<I> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let poll = Pin::new(&mut this.io).poll_shutdown(cx);
-        this.wrote(poll, cx)
+        if let Closing::Open = this.closing {
+            let poll = Pin::new(&mut this.io).poll_shutdown(cx);
+            core::task::ready!(this.wrote(poll, cx))?;
+            // Busy until the linger ends: the peer may not have the answers yet.
+            this.blocked = true;
+            this.conn.connection.write_blocked(true);
+            this.closing = Closing::Lingering(None);
+        }
+        let lingered = this.poll_linger(cx);
+        if lingered.is_ready() && this.blocked {
+            this.blocked = false;
+            this.conn.connection.write_blocked(false);
+        }
+        lingered
     }
 }

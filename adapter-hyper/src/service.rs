@@ -11,7 +11,7 @@ use core::{
     task::{ready, Context, Poll},
 };
 use http_body::{Body, Frame, SizeHint};
-use hyper::{header, service::Service, Method, Request, Response, Version};
+use hyper::{header, service::Service, Method, Request, Response, StatusCode, Version};
 use lameduck::InFlight;
 use std::sync::Arc;
 
@@ -44,7 +44,10 @@ where
         }
         // Only a request that may turn into an upgraded connection gets the connection (its
         // handler may want `going_away`): most requests pay nothing for it.
-        if request.headers().contains_key(header::UPGRADE) || request.method() == Method::CONNECT {
+        let connect = request.method() == Method::CONNECT;
+        let upgrade = (request.headers().contains_key(header::UPGRADE) || connect)
+            && request.version() <= Version::HTTP_11;
+        if upgrade {
             request
                 .extensions_mut()
                 .insert(self.conn.connection.clone());
@@ -54,6 +57,7 @@ where
             future: self.inner.call(request),
             in_flight: Some(in_flight),
             closable,
+            upgrade: upgrade.then(|| (self.conn.clone(), connect)),
         }
     }
 }
@@ -66,6 +70,9 @@ pin_project_lite::pin_project! {
         in_flight: Option<InFlight>,
         // Whether the response may carry `connection: close`.
         closable: bool,
+        // The connection, for an HTTP/1 request that may upgrade it, and whether it is a
+        // `CONNECT`.
+        upgrade: Option<(Arc<Conn>, bool)>,
     }
 }
 
@@ -79,10 +86,20 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.future.poll(cx));
-        let in_flight = this.in_flight.take();
+        let mut in_flight = this.in_flight.take();
         // The phase is read when the response is ready, not at the call: a request that
         // began before the first signal and ends after it says goodbye too.
         let goodbye = *this.closable && in_flight.as_ref().is_some_and(InFlight::says_goodbye);
+        if let (Ok(response), Some((conn, connect))) = (&result, this.upgrade.take()) {
+            // Upgraded: in flight until the upgraded socket closes, not until this (empty)
+            // response ends.
+            let status = response.status();
+            if status == StatusCode::SWITCHING_PROTOCOLS || (connect && status.is_success()) {
+                if let Some(in_flight) = in_flight.take() {
+                    conn.upgraded(in_flight);
+                }
+            }
+        }
         Poll::Ready(result.map(|mut response| {
             if goodbye {
                 goodbye::close_after(&mut response);

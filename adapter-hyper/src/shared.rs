@@ -1,7 +1,8 @@
 //! What the socket, the service and the connection's task share for one connection.
 
 use core::sync::atomic::{AtomicBool, Ordering};
-use lameduck::Connection;
+use lameduck::{Connection, InFlight};
+use std::sync::Mutex;
 
 /// What the socket, the service and the connection's task share.
 pub(crate) struct Conn {
@@ -12,12 +13,23 @@ pub(crate) struct Conn {
     /// Set once the peer's first bytes were read; for an HTTP/2 connection, cleared when its
     /// GOAWAY is sent, so that it then says whether the peer wrote since.
     pub(crate) heard: AtomicBool,
+    /// The request that upgraded the connection (`101`, or a `CONNECT` answered `2xx`):
+    /// kept in flight for as long as the upgraded socket lives (it holds this), so an
+    /// upgraded connection in use counts as active, not idle.
+    pub(crate) upgraded: Mutex<Option<InFlight>>,
 }
 
 impl Conn {
     pub(crate) fn heard(&self) {
         if !self.heard.load(Ordering::Relaxed) {
             self.heard.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The connection was upgraded by the request `in_flight`.
+    pub(crate) fn upgraded(&self, in_flight: InFlight) {
+        if let Ok(mut upgraded) = self.upgraded.lock() {
+            *upgraded = Some(in_flight);
         }
     }
 

@@ -69,6 +69,9 @@ impl SmolSignals {
 
     /// Starts listening for every signal in `set`.
     ///
+    /// The signals are unblocked for the calling thread once their handlers are installed
+    /// ([`lameduck::runtime::unblock_signals`]): a mask inherited blocked does not make the server deaf.
+    ///
     /// # Errors
     ///
     /// On Unix, a signal async-signal cannot listen for (`SIGKILL`, `SIGSTOP`, the fault
@@ -100,10 +103,11 @@ impl SmolSignals {
                 }
             }
         }
-        Ok(SmolSignals {
-            inner: async_signal::Signals::new(os)?,
-            set,
-        })
+        let inner = async_signal::Signals::new(os)?;
+        // After the handlers are in place: a signal pending while blocked is then handled,
+        // not acted on by default (see the function for which threads it reaches).
+        lameduck::runtime::unblock_signals(set)?;
+        Ok(SmolSignals { inner, set })
     }
 }
 

@@ -62,6 +62,9 @@ impl TokioSignals {
     /// Starts listening for every signal in `set`. Call it within a tokio runtime with
     /// the signal driver enabled (`enable_all`, or `#[tokio::main]`).
     ///
+    /// The signals are unblocked for the calling thread once their handlers are installed
+    /// ([`lameduck::runtime::unblock_signals`]): a mask inherited blocked does not make the server deaf.
+    ///
     /// # Errors
     ///
     /// tokio could not install a handler: a signal that cannot be caught (`SIGKILL`,
@@ -82,6 +85,9 @@ impl TokioSignals {
                 listeners.push((signal, listening));
             }
         }
+        // After the handlers are in place: a signal pending while blocked is then handled,
+        // not acted on by default (see the function for which threads it reaches).
+        lameduck::runtime::unblock_signals(set)?;
         Ok(TokioSignals { listeners, next: 0 })
     }
 }

@@ -81,12 +81,15 @@ pub mod machine {
 pub mod runtime {
     //! For runtime authors: what a runtime adapter implements — time and signals
     //! ([`Timer`], [`SignalSource`], [`Runtime`]) and sockets ([`Network`], [`Listener`]).
-    //! The conformance suite (feature `test-util`) checks an implementation.
+    //! The conformance suite (feature `test-util`) checks an implementation. A signal
+    //! source unblocks the signals it handles with [`unblock_signals`].
 
     #[cfg(feature = "alloc")]
     pub use crate::facade::runtime::{BoxError, Runtime};
     #[cfg(feature = "std")]
     pub use crate::os::net::{Listener, Network};
+    #[cfg(feature = "std")]
+    pub use crate::os::signals::unblock_signals;
     pub use crate::pure::traits::{SignalSource, Timer};
 }
 

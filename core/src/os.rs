@@ -3,6 +3,7 @@
 
 pub mod accept;
 pub(crate) mod net;
+pub(crate) mod signals;
 #[cfg(feature = "systemd")]
 pub mod systemd;
 pub mod upgrade;

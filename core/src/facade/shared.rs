@@ -41,6 +41,22 @@ pub(crate) struct Shared {
     pub(crate) hooks: spin::Mutex<HookList>,
     /// Reload requests, for [`Handle::reloads`](crate::Handle::reloads).
     pub(crate) reload: ReloadState,
+    /// Closes the copies of listening sockets kept elsewhere (an upgrader's), which would
+    /// keep the sockets listening after the accept loops dropped theirs: run by the first
+    /// accept loop that sees the drain, before it takes its backlog (see `accept::serve`).
+    #[cfg(feature = "std")]
+    pub(crate) copies: spin::Mutex<alloc::vec::Vec<Close>>,
+}
+
+/// What closes copies of listening sockets (see [`Shared::close_copies`]).
+#[cfg(feature = "std")]
+pub(crate) struct Close(pub(crate) alloc::boxed::Box<dyn FnOnce() + Send>);
+
+#[cfg(feature = "std")]
+impl core::fmt::Debug for Close {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Close")
+    }
 }
 
 impl Shared {
@@ -56,6 +72,18 @@ impl Shared {
             summary: spin::Once::new(),
             hooks: spin::Mutex::new(HookList::default()),
             reload: ReloadState::default(),
+            #[cfg(feature = "std")]
+            copies: spin::Mutex::new(alloc::vec::Vec::new()),
+        }
+    }
+
+    /// Runs (once) what closes the listeners' copies; returns once they are closed, even
+    /// when another caller runs them (the lock is held meanwhile).
+    #[cfg(feature = "std")]
+    pub(crate) fn close_copies(&self) {
+        let mut copies = self.copies.lock();
+        for close in copies.drain(..) {
+            (close.0)();
         }
     }
 

@@ -98,6 +98,10 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 /// `Connection: close`) instead of being reset with the listener. The drain cannot
 /// complete while this loop still holds its listener, so none of them is refused for
 /// coming after the last connection closed.
+/// Out of file descriptors (or memory) while taking them, it keeps the listener and backs
+/// off until they can be taken (the connections being drained free descriptors as they
+/// close) or the drain is cut: what is still queued then is counted as a connection cut,
+/// so the report never calls a drain clean when its backlog was reset.
 ///
 /// Each accepted connection is counted with [`Handle::connection`] and handed, with its
 /// [`Connection`], to `spawn`, which should start serving it on its own task and
@@ -211,30 +215,68 @@ async fn accepting<A, T, S>(
             },
         }
     }
-    take_queued(&mut listener, &handle, &mut spawn);
+    // Other copies of the listening sockets (an upgrader's) are closed first: then
+    // dropping `listener` after the sweep closes the socket, and no connection queues
+    // behind the sweep to be reset at the process's exit.
+    handle.shared.close_copies();
+    take_queued(&mut listener, &handle, &timer, &mut spawn).await;
     drop(listener);
 }
 
 /// Takes and spawns what waits in `listener`'s backlog now (the drain has started).
-fn take_queued<A, S>(listener: &mut A, handle: &Handle, spawn: &mut S)
+///
+/// Out of resources (file descriptors, most often: the connections being drained hold
+/// them), it keeps the listener and backs off ([`Backoff`] on `timer`) until the backlog can
+/// be taken, as connections closing free descriptors, or the drain is cut. Meanwhile the
+/// backlog is counted as one busy connection: the drain waits for it, and if the deadline
+/// passes first, the backlog — reset with the listener — is reported as a cut
+/// (`drained=false`, exit code 2), never as a clean drain.
+async fn take_queued<A, T, S>(listener: &mut A, handle: &Handle, timer: &T, spawn: &mut S)
 where
     A: Accept,
+    T: Timer,
     S: FnMut(A::Conn, Connection),
 {
-    for _ in 0..MAX_TAKEN_AT_DRAIN {
+    // The backlog not taken yet, counted while out of resources, and its request in flight.
+    let mut waiting: Option<(Connection, crate::InFlight)> = None;
+    let mut backoff = Backoff::default();
+    let mut taken = 0;
+    while taken < MAX_TAKEN_AT_DRAIN {
         match listener.try_accept() {
             None => return,
             Some(Ok(conn)) => {
+                taken += 1;
+                backoff.reset();
                 // Counted while the hold keeps the tracker from being drained.
                 if let Some(guard) = handle.connection() {
                     spawn(conn, guard);
                 }
             }
-            Some(Err(error)) => {
-                if AcceptError::classify(&error) != AcceptError::Connection {
-                    return;
+            Some(Err(error)) => match AcceptError::classify(&error) {
+                AcceptError::Connection => taken += 1,
+                AcceptError::Fatal => return,
+                AcceptError::Resources => {
+                    if waiting.is_none() {
+                        // `None` only once the drain completed, which the hold prevents.
+                        let Some(backlog) = handle.connection() else {
+                            return;
+                        };
+                        let in_flight = backlog.request();
+                        waiting = Some((backlog, in_flight));
+                    }
+                    let Some((backlog, _)) = &waiting else {
+                        return;
+                    };
+                    let mut cut = backlog.cut();
+                    if before(timer.sleep(backoff.next()), &mut cut)
+                        .await
+                        .is_none()
+                    {
+                        // Cut while it was still counted: reported as a cut.
+                        return;
+                    }
                 }
-            }
+            },
         }
     }
 }
@@ -256,6 +298,18 @@ impl Drop for Hold {
     }
 }
 
+/// `future`'s output, or `None` if `stop` is reached first (checked before each poll).
+async fn before<F: Future>(future: F, stop: &mut Reached) -> Option<F::Output> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if Pin::new(&mut *stop).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        future.as_mut().poll(cx).map(Some)
+    })
+    .await
+}
+
 /// `future`'s output, or `None` if draining starts first.
 ///
 /// Draining is checked before each poll of `future`: once it started, nothing more is
@@ -264,14 +318,7 @@ impl Drop for Hold {
 /// dropped unserved), and in an in-place upgrade that connection belongs to the successor,
 /// which serves the same accept queue.
 async fn before_draining<F: Future>(future: F, draining: &mut Reached) -> Option<F::Output> {
-    let mut future = pin!(future);
-    poll_fn(|cx| {
-        if Pin::new(&mut *draining).poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        future.as_mut().poll(cx).map(Some)
-    })
-    .await
+    before(future, draining).await
 }
 
 #[cfg(all(test, unix, feature = "test-util"))]
@@ -415,17 +462,54 @@ mod tests {
     }
 
     #[test]
-    fn running_out_of_descriptors_stops_taking_the_backlog() {
+    fn out_of_descriptors_the_backlog_is_taken_after_a_back_off() {
         let clock = ManualClock::new();
-        let mut script = Script::new(&[], &clock).queue(&[Ok(1), Err(libc::EMFILE), Ok(2)]);
-        let (served, _) = drain_with_backlog(
+        let mut script = Script::new(&[], &clock).queue(&[
+            Ok(1),
+            Err(libc::EMFILE),
+            Err(libc::EMFILE),
+            Ok(2),
+            Err(libc::ENFILE),
+            Ok(3),
+        ]);
+        let (served, report) = drain_with_backlog(
             &mut script,
             &clock,
             Duration::ZERO,
-            Duration::from_millis(5),
+            Duration::from_millis(100),
         );
-        assert_eq!(served, [1]);
-        assert_eq!(script.tried.len(), 2);
+        assert_eq!(
+            served,
+            [1, 2, 3],
+            "the listener was kept until they were taken"
+        );
+        // 10 ms, 20 ms; a success resets to 10 ms; then the empty backlog.
+        assert_eq!(script.tried, [0, 0, 10, 30, 30, 40, 40]);
+        assert!(report.drained(), "nothing was lost");
+        assert_eq!(report.exit_code(), 0);
+    }
+
+    #[test]
+    fn a_backlog_never_taken_by_the_deadline_is_reported_cut() {
+        let clock = ManualClock::new();
+        let config = Config::new().drain_timeout(Duration::from_millis(200));
+        let shutdown = Shutdown::new(config).unwrap();
+        let mut script = Script::new(&[], &clock).queue(&[Err(libc::EMFILE); 50]);
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        trigger.shutdown();
+        let serving = serve(&mut script, handle, trigger, clock.clone(), |_, _| {});
+        let running = shutdown.run(clock.clone(), futures::stream::pending());
+        let ((), report) = clock.block_on(futures::future::join(serving, running));
+        // Backing off until the deadline: 10, 20, 40, 80 ms, then cut within the next pause.
+        assert_eq!(script.tried, [0, 10, 30, 70, 150]);
+        assert_eq!(
+            clock.now(),
+            Duration::from_millis(200),
+            "cut at the deadline"
+        );
+        assert!(!report.drained(), "the backlog was lost");
+        assert_eq!(report.connections_left(), 1);
+        assert_eq!(report.exit_code(), 2);
     }
 
     #[test]
@@ -504,6 +588,64 @@ mod tests {
         );
         assert_eq!(report.exit_code(), 0);
         assert_eq!(script.calls.len(), 10);
+    }
+
+    /// A non-blocking std listener: `accept` never waits (a test of the drain only).
+    struct Std(std::net::TcpListener);
+
+    impl Accept for Std {
+        type Conn = std::net::TcpStream;
+
+        fn accept(&mut self) -> impl Future<Output = io::Result<Self::Conn>> + '_ {
+            core::future::pending()
+        }
+
+        fn try_accept(&mut self) -> Option<io::Result<Self::Conn>> {
+            match self.0.accept() {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
+                other => Some(other.map(|(stream, _)| stream)),
+            }
+        }
+    }
+
+    #[test]
+    fn an_upgraders_copy_of_the_listener_is_closed_before_the_backlog_is_taken() {
+        let clock = ManualClock::new();
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let upgrader = crate::upgrade::Upgrader::new()
+            .listener("http", &listener)
+            .unwrap()
+            .handle(&shutdown.handle());
+        let queued = std::net::TcpStream::connect(addr).unwrap();
+        let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+        trigger.shutdown();
+        let served = core::cell::RefCell::new(Vec::new());
+        let serving = serve(
+            Std(listener),
+            handle,
+            trigger,
+            clock.clone(),
+            |stream, guard| served.borrow_mut().push((stream, guard)),
+        );
+        let checked = async {
+            serving.await;
+            // The listener is closed once the loop returns, not when the upgrader's
+            // thread gets to it: a connection now is refused, never queued to be reset.
+            let late = std::net::TcpStream::connect(addr);
+            assert_eq!(
+                late.map(drop).map_err(|e| e.kind()),
+                Err(io::ErrorKind::ConnectionRefused)
+            );
+            assert_eq!(served.borrow().len(), 1, "the queued one was taken");
+            served.borrow_mut().clear();
+        };
+        let running = shutdown.run(clock.clone(), futures::stream::pending());
+        let ((), report) = clock.block_on(futures::future::join(checked, running));
+        assert!(report.drained());
+        drop((queued, upgrader));
     }
 
     /// A source whose one connection arrives only when `arrived` is set: it arrives after

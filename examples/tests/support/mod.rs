@@ -254,6 +254,18 @@ impl Demo {
         Demo::listening(name, spawn_command(sh, None)).await
     }
 
+    /// Starts `name` with `args` on a free port through `wrapper` (a command that `exec`s
+    /// its arguments, such as `env --block-signal=TERM`); waits for `listening on`.
+    pub(crate) async fn start_wrapped(name: &'static str, wrapper: &[&str], args: &[&str]) -> Demo {
+        let mut command = Command::new(wrapper[0]);
+        command
+            .args(&wrapper[1..])
+            .arg(binary(name))
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args);
+        Demo::listening(name, spawn_command(command, None)).await
+    }
+
     /// The demo `spawned` is, once it has printed `listening on` and `phase: running`.
     async fn listening(name: &'static str, spawned: Spawned) -> Demo {
         let (child, lines, stdout, stderr) = spawned;

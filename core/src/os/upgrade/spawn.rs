@@ -217,7 +217,10 @@ impl Upgrader {
     /// unserved, until this process exits). Without it, call [`close`](Self::close) when
     /// the listeners stop.
     ///
-    /// A thread of its own waits for the drain.
+    /// An accept loop ([`accept::serve`](crate::accept::serve)) of the same shutdown closes
+    /// them as it sees the drain, before it takes its backlog, so that its own listener is
+    /// the last copy and closes right after; otherwise a thread of its own waits for the
+    /// drain.
     ///
     /// ```
     /// # #[cfg(not(miri))] { // no executable path, sockets or processes under miri
@@ -228,6 +231,18 @@ impl Upgrader {
     /// ```
     #[must_use]
     pub fn handle(mut self, handle: &Handle) -> Upgrader {
+        // Closed by the accept loops before they take their backlogs at the drain
+        // (`accept::serve`), so that the last copy closes right after that sweep: closed
+        // later (by the thread below alone), the sockets would go on queueing connections
+        // that are then reset.
+        let closer = self.clone();
+        handle
+            .shared
+            .copies
+            .lock()
+            .push(crate::facade::shared::Close(alloc::boxed::Box::new(
+                move || closer.close(),
+            )));
         let closer = self.clone();
         let draining = handle.draining();
         let spawned = thread::Builder::new()
