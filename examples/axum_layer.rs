@@ -11,7 +11,7 @@
 //! `going away` at the drain). `lameduck::Shutdown::run` drives the phases; axum's
 //! graceful shutdown starts when draining starts, and the drain waits for it to end.
 
-use axum::Router;
+use axum::{response::IntoResponse, Router};
 use lameduck_examples::demo::Demo;
 use lameduck_hyper::ShutdownLayer;
 use lameduck_tokio::Tokio;
@@ -20,8 +20,21 @@ use lameduck_tokio::Tokio;
 async fn main() {
     let demo = Demo::from_env_or_exit();
     let runtime = Tokio::new();
+    // The contract's routes and its gRPC services; axum wants an infallible service (the
+    // routes never fail, a failed gRPC call is answered by tonic itself).
+    let routes = demo.with_grpc(runtime, demo.routes(runtime));
+    let routes = tower::service_fn(move |request| {
+        let mut routes = routes.clone();
+        async move {
+            let response = match tower_service::Service::call(&mut routes, request).await {
+                Ok(response) => response.map(axum::body::Body::new),
+                Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            };
+            Ok::<_, core::convert::Infallible>(response)
+        }
+    });
     let app = Router::new()
-        .fallback_service(demo.routes(runtime))
+        .fallback_service(routes)
         .layer(ShutdownLayer::new(demo.shutdown.handle()));
     demo.serve_foreign(runtime, |listener, draining| async move {
         let listener = match tokio::net::TcpListener::from_std(listener) {

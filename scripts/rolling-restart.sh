@@ -5,7 +5,7 @@
 #   scripts/rolling-restart.sh [--demo hyper_tokio|hyper_smol] [--lb haproxy|caddy]
 #       [--restarts N] [--lame-duck-ms N] [--duration S] [--concurrency N]
 #       [--check-inter-ms N] [--drain-timeout-ms N] [--kill9 R] [--sample-file PATH]
-#       [--quick] [--keep]
+#       [--haproxy-mode http|tcp] [--pause-ms N] [--without-goodbye] [--quick] [--keep]
 #
 # Exits 0 only if no request failed, every restart happened, and every instance exited 0
 # (with --kill9 R, restart R kills its instance with SIGKILL instead: its failures are
@@ -24,6 +24,9 @@ drain_timeout_ms=10000
 duration=40
 concurrency=32
 keep=0
+haproxy_mode=http
+pause_ms=0
+goodbye=first-signal
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
 while [ $# -gt 0 ]; do
@@ -38,6 +41,9 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
         --check-inter-ms) check_inter_ms=$2; shift 2 ;;
+        --haproxy-mode) haproxy_mode=$2; shift 2 ;;
+        --pause-ms) pause_ms=$2; shift 2 ;;
+        --without-goodbye) goodbye=drain; shift ;;
         --quick) restarts=2; duration=6; shift ;;
         --keep) keep=1; shift ;;
         -h|--help) usage ;;
@@ -46,6 +52,7 @@ while [ $# -gt 0 ]; do
 done
 case "$demo" in hyper_tokio|hyper_smol) ;; *) echo "rolling-restart: --demo must be hyper_tokio or hyper_smol" >&2; exit 64 ;; esac
 case "$lb" in haproxy|caddy) ;; *) echo "rolling-restart: --lb must be haproxy or caddy" >&2; exit 64 ;; esac
+case "$haproxy_mode" in http|tcp) ;; *) echo "rolling-restart: --haproxy-mode must be http or tcp" >&2; exit 64 ;; esac
 # A little longer than the health-check interval (haproxy marks the server down after one
 # failed check, `fall 1`), so haproxy stops sending before the listener closes.
 lame_duck_ms=${lame_duck_ms:-$(( check_inter_ms * 3 ))}
@@ -93,9 +100,9 @@ global
     log stdout format raw local0 info
     maxconn 4096
 defaults
-    mode http
+    mode $haproxy_mode
     log global
-    option httplog
+    option $([ "$haproxy_mode" = http ] && echo httplog || echo tcplog)
     option dontlog-normal
     retries 0
     no option redispatch
@@ -115,6 +122,7 @@ backend demo
     server b 127.0.0.1:$port_b check
 listen stats
     bind 127.0.0.1:$stats_port
+    mode http
     stats enable
     stats uri /stats
 EOF
@@ -183,7 +191,9 @@ wait_for() { # seconds, description, command...
 start_instance() { # name
     local name=$1 out=$work/$1.$(date +%s%N).log
     local ups; ups=$(caddy_ups "127.0.0.1:${port[$1]}")
-    "$demo_bin" --addr "127.0.0.1:${port[$name]}" --lame-duck-ms "$lame_duck_ms" \
+    # --without-goodbye: connection: close and GOAWAY only from the drain, as before the
+    # goodbye moved to the first signal (the demos' measurement switch).
+    LAMEDUCK_DEMO_GOODBYE=$goodbye "$demo_bin" --addr "127.0.0.1:${port[$name]}" --lame-duck-ms "$lame_duck_ms" \
         --drain-timeout-ms "$drain_timeout_ms" >"$out" 2>&1 &
     pid[$name]=$!
     echo "${pid[$name]}" >"$work/pid.$name"
@@ -240,14 +250,14 @@ esac
 echo "$lb_pid" >"$work/pid.lb"
 start_instance a
 start_instance b
-log "demo=$demo lb=$lb lame_duck_ms=$lame_duck_ms check_inter_ms=$check_inter_ms front=127.0.0.1:$front_port backends=$port_a,$port_b"
+log "demo=$demo lb=$lb haproxy_mode=$haproxy_mode goodbye=$goodbye pause_ms=$pause_ms lame_duck_ms=$lame_duck_ms check_inter_ms=$check_inter_ms front=127.0.0.1:$front_port backends=$port_a,$port_b"
 if [ -n "$sample_file" ]; then
     sample &
     sampler_pid=$!
 fi
 
 "$loadgen_bin" --addr "127.0.0.1:$front_port" --concurrency "$concurrency" \
-    --duration-s $(( duration + 600 )) --stop-file "$work/stop" >"$work/loadgen.out" &
+    --pause-ms "$pause_ms" --duration-s $(( duration + 600 )) --stop-file "$work/stop" >"$work/loadgen.out" &
 loadgen_pid=$!
 begin=$(date +%s%N)
 done_restarts=0
@@ -282,7 +292,7 @@ cat "$work/loadgen.out"
 
 totals=$(grep '^loadgen: requests=' "$work/loadgen.out")
 get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $totals"; }
-echo "rolling-restart: demo=$demo lb=$lb lame_duck_ms=$lame_duck_ms restarts=$done_restarts requests=$(get requests) failures=$(get failures) p50_ms=$(get p50_ms) p99_ms=$(get p99_ms) instance_exit_codes=${bad_exits:-all-0}${killed:+ killed=$killed}"
+echo "rolling-restart: demo=$demo lb=$lb$([ "$lb" = haproxy ] && echo " mode=$haproxy_mode") goodbye=$goodbye lame_duck_ms=$lame_duck_ms restarts=$done_restarts requests=$(get requests) failures=$(get failures) p50_ms=$(get p50_ms) p99_ms=$(get p99_ms) instance_exit_codes=${bad_exits:-all-0}${killed:+ killed=$killed}"
 if [ "$lb" = haproxy ] && grep -qv '^\s*$' "$work/haproxy.log" && [ "$(get failures)" != 0 ]; then
     log "haproxy's log of abnormal requests (first 10):"
     grep -v 'is UP\|is DOWN' "$work/haproxy.log" | head -10 >&2 || true

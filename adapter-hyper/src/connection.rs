@@ -22,8 +22,9 @@ use std::sync::Arc;
 
 pub(crate) type BoxError = Box<dyn core::error::Error + Send + Sync>;
 
-/// How long a connection may sit idle, after draining started, without closing (a peer that
-/// never sent a byte, or half a request) before it is dropped.
+/// How long a connection may sit idle without closing before it is dropped: after draining
+/// started (a peer that never sent a byte, or half a request), or after its HTTP/2 GOAWAY
+/// (a peer that never answers the GOAWAY's PING).
 const IDLE_GRACE: Duration = Duration::from_secs(1);
 
 /// How long a connection that has sent nothing yet when the drain starts may take to send
@@ -56,11 +57,23 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 ///   request's extensions and awaits [`going_away`](Connection::going_away).
 /// - It is busy while a request is in flight (from the service call until the response body
 ///   ends) or a write is blocked on a peer that does not read; idle otherwise.
-/// - When draining starts it gets hyper's graceful shutdown at once: an idle HTTP/1
-///   connection closes, a response in flight carries `Connection: close`, HTTP/2 sends
-///   GOAWAY and finishes its open streams. An HTTP/1 connection that stays idle for a short
-///   grace (1 s) without closing — a peer that never sent a request, or half of one — is
-///   dropped. A busy one is waited for.
+/// - From the goodbye on (`lameduck::Config::goodbye`: the first signal by default, so
+///   the lame duck included, while the listener still accepts) it tells its peer to leave
+///   but goes on serving: every HTTP/1.1 response carries `connection: close` (hyper closes
+///   the connection after it), and an HTTP/2 connection is sent the graceful GOAWAY (at once,
+///   or at its first request if the goodbye found it still silent). An idle HTTP/1
+///   keep-alive connection is left open through the lame duck: closing it would race a
+///   client about to reuse it, which is what the goodbye avoids; its next response tells it.
+///   An HTTP/2 connection is closed once it has been idle for a second after its GOAWAY
+///   when its peer has written nothing since (so never answered the GOAWAY's PING, which
+///   h2 would wait for without a bound), and it counts as drained; a peer that answered is
+///   left to h2, which closes the connection once its streams are done (flow-controlled
+///   response bytes included).
+/// - When draining starts it gets hyper's graceful shutdown at once (if not sent already):
+///   an idle HTTP/1 connection closes, a response in flight carries `Connection: close`.
+///   A connection that stays idle for a short grace (1 s) without closing — a peer that
+///   never sent a request, or half of one, or an HTTP/2 peer that never answers the PING —
+///   is dropped. A busy one is waited for.
 /// - When the drain is cut (deadline, second signal) it is dropped.
 ///
 /// # Cancel safety
@@ -142,15 +155,55 @@ where
         let served = builder.serve_connection_with_upgrades(io, service);
         let connection = &conn.connection;
         let mut served = pin!(served);
-        match select(served.as_mut(), connection.going_away()).await {
+        // Running, until the goodbye (the first signal by default).
+        match select(served.as_mut(), connection.goodbye()).await {
             // Ended on its own (the peer closed, or it was upgraded), or failed.
             Either::Left(_) => return,
             Either::Right(((), _)) => {}
         }
+        // From the goodbye on, an HTTP/2 connection that went `idle_for` a second after its
+        // GOAWAY (no stream in flight, no write blocked) is closed, whether or not its peer
+        // answered the GOAWAY's PING (h2 waits for that answer without a bound). Polled only
+        // once the GOAWAY is sent; at the drain it bounds every idle connection.
+        let mut idle = pin!(idle_for(&runtime, &conn, IDLE_GRACE));
+        let mut told = false;
+        // The goodbye until the drain: HTTP/1 responses say `connection: close` (the counting
+        // service sees to it) and an idle HTTP/1 connection is left alone, as closing it
+        // would race its client about to reuse it; an HTTP/2 connection gets GOAWAY once it
+        // is known to be one (now, or at its first request). With the goodbye at the drain
+        // (`Goodbye::Drain`) this ends at once.
+        let mut going_away = pin!(connection.going_away());
+        let draining = poll_fn(|cx| {
+            if served.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(false);
+            }
+            if !told && conn.http2.load(Ordering::Relaxed) {
+                told = true;
+                // From now on `heard` says whether the peer wrote after the GOAWAY (see
+                // `idle_for`).
+                conn.heard.store(false, Ordering::Relaxed);
+                served.as_mut().graceful_shutdown();
+                // Polled again for the GOAWAY to be written: graceful_shutdown wakes no one.
+                if served.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+            }
+            if told && idle.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(false);
+            }
+            if going_away.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            Poll::Pending
+        })
+        .await;
+        if !draining {
+            return;
+        }
         // A connection the drain finds silent may have been accepted a moment ago, its
         // request on the way or unread in the socket: it gets a short grace for its first
         // bytes, so that it is answered rather than closed unheard.
-        if !conn.heard.load(Ordering::Relaxed) {
+        if !told && !conn.heard.load(Ordering::Relaxed) {
             let mut grace = pin!(runtime.sleep(FIRST_BYTES_GRACE));
             let ended = poll_fn(|cx| {
                 if served.as_mut().poll(cx).is_ready() {
@@ -171,20 +224,33 @@ where
         // protocol (nothing read yet) and wakes no one: the `select` below polls the
         // connection again at once, which is what makes a silent connection close now
         // rather than at the deadline.
-        served.as_mut().graceful_shutdown();
-        let idle_past_grace = async {
-            loop {
-                connection.idle().await;
-                runtime.sleep(IDLE_GRACE).await;
-                if conn.http2.load(Ordering::Relaxed) {
-                    // Waited for until it closes, or the drain is cut.
-                    core::future::pending::<()>().await;
-                }
-                if connection.is_idle() {
-                    return;
-                }
-            }
-        };
-        let _ = select(served, select(connection.cut(), pin!(idle_past_grace))).await;
+        if !told {
+            served.as_mut().graceful_shutdown();
+        }
+        let _ = select(served, select(connection.cut(), idle)).await;
+    }
+}
+
+/// Completes once the connection has stayed idle for `grace` (checked at its end): no
+/// request in flight and no write blocked. hyper's connection is polled before this in each
+/// wake-up, so what the last response queued has been written to the socket (or the write
+/// is blocked, which makes the connection busy) when this completes.
+///
+/// An HTTP/2 connection whose peer wrote anything after its GOAWAY (the answer to the
+/// GOAWAY's PING, a window update) is never completed here: h2 then closes it itself once
+/// its streams are done, response bytes still held by the peer's flow-control window
+/// included, which the count here cannot see. A peer that wrote nothing since cannot open
+/// that window either: nothing it could still receive is lost by closing.
+async fn idle_for<R: Runtime>(runtime: &R, conn: &Conn, grace: Duration) {
+    let connection = &conn.connection;
+    loop {
+        connection.idle().await;
+        runtime.sleep(grace).await;
+        if conn.http2.load(Ordering::Relaxed) && conn.heard.load(Ordering::Relaxed) {
+            core::future::pending::<()>().await;
+        }
+        if connection.is_idle() {
+            return;
+        }
     }
 }

@@ -35,11 +35,8 @@ use core::{
     task::{ready, Context, Poll},
 };
 use http_body::{Body, Frame, SizeHint};
-use hyper::{
-    header::{self, HeaderValue},
-    Method, Request, Response, StatusCode, Version,
-};
-use lameduck::{events::OwnedGuard, Handle, Phase};
+use hyper::{header, Method, Request, Response};
+use lameduck::{events::OwnedGuard, Handle};
 
 /// A tower layer that counts each request on a lameduck shutdown until its response body
 /// ends, adds `connection: close` to HTTP/1 responses from the first signal on (the lame
@@ -137,7 +134,7 @@ where
         // None once the drain has completed: the request is still served (nothing is
         // refused that the server let in), uncounted.
         let guard = self.handle.guard();
-        let http1 = request.version() < Version::HTTP_2;
+        let closable = crate::goodbye::closable(&request);
         // An upgraded connection outlives its request: its own counted connection, which
         // the handler moves into the upgraded task (allocated only for upgrades).
         if request_may_upgrade(&request) {
@@ -149,14 +146,9 @@ where
         ResponseFuture {
             future: self.inner.call(request),
             guard,
-            http1,
+            closable,
         }
     }
-}
-
-/// Whether responses now say goodbye: from the first signal on (the lame duck included).
-fn says_goodbye(handle: &Handle) -> bool {
-    handle.phase() >= Phase::LameDuck
 }
 
 fn request_may_upgrade<B>(request: &Request<B>) -> bool {
@@ -176,7 +168,8 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         guard: Option<OwnedGuard>,
-        http1: bool,
+        // Whether the response may say goodbye with `connection: close` (plain HTTP/1).
+        closable: bool,
     }
 }
 
@@ -192,14 +185,13 @@ where
         let result = ready!(this.future.poll(cx));
         let guard = this.guard.take();
         Poll::Ready(result.map(|mut response| {
-            // No guard: the drain has completed, so goodbye.
+            // No guard: the drain has completed, so goodbye. The rule (which requests,
+            // from which phase per `Config::goodbye`) is `lameduck_hyper::serve`'s own.
             let goodbye = guard
                 .as_ref()
-                .is_none_or(|guard| says_goodbye(guard.handle()));
-            if *this.http1 && goodbye && response.status() != StatusCode::SWITCHING_PROTOCOLS {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                .is_none_or(|guard| guard.handle().says_goodbye());
+            if *this.closable && goodbye {
+                crate::goodbye::close_after(&mut response);
             }
             response.map(|body| ResponseBody {
                 guard: if body.is_end_stream() { None } else { guard },

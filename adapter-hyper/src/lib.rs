@@ -3,6 +3,7 @@
 
 mod connection;
 mod drain;
+mod goodbye;
 #[cfg(feature = "grpc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
 pub mod grpc;

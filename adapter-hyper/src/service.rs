@@ -1,8 +1,9 @@
 //! The service wrapper that counts requests in flight on one connection: a request is in
 //! flight from the call until its response body ends (or is dropped), so a streamed body
-//! keeps its connection busy.
+//! keeps its connection busy. From the goodbye on, its HTTP/1 responses carry
+//! `connection: close` (see [`crate::goodbye`]).
 
-use crate::{drain::AtDrain, shared::Conn};
+use crate::{drain::AtDrain, goodbye, shared::Conn};
 use bytes::Buf;
 use core::{
     future::Future,
@@ -51,9 +52,11 @@ where
                 .extensions_mut()
                 .insert(self.conn.connection.clone());
         }
+        let closable = goodbye::closable(&request);
         CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
+            closable,
             upgrade: upgrade.then_some(connect),
             conn: self.conn.clone(),
         }
@@ -66,6 +69,8 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         in_flight: Option<InFlight>,
+        // Whether the response may carry `connection: close`.
+        closable: bool,
         // For an HTTP/1 request that may upgrade the connection: whether it is a `CONNECT`.
         upgrade: Option<bool>,
         // The connection: an upgrade keeps it counted, `AtDrain::End` ends at its
@@ -85,6 +90,9 @@ where
         let this = self.project();
         let result = ready!(this.future.poll(cx));
         let mut in_flight = this.in_flight.take();
+        // The phase is read when the response is ready, not at the call: a request that
+        // began before the first signal and ends after it says goodbye too.
+        let goodbye = *this.closable && in_flight.as_ref().is_some_and(InFlight::says_goodbye);
         let conn = &*this.conn;
         if let (Ok(response), Some(connect)) = (&result, this.upgrade.take()) {
             // Upgraded: in flight until the upgraded socket closes, not until this (empty)
@@ -96,7 +104,10 @@ where
                 }
             }
         }
-        Poll::Ready(result.map(|response| {
+        Poll::Ready(result.map(|mut response| {
+            if goodbye {
+                goodbye::close_after(&mut response);
+            }
             // An extension lookup: nothing when the response has none.
             let end_at_drain = response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
             response.map(|body| {

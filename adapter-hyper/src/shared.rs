@@ -7,10 +7,11 @@ use std::sync::Mutex;
 /// What the socket, the service and the connection's task share.
 pub(crate) struct Conn {
     pub(crate) connection: Connection,
-    /// Set at the first HTTP/2 request: an HTTP/2 connection is never dropped as idle (its
-    /// peer's flow control may still hold response bytes after the service is done).
+    /// Set at the first HTTP/2 request: from the goodbye on, such a connection is sent
+    /// GOAWAY (an HTTP/1 one says `connection: close` on its responses instead).
     pub(crate) http2: AtomicBool,
-    /// Set once the peer's first bytes were read.
+    /// Set once the peer's first bytes were read; for an HTTP/2 connection, cleared when its
+    /// GOAWAY is sent, so that it then says whether the peer wrote since.
     pub(crate) heard: AtomicBool,
     /// The request that upgraded the connection (`101`, or a `CONNECT` answered `2xx`):
     /// kept in flight for as long as the upgraded socket lives (it holds this), so an

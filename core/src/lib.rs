@@ -34,7 +34,7 @@ pub use testkit::{conformance, test_util};
 // The crate root: what a server author uses. Bare metal and runtime authors have their modules
 // below; the futures the handles return, the hooks' outcomes and the connection-state events
 // have theirs.
-pub use pure::config::{Config, ConfigError};
+pub use pure::config::{Config, ConfigError, Goodbye};
 pub use pure::machine::Summary;
 pub use pure::phase::{Phase, Reason};
 pub use pure::signal::{Signal, SignalSet};

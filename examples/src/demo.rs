@@ -29,6 +29,11 @@ impl Demo {
     /// The shutdown for `options`, with the `flush` hook registered; installs the
     /// Prometheus recorder behind `/metrics` first.
     ///
+    /// The environment variable `LAMEDUCK_DEMO_GOODBYE=drain` moves the goodbye
+    /// (`connection: close`, GOAWAY) from the first signal to the drain
+    /// (`lameduck::Goodbye::Drain`): a switch for measuring what saying goodbye early buys
+    /// (`scripts/l4-pool.sh`), not part of the demo contract.
+    ///
     /// ```
     /// use lameduck_examples::{cli::Options, demo::Demo};
     /// let demo = Demo::with_options(Options::default());
@@ -36,7 +41,11 @@ impl Demo {
     /// ```
     pub fn with_options(options: Options) -> Demo {
         crate::routes::prometheus();
-        let shutdown = match Shutdown::new(options.config()) {
+        let mut config = options.config();
+        if std::env::var_os("LAMEDUCK_DEMO_GOODBYE").is_some_and(|v| v == "drain") {
+            config = config.goodbye(lameduck::Goodbye::Drain);
+        }
+        let shutdown = match Shutdown::new(config) {
             Ok(shutdown) => shutdown,
             Err(error) => {
                 eprintln!("error: {error}");

@@ -138,12 +138,11 @@ fn is_grpc<B>(request: &Request<B>) -> bool {
         .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
 
-impl<S, B> tower_service::Service<Request<hyper::body::Incoming>> for WithGrpc<S>
+impl<S, B, ReqB> tower_service::Service<Request<ReqB>> for WithGrpc<S>
 where
-    S: tower_service::Service<Request<hyper::body::Incoming>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower_service::Service<Request<ReqB>, Response = Response<B>> + Clone + Send + 'static,
+    ReqB: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqB::Error: Into<BoxError>,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -158,7 +157,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<hyper::body::Incoming>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         let answer = if is_grpc(&request) {
             let mut grpc = self.grpc.clone();
             Either::Left(async move {

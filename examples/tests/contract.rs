@@ -84,9 +84,11 @@ async fn shutdown_drains_in_flight_work_and_refuses_new_connections() {
         // Lame duck: not ready, still serving.
         let mut probe = Raw::connect(demo.addr).await;
         probe.get("/healthz").await;
-        let (status, _, body) = probe.response().await;
+        let (status, head, body) = probe.response().await;
         assert_eq!((status, body.as_str()), (503, "draining"), "{name}");
-        // A new connection: a demo that says goodbye from the first signal closed that one.
+        // Told to leave (the goodbye from the first signal): the next request goes on a
+        // new connection, still accepted and served.
+        assert!(head.contains("connection: close"), "{name}: {head}");
         let mut probe = Raw::connect(demo.addr).await;
         probe.get("/").await;
         assert_eq!(probe.response().await.0, 200, "{name}");

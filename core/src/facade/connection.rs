@@ -141,6 +141,37 @@ impl Connection {
         Reached::of_connection(self.state.clone(), Phase::Draining)
     }
 
+    /// Completes when the connection should tell its peer to leave ([`Config::goodbye`]:
+    /// from the first signal by default, the lame duck included, or when draining starts):
+    /// HTTP/1.1 responses carry `connection: close`, HTTP/2 sends GOAWAY; the connection
+    /// goes on serving what it is sent until the drain.
+    ///
+    /// [`Config::goodbye`]: crate::Config::goodbye
+    ///
+    /// ```
+    /// use lameduck::{Config, Shutdown};
+    /// let shutdown = Shutdown::new(Config::new().lame_duck(core::time::Duration::from_secs(1))).unwrap();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// let _goodbye = conn.goodbye();
+    /// ```
+    pub fn goodbye(&self) -> Reached {
+        let phase = self.state.shared.config.goodbye.phase();
+        Reached::of_connection(self.state.clone(), phase)
+    }
+
+    /// Whether the connection should now tell its peer to leave (see
+    /// [`goodbye`](Self::goodbye)): one relaxed atomic load, cheap enough for every
+    /// response.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// assert!(!conn.says_goodbye());
+    /// ```
+    pub fn says_goodbye(&self) -> bool {
+        self.state.shared.says_goodbye()
+    }
+
     /// Completes when waiting for connections is over (the drain deadline passed, a second
     /// signal forced, or the hooks began): a connection still open then is cut; drop it.
     ///
@@ -190,6 +221,21 @@ impl fmt::Debug for Connection {
 #[must_use = "the request ends as soon as this is dropped"]
 pub struct InFlight {
     state: Arc<State>,
+}
+
+impl InFlight {
+    /// Whether its response should tell the client to leave: as
+    /// [`Connection::says_goodbye`], one relaxed atomic load, for the service wrappers that
+    /// hold the request and not the connection.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let request = shutdown.handle().connection().unwrap().request();
+    /// assert!(!request.says_goodbye());
+    /// ```
+    pub fn says_goodbye(&self) -> bool {
+        self.state.shared.says_goodbye()
+    }
 }
 
 impl Drop for InFlight {
@@ -374,5 +420,48 @@ impl Events {
             anomalies = self.shared.tracker.anomalies(),
             "malformed connection event sequence ignored"
         );
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod goodbye_tests {
+    use crate::{facade::shared::Shared, pure::sync::Arc, Config, Goodbye, Handle, Phase};
+    use core::{future::Future, pin::pin, task::Context};
+
+    fn goodbye_at(goodbye: Goodbye, phase: Phase) -> (bool, bool) {
+        let shared = Arc::new(Shared::new(Config::new().goodbye(goodbye)));
+        let handle = Handle {
+            shared: shared.clone(),
+        };
+        let conn = handle.connection().expect("running");
+        let mut future = pin!(conn.goodbye());
+        let waker = futures::task::noop_waker();
+        assert!(future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        assert!(!conn.says_goodbye() && !handle.says_goodbye());
+        shared.set_phase(phase);
+        assert_eq!(conn.says_goodbye(), handle.says_goodbye());
+        let ready = future.poll(&mut Context::from_waker(&waker)).is_ready();
+        (conn.says_goodbye(), ready)
+    }
+
+    #[test]
+    fn the_goodbye_comes_with_the_lame_duck_by_default() {
+        assert_eq!(
+            goodbye_at(Goodbye::FirstSignal, Phase::LameDuck),
+            (true, true)
+        );
+        assert_eq!(
+            goodbye_at(Goodbye::FirstSignal, Phase::Draining),
+            (true, true)
+        );
+    }
+
+    #[test]
+    fn a_goodbye_at_the_drain_waits_through_the_lame_duck() {
+        assert_eq!(goodbye_at(Goodbye::Drain, Phase::LameDuck), (false, false));
+        assert_eq!(goodbye_at(Goodbye::Drain, Phase::Draining), (true, true));
     }
 }

@@ -48,6 +48,18 @@ impl Handle {
         self.phase().is_ready()
     }
 
+    /// Whether connections should now tell their peers to leave
+    /// ([`Config::goodbye`](crate::Config::goodbye)): HTTP/1.1 responses carry
+    /// `connection: close`, HTTP/2 connections are sent GOAWAY. One relaxed atomic load.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert!(!shutdown.handle().says_goodbye());
+    /// ```
+    pub fn says_goodbye(&self) -> bool {
+        self.shared.says_goodbye()
+    }
+
     /// Phase and connection counts, read now.
     ///
     /// ```

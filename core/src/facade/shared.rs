@@ -93,6 +93,13 @@ impl Shared {
         Phase::from_u8(self.phase.load(Ordering::Acquire))
     }
 
+    /// Whether connections are now told to leave ([`Config::goodbye`]): read once per
+    /// response by the HTTP adapters, so Relaxed: it orders nothing, only the phase itself
+    /// is wanted (a response that just misses the change says goodbye on the next one).
+    pub(crate) fn says_goodbye(&self) -> bool {
+        self.phase.load(Ordering::Relaxed) >= self.config.goodbye.phase() as u8
+    }
+
     pub(crate) fn set_phase(&self, phase: Phase) {
         // Only the driver sets phases, one at a time, forward: the swap gives the phases
         // passed over (the machine may skip the lame duck), each of whose waiters wake.

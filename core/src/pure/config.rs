@@ -1,5 +1,6 @@
 //! Durations, shutdown signals and the escalation policy, checked before anything runs.
 
+use crate::pure::phase::Phase;
 use crate::pure::signal::{Signal, SignalSet};
 use core::{fmt, time::Duration};
 
@@ -29,8 +30,51 @@ pub enum Escalation {
     Ignore,
 }
 
+/// When connections are asked to leave: HTTP/1.1 responses carry `connection: close` and
+/// HTTP/2 connections are sent GOAWAY (by the HTTP adapters, which read it from
+/// [`Handle::config`](crate::Handle::config)).
+///
+/// Saying goodbye from the first signal matters behind a layer-4 balancer (kube-proxy,
+/// haproxy `mode tcp`, a client's own pool): only new connections move when the server turns
+/// unready, so a pooled keep-alive connection stays on it until the server closes it, and a
+/// close of an idle connection races the client about to reuse it. Told `connection: close`
+/// on a response during the lame duck, the client leaves one response at a time while the
+/// server still serves.
+///
+/// ```
+/// use lameduck::{Config, Goodbye, Phase};
+/// assert_eq!(Config::new().goodbye, Goodbye::FirstSignal);
+/// assert_eq!(Goodbye::Drain.phase(), Phase::Draining);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Goodbye {
+    /// From the first signal on, the lame duck included: every response during the lame
+    /// duck tells its client to leave, while the listener still accepts.
+    #[default]
+    FirstSignal,
+    /// Only when draining starts (the listener is closed by then): pooled connections stay
+    /// through the lame duck and the drain closes those that are idle.
+    Drain,
+}
+
+impl Goodbye {
+    /// The phase from which connections are told to leave.
+    ///
+    /// ```
+    /// use lameduck::{Goodbye, Phase};
+    /// assert_eq!(Goodbye::FirstSignal.phase(), Phase::LameDuck);
+    /// ```
+    pub const fn phase(self) -> Phase {
+        match self {
+            Goodbye::FirstSignal => Phase::LameDuck,
+            Goodbye::Drain => Phase::Draining,
+        }
+    }
+}
+
 /// Shutdown configuration: lame-duck duration, drain deadline, hook timeout, shutdown and
-/// reload signals, escalation.
+/// reload signals, escalation, when to say goodbye, and the supervisor's stop budget.
 ///
 /// Setters chain; the result is checked by [`Config::validate`], which
 /// [`Machine::new`](crate::machine::Machine::new) and [`Shutdown::new`](crate::Shutdown::new) call.
@@ -67,6 +111,12 @@ pub struct Config {
     /// What repeated signals do (default [`Escalation::ForceThenExit`]). Set with
     /// [`Config::escalation`].
     pub escalation: Escalation,
+    /// When connections are told to leave (default [`Goodbye::FirstSignal`]). Set with
+    /// [`Config::goodbye`].
+    pub goodbye: Goodbye,
+    /// How long the supervisor waits between its stop signal and its kill (default
+    /// [`Duration::MAX`]: no limit). Set with [`Config::stop_budget`].
+    pub stop_budget: Duration,
 }
 
 impl Config {
@@ -85,6 +135,8 @@ impl Config {
             signals: SignalSet::DEFAULT,
             reload: SignalSet::EMPTY.with(Signal::HUP),
             escalation: Escalation::ForceThenExit,
+            goodbye: Goodbye::FirstSignal,
+            stop_budget: Duration::MAX,
         }
     }
 
@@ -180,6 +232,57 @@ impl Config {
         self
     }
 
+    /// When connections are told to leave (default [`Goodbye::FirstSignal`]).
+    ///
+    /// ```
+    /// use lameduck::{Config, Goodbye};
+    /// let c = Config::new().goodbye(Goodbye::Drain);
+    /// assert_eq!(c.goodbye, Goodbye::Drain);
+    /// ```
+    #[must_use]
+    pub const fn goodbye(mut self, goodbye: Goodbye) -> Config {
+        self.goodbye = goodbye;
+        self
+    }
+
+    /// How long the process may take from the first signal to its exit before its supervisor
+    /// kills it: systemd's `TimeoutStopSec`, Kubernetes' `terminationGracePeriodSeconds`
+    /// (default [`Duration::MAX`]: no limit). [`Config::validate`] then refuses a
+    /// configuration whose [`stop_time`](Config::stop_time) does not fit in it: a shutdown
+    /// killed half-way runs no hooks and reports nothing, so the mistake is better found at
+    /// start than at the first deploy.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use lameduck::{Config, ConfigError};
+    /// let c = Config::new().stop_budget(Duration::from_secs(30)); // Kubernetes' default
+    /// // 30 s drain + 5 s hook do not fit:
+    /// assert!(matches!(c.validate(), Err(ConfigError::OverStopBudget { .. })));
+    /// let c = c.lame_duck(Duration::from_secs(5)).drain_timeout(Duration::from_secs(15));
+    /// assert!(c.validate().is_ok());
+    /// ```
+    #[must_use]
+    pub const fn stop_budget(mut self, budget: Duration) -> Config {
+        self.stop_budget = budget;
+        self
+    }
+
+    /// The longest a shutdown can take from its first signal to its exit, with one hook at
+    /// the default hook timeout: lame duck + drain deadline + hook timeout (saturating at
+    /// [`Duration::MAX`]). Each further hook can add its own timeout: leave room for them in
+    /// the [`stop_budget`](Config::stop_budget).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let c = lameduck::Config::new().lame_duck(Duration::from_secs(5));
+    /// assert_eq!(c.stop_time(), Duration::from_secs(5 + 30 + 5));
+    /// ```
+    pub const fn stop_time(&self) -> Duration {
+        self.lame_duck
+            .saturating_add(self.drain_timeout)
+            .saturating_add(self.hook_timeout)
+    }
+
     /// The signals that ask for a reload: the reload set without the shutdown signals.
     ///
     /// ```
@@ -208,7 +311,9 @@ impl Config {
     ///
     /// [`ConfigError::ZeroHookTimeout`] if the default hook timeout is zero (no hook could
     /// ever succeed), [`ConfigError::EscalationWithoutSignals`] if repeated signals are to
-    /// escalate but no signal shuts down.
+    /// escalate but no signal shuts down, [`ConfigError::OverStopBudget`] if the
+    /// [`stop_time`](Config::stop_time) exceeds the [`stop_budget`](Config::stop_budget)
+    /// (equal fits).
     ///
     /// ```
     /// use lameduck::{Config, ConfigError, machine::Escalation, SignalSet};
@@ -222,6 +327,13 @@ impl Config {
         }
         if self.signals.is_empty() && !matches!(self.escalation, Escalation::Ignore) {
             return Err(ConfigError::EscalationWithoutSignals);
+        }
+        let needed = self.stop_time();
+        if needed.as_nanos() > self.stop_budget.as_nanos() {
+            return Err(ConfigError::OverStopBudget {
+                needed,
+                budget: self.stop_budget,
+            });
         }
         Ok(*self)
     }
@@ -246,16 +358,30 @@ pub enum ConfigError {
     ZeroHookTimeout,
     /// The escalation policy escalates on repeated signals, but the signal set is empty.
     EscalationWithoutSignals,
+    /// Lame duck + drain deadline + hook timeout exceed the supervisor's stop budget: the
+    /// process would be killed before its shutdown ends.
+    OverStopBudget {
+        /// [`Config::stop_time`].
+        needed: Duration,
+        /// [`Config::stop_budget`].
+        budget: Duration,
+    },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConfigError::ZeroHookTimeout => "hook timeout must be greater than zero",
+        match self {
+            ConfigError::ZeroHookTimeout => f.write_str("hook timeout must be greater than zero"),
             ConfigError::EscalationWithoutSignals => {
-                "escalation on repeated signals needs at least one shutdown signal"
+                f.write_str("escalation on repeated signals needs at least one shutdown signal")
             }
-        })
+            ConfigError::OverStopBudget { needed, budget } => write!(
+                f,
+                "lame duck + drain timeout + hook timeout ({} ms) exceed the stop budget ({} ms)",
+                needed.as_millis(),
+                budget.as_millis()
+            ),
+        }
     }
 }
 
@@ -266,6 +392,7 @@ impl fmt::Debug for ConfigError {
         let name = match self {
             ConfigError::ZeroHookTimeout => "ZeroHookTimeout",
             ConfigError::EscalationWithoutSignals => "EscalationWithoutSignals",
+            ConfigError::OverStopBudget { .. } => "OverStopBudget",
         };
         write!(f, "{name}: {self}")
     }
@@ -275,7 +402,69 @@ impl core::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
-    use super::ConfigError;
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn a_configuration_that_fits_its_stop_budget_is_accepted() {
+        let c = Config::new()
+            .lame_duck(S(5))
+            .drain_timeout(S(20))
+            .hook_timeout(S(5))
+            .stop_budget(S(30));
+        assert_eq!(c.stop_time(), S(30));
+        assert_eq!(c.validate(), Ok(c), "equal fits");
+    }
+
+    #[test]
+    fn a_configuration_over_its_stop_budget_is_refused_with_both_numbers() {
+        let c = Config::new()
+            .lame_duck(S(5))
+            .drain_timeout(S(20))
+            .hook_timeout(S(5))
+            .stop_budget(S(29));
+        let error = c.validate().unwrap_err();
+        assert_eq!(
+            error,
+            ConfigError::OverStopBudget {
+                needed: S(30),
+                budget: S(29)
+            }
+        );
+        #[cfg(feature = "alloc")]
+        assert_eq!(
+            alloc::string::ToString::to_string(&error),
+            "lame duck + drain timeout + hook timeout (30000 ms) exceed the stop budget (29000 ms)"
+        );
+    }
+
+    #[test]
+    fn without_a_stop_budget_any_deadline_is_accepted() {
+        let c = Config::new()
+            .lame_duck(Duration::MAX)
+            .drain_timeout(Duration::MAX);
+        assert_eq!(c.stop_time(), Duration::MAX, "saturates, never overflows");
+        assert!(c.validate().is_ok());
+        // An endless drain never fits a finite budget.
+        assert!(c.stop_budget(S(3600)).validate().is_err());
+    }
+
+    #[test]
+    fn the_defaults_do_not_fit_kubernetes_default_grace_period() {
+        // 30 s drain + 5 s hook > terminationGracePeriodSeconds' 30 s.
+        assert!(Config::new().stop_budget(S(30)).validate().is_err());
+        assert!(Config::new().stop_budget(S(35)).validate().is_ok());
+    }
+
+    #[test]
+    fn the_goodbye_starts_at_the_first_signal_unless_asked_for_at_the_drain() {
+        assert_eq!(Config::new().goodbye.phase(), Phase::LameDuck);
+        assert_eq!(
+            Config::new().goodbye(Goodbye::Drain).goodbye.phase(),
+            Phase::Draining
+        );
+    }
 
     /// What `.expect` prints for a rejected config names the reason, not only the variant.
     #[test]

@@ -18,6 +18,8 @@ pub struct Worker {
     pub id: usize,
     pub addr: String,
     pub sleep_ms: u64,
+    /// The pause after each answer before the next request on the same connection.
+    pub pause: Duration,
     pub stop: Arc<AtomicBool>,
     pub stats: Arc<Mutex<Stats>>,
     pub started: Instant,
@@ -52,18 +54,23 @@ impl Worker {
             let begun = Instant::now();
             let result = self.request(&mut sender, &path).await;
             let latency = begun.elapsed();
-            let mut stats = self.stats.lock().unwrap();
-            match result {
-                Ok(()) => stats.success(latency),
-                Err(failure) => {
-                    sender = None;
-                    let at = self.started.elapsed().as_secs_f64();
-                    let detail = format!(
-                        "t={at:.3}s worker={} GET {path}: {}: {}",
-                        self.id, failure.kind, failure.detail
-                    );
-                    stats.failure(latency, failure.kind, detail);
+            {
+                let mut stats = self.stats.lock().unwrap();
+                match result {
+                    Ok(()) => stats.success(latency),
+                    Err(failure) => {
+                        sender = None;
+                        let at = self.started.elapsed().as_secs_f64();
+                        let detail = format!(
+                            "t={at:.3}s worker={} GET {path}: {}: {}",
+                            self.id, failure.kind, failure.detail
+                        );
+                        stats.failure(latency, failure.kind, detail);
+                    }
                 }
+            }
+            if !self.pause.is_zero() {
+                tokio::time::sleep(self.pause).await;
             }
         }
     }
@@ -73,17 +80,25 @@ impl Worker {
         sender: &mut Option<SendRequest<Empty<Bytes>>>,
         path: &str,
     ) -> Result<(), Failure> {
-        // A connection closed while idle (the proxy's keep-alive ended) is not a failed
-        // request: no request was on it. Anything after sending is.
+        // A connection closed while idle (the proxy's keep-alive ended, or the server said
+        // `connection: close` on the last answer) is not a failed request: no request was on
+        // it, and a pooled client would take another connection. Anything after sending is.
         if sender.as_ref().is_none_or(|s| s.is_closed()) {
             *sender = Some(self.connect().await?);
         }
         let Some(send) = sender.as_mut() else {
             unreachable!("connected above")
         };
-        send.ready()
-            .await
-            .map_err(|e| Failure::new("not-ready", e))?;
+        if send.ready().await.is_err() {
+            // Closed between the check above and now, before anything was sent.
+            let send = sender.insert(self.connect().await?);
+            send.ready()
+                .await
+                .map_err(|e| Failure::new("not-ready", e))?;
+        }
+        let Some(send) = sender.as_mut() else {
+            unreachable!("connected above")
+        };
         let request = Request::get(path)
             .header("host", &self.addr)
             .body(Empty::new())

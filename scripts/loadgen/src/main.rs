@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! lameduck-loadgen --addr 127.0.0.1:8000 [--concurrency 32] [--duration-s 30]
-//!                  [--stop-file PATH] [--sleep-ms 50]
+//!                  [--stop-file PATH] [--sleep-ms 50] [--pause-ms 0]
 //! ```
 //!
 //! Each worker keeps one keep-alive connection (reconnecting when it closes) and sends
-//! `GET /` and `GET /sleep?ms=<sleep-ms>` in turn, one at a time, without retries. A request
+//! `GET /` and `GET /sleep?ms=<sleep-ms>` in turn, one at a time, `--pause-ms` apart, without
+//! retries. A request
 //! fails if the answer is not 2xx, or if connecting, sending or reading fails (refused,
 //! reset, closed early). The run ends after `--duration-s` or as soon as `--stop-file`
 //! exists, whichever comes first. It prints one `loadgen:` totals line and the first
@@ -33,6 +34,7 @@ struct Options {
     duration: Duration,
     stop_file: Option<PathBuf>,
     sleep_ms: u64,
+    pause: Duration,
 }
 
 fn parse() -> Result<Options, String> {
@@ -42,6 +44,7 @@ fn parse() -> Result<Options, String> {
         duration: Duration::from_secs(30),
         stop_file: None,
         sleep_ms: 50,
+        pause: Duration::ZERO,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -56,6 +59,7 @@ fn parse() -> Result<Options, String> {
             "--duration-s" => options.duration = Duration::from_secs(number(value()?)?),
             "--stop-file" => options.stop_file = Some(value()?.into()),
             "--sleep-ms" => options.sleep_ms = number(value()?)?,
+            "--pause-ms" => options.pause = Duration::from_millis(number(value()?)?),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -83,6 +87,7 @@ async fn main() -> ExitCode {
                 id,
                 addr: options.addr.clone(),
                 sleep_ms: options.sleep_ms,
+                pause: options.pause,
                 stop: stop.clone(),
                 stats: stats.clone(),
                 started,
