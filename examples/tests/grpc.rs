@@ -16,7 +16,7 @@ use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
 
-async fn channel(demo: &Demo) -> Channel {
+async fn connect(demo: &Demo) -> Channel {
     bounded(
         "a gRPC connection",
         Channel::from_shared(format!("http://{}", demo.addr))
@@ -37,7 +37,7 @@ fn service(name: &str) -> HealthCheckRequest {
 async fn grpc_streams_end_on_purpose_and_unary_calls_complete() {
     each_demo(|name| async move {
         let mut demo = Demo::start(name, &["--lame-duck-ms", "300"]).await;
-        let channel = channel(&demo).await;
+        let channel = connect(&demo).await;
         let mut health = HealthClient::new(channel.clone());
         let mut client = DemoClient::new(channel);
 
@@ -82,7 +82,10 @@ async fn grpc_streams_end_on_purpose_and_unary_calls_complete() {
             ServingStatus::NotServing,
             "{name}: at the first signal"
         );
-        let status = health.check(service("")).await.unwrap();
+        // The goodbye from the first signal sent this connection GOAWAY: a new call goes
+        // on a new connection, still accepted during the lame duck.
+        let mut fresh = HealthClient::new(connect(&demo).await);
+        let status = fresh.check(service("")).await.unwrap();
         assert_eq!(
             status.get_ref().status(),
             ServingStatus::NotServing,
