@@ -49,7 +49,7 @@ impl Network for Smol {
                     .accept()
                     .map(|(stream, _)| Async::new(stream).map(Socket::Unix)),
                 #[cfg(not(unix))]
-                Socket::Unix(never) => match *never {},
+                Socket::Unix(never) => match *never.get_ref() {},
             };
             match accepted {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
@@ -61,7 +61,7 @@ impl Network for Smol {
                 #[cfg(unix)]
                 Socket::Unix(listener) => listener.poll_readable(cx),
                 #[cfg(not(unix))]
-                Socket::Unix(never) => match *never {},
+                Socket::Unix(never) => match *never.get_ref() {},
             })?;
         }
     }

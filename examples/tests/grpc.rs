@@ -36,7 +36,7 @@ fn service(name: &str) -> HealthCheckRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_streams_end_on_purpose_and_unary_calls_complete() {
     each_demo(|name| async move {
-        let mut demo = Demo::start(name, &["--lame-duck-ms", "300"]).await;
+        let mut demo = Demo::start(name, &["--lame-duck-ms", "1500"]).await;
         let channel = connect(&demo).await;
         let mut health = HealthClient::new(channel.clone());
         let mut client = DemoClient::new(channel);

@@ -122,6 +122,18 @@ async fn holds(file: &Path, pid: u32) -> bool {
     false
 }
 
+/// Whether a server answers at the control socket `path` within 5 s: a successor binds it
+/// only once its predecessor's file is gone, a few milliseconds after it took over.
+async fn answers(path: &Path) -> bool {
+    for _ in 0..500 {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
 /// Successors started separately take over one after another, under load straight to the
 /// port: no request fails, no connect is refused; each old server hands over and exits 0;
 /// the PID file follows the server that serves; the last one removes it, and its control
@@ -162,6 +174,10 @@ async fn successors_started_separately_take_over_under_load() {
             assert!(
                 holds(&pid_file, new.pid()).await,
                 "{name}: the successor's pid"
+            );
+            assert!(
+                answers(&control).await,
+                "{name}: the successor's control socket"
             );
             old = new;
         }

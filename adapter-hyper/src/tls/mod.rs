@@ -213,22 +213,23 @@ impl Tls {
     /// Dropping the future drops `io` (the client sees the connection closed).
     ///
     /// ```no_run
-    /// use lameduck::{Config, runtime::{Network, Runtime}, Shutdown};
-    /// use lameduck_hyper::tls::Tls;
+    /// use lameduck::{accept, runtime::Network, Config, Shutdown};
+    /// use lameduck_hyper::{rt::HyperIo, tls::Tls};
     /// use lameduck_tokio::Tokio;
     /// # async fn f(service: axum::Router) -> std::io::Result<()> {
     /// let tls = Tls::from_pem_files("cert.pem", "key.pem").expect("a certificate and its key");
     /// let shutdown = Shutdown::new(Config::new()).unwrap();
     /// let runtime = Tokio::new();
-    /// let mut acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
-    /// let stream = std::future::poll_fn(|cx| runtime.poll_accept(&mut acceptor, cx)).await?;
-    /// if let Some(connection) = shutdown.handle().connection() {
-    ///     runtime.spawn(async move {
-    ///         if let Ok(stream) = tls.handshake(&runtime, stream, &connection).await {
+    /// let acceptor = runtime.listen(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+    /// let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
+    /// tokio::spawn(accept::serve(runtime, acceptor, handle, trigger, move |stream, connection| {
+    ///     let (service, tls) = (service.clone(), tls.clone());
+    ///     async move {
+    ///         if let Ok(stream) = tls.handshake(&runtime, stream.hyper_io(), &connection).await {
     ///             lameduck_hyper::serve_connection(runtime, stream, connection, service).await;
     ///         }
-    ///     });
-    /// }
+    ///     }
+    /// }));
     /// # Ok(()) }
     /// ```
     pub async fn handshake<T: Timer, I: Read + Write + Unpin>(
