@@ -126,7 +126,7 @@ async fn holds(file: &Path, pid: u32) -> bool {
 /// only once its predecessor's file is gone, a few milliseconds after it took over.
 async fn answers(path: &Path) -> bool {
     for _ in 0..500 {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        if UnixStream::connect(path).is_ok() {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
