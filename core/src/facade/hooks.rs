@@ -87,35 +87,18 @@ impl Hook {
         }
     }
 
-    /// Bounds this hook by `timeout` instead of the configured default.
-    ///
-    /// ```
-    /// let hook = lameduck::Hook::new("quick", || Ok::<(), &str>(()))
-    ///     .timeout(core::time::Duration::from_millis(100));
-    /// assert_eq!(hook.timeout_duration(), Some(core::time::Duration::from_millis(100)));
-    /// ```
+    /// Bounds this hook by `timeout` instead of the configured default
+    /// ([`Config::hook_timeout`](crate::Config::hook_timeout)); the [type's example](Hook)
+    /// sets one.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Hook {
         self.timeout = Some(timeout);
         self
     }
 
-    /// The hook's name.
-    ///
-    /// ```
-    /// assert_eq!(lameduck::Hook::new("a", || Ok::<(), &str>(())).name(), "a");
-    /// ```
+    /// The hook's name: its line in the [`Report`](crate::Report) is `hook <name>: <outcome>`.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// The hook's own timeout, if it has one.
-    ///
-    /// ```
-    /// assert_eq!(lameduck::Hook::new("a", || Ok::<(), &str>(())).timeout_duration(), None);
-    /// ```
-    pub fn timeout_duration(&self) -> Option<Duration> {
-        self.timeout
     }
 }
 

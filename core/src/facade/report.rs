@@ -60,8 +60,17 @@ impl fmt::Display for HookOutcome {
 /// `hook <name>: ok | failed: <reason> | timed out`.
 ///
 /// ```
-/// # use lameduck::{hook::{HookReport, HookOutcome}};
-/// # fn show(r: &HookReport) -> String { r.to_string() }
+/// use lameduck::{hook::HookOutcome, test_util::ManualClock, Config, Hook, Shutdown};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// shutdown.hooks().register(Hook::new("flush logs", || Err("disk full"))).unwrap();
+/// shutdown.trigger().shutdown();
+/// let clock = ManualClock::new();
+/// let report = clock.block_on(shutdown.run(clock.clone(), futures::stream::pending()));
+///
+/// let hook = &report.hooks()[0];
+/// assert_eq!(hook.name(), "flush logs");
+/// assert_eq!(hook.outcome(), &HookOutcome::Failed("disk full".into()));
+/// assert_eq!(hook.to_string(), "hook flush logs: failed: disk full");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HookReport {
@@ -72,28 +81,16 @@ pub struct HookReport {
 
 impl HookReport {
     /// The hook's name.
-    ///
-    /// ```
-    /// # fn name(r: &lameduck::hook::HookReport) -> &str { r.name() }
-    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// How it ended.
-    ///
-    /// ```
-    /// # fn ok(r: &lameduck::hook::HookReport) -> bool { r.outcome().is_ok() }
-    /// ```
     pub fn outcome(&self) -> &HookOutcome {
         &self.outcome
     }
 
     /// How long it ran (zero if it never ran).
-    ///
-    /// ```
-    /// # fn took(r: &lameduck::hook::HookReport) -> core::time::Duration { r.elapsed() }
-    /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
@@ -112,7 +109,22 @@ impl fmt::Display for HookReport {
 /// `shutdown: drained=<bool> connections_left=<n> elapsed_ms=<n> reason=<reason>`.
 ///
 /// ```
-/// # fn exit(report: lameduck::Report) -> ! { std::process::exit(report.exit_code().into()) }
+/// use lameduck::{test_util::ManualClock, Config, Hook, Phase, Reason, Shutdown, Signal};
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// shutdown.hooks().register(Hook::new("flush logs", || Ok::<(), &str>(()))).unwrap();
+/// shutdown.hooks().register(Hook::new("close pool", || Err("pool busy"))).unwrap();
+/// let clock = ManualClock::new();
+/// let signals = futures::stream::iter([Signal::TERM]);
+/// let report = clock.block_on(shutdown.run(clock.clone(), signals));
+///
+/// assert_eq!(report.reason(), Reason::Signal(Signal::TERM));
+/// assert!(report.drained());
+/// assert_eq!(report.connections_left(), 0);
+/// assert_eq!(report.time_in(Phase::LameDuck), Some(Config::new().lame_duck));
+/// let failed: Vec<&str> = report.hooks().iter().filter(|h| !h.outcome().is_ok()).map(|h| h.name()).collect();
+/// assert_eq!(failed, ["close pool"]);
+/// assert_eq!(report.exit_code(), 1); // a hook failed
+/// assert!(report.to_string().starts_with("shutdown: drained=true connections_left=0"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
@@ -123,84 +135,48 @@ pub struct Report {
 
 impl Report {
     /// The machine's summary (counts, phase times, exit code).
-    ///
-    /// ```
-    /// # fn s(r: &lameduck::Report) -> lameduck::Summary { r.summary() }
-    /// ```
     pub fn summary(&self) -> Summary {
         self.summary
     }
 
     /// What started the shutdown.
-    ///
-    /// ```
-    /// # fn reason(r: &lameduck::Report) -> lameduck::Reason { r.reason() }
-    /// ```
     pub fn reason(&self) -> Reason {
         self.summary.reason().unwrap_or(Reason::Requested)
     }
 
     /// The detail given to [`Trigger::fail`](crate::Trigger::fail), if serving failed.
-    ///
-    /// ```
-    /// # fn detail(r: &lameduck::Report) -> Option<&str> { r.detail() }
-    /// ```
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }
 
     /// Whether every connection closed before the deadline, nothing cut.
-    ///
-    /// ```
-    /// # fn clean(r: &lameduck::Report) -> bool { r.drained() }
-    /// ```
     pub fn drained(&self) -> bool {
         self.summary.drained()
     }
 
     /// Connections still open when they were cut.
-    ///
-    /// ```
-    /// # fn left(r: &lameduck::Report) -> usize { r.connections_left() }
-    /// ```
     pub fn connections_left(&self) -> usize {
         self.summary.connections_left()
     }
 
     /// Every registered hook, in order, with its outcome.
-    ///
-    /// ```
-    /// # fn show(r: &lameduck::Report) { for hook in r.hooks() { println!("{hook}"); } }
-    /// ```
     pub fn hooks(&self) -> &[HookReport] {
         &self.hooks
     }
 
     /// How long `phase` lasted.
-    ///
-    /// ```
-    /// # fn drain(r: &lameduck::Report) -> Option<core::time::Duration> { r.time_in(lameduck::Phase::Draining) }
-    /// ```
     pub fn time_in(&self, phase: Phase) -> Option<Duration> {
         self.summary.time_in(phase)
     }
 
     /// From the start of the shutdown (the first shutdown signal or
     /// [`Trigger`](crate::Trigger) request) to the stop.
-    ///
-    /// ```
-    /// # fn took(r: &lameduck::Report) -> core::time::Duration { r.elapsed() }
-    /// ```
     pub fn elapsed(&self) -> Duration {
         self.summary.elapsed().unwrap_or_default()
     }
 
     /// The process exit code: 0 clean, 1 a hook failed or timed out, 2 connections were
     /// cut, 128+N a final signal N ended it at once.
-    ///
-    /// ```
-    /// # fn code(r: &lameduck::Report) -> u8 { r.exit_code() }
-    /// ```
     pub fn exit_code(&self) -> u8 {
         self.summary.exit_code()
     }

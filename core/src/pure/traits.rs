@@ -59,11 +59,15 @@ pub trait Timer {
 /// - Listening must be installed when the source is created, not when it is first polled, so
 ///   that a signal sent right after creation is not lost (or kills the process).
 ///
+/// Any `Stream<Item = Signal> + Unpin` is one; here a scripted `SIGTERM` ends a shutdown:
+///
 /// ```
-/// use futures::stream;
-/// use lameduck::{Signal, runtime::SignalSource};
-/// fn takes_source(_: impl SignalSource) {}
-/// takes_source(stream::iter([Signal::TERM]));
+/// use lameduck::{test_util::ManualClock, Config, Reason, Shutdown, Signal};
+/// let signals = futures::stream::iter([Signal::TERM]);
+/// let shutdown = Shutdown::new(Config::new()).unwrap();
+/// let clock = ManualClock::new();
+/// let report = clock.block_on(shutdown.run(clock.clone(), signals));
+/// assert_eq!(report.reason(), Reason::Signal(Signal::TERM));
 /// ```
 pub trait SignalSource: Stream<Item = Signal> + Unpin {}
 

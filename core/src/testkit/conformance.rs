@@ -51,7 +51,12 @@ pub trait Harness {
 /// A broken promise: which check failed, and how.
 ///
 /// ```
-/// # fn show(f: lameduck::conformance::Failure) -> String { f.to_string() }
+/// use lameduck::conformance::Failure;
+/// let failure = Failure { check: "timer", detail: "a 10 ms sleep ended after 3 s".into() };
+/// assert_eq!(
+///     failure.to_string(),
+///     "conformance check `timer` failed: a 10 ms sleep ended after 3 s"
+/// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
@@ -102,9 +107,7 @@ pub(crate) fn fail(check: &'static str, detail: impl fmt::Display) -> Failure {
 ///
 /// The first [`Failure`].
 ///
-/// ```
-/// # fn check<H: lameduck::conformance::Harness>(h: &H) { lameduck::conformance::run(h).unwrap() }
-/// ```
+/// The [module's example](self) runs it on the manual clock.
 pub fn run<H: Harness>(harness: &H) -> Result<(), Failure> {
     checks::timer(harness)?;
     checks::signals(harness)?;
