@@ -18,15 +18,7 @@ impl Network for Smol {
     type Stream = Socket<Async<TcpStream>, Async<UnixStream>>;
 
     fn listen(&self, listener: Listener) -> io::Result<Self::Acceptor> {
-        match listener {
-            Listener::Tcp(listener) => Ok(Socket::Tcp(Async::new(listener)?)),
-            #[cfg(unix)]
-            Listener::Unix(listener) => Ok(Socket::Unix(Async::new(listener)?)),
-            other => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!("a listener async-io cannot serve: {other:?}"),
-            )),
-        }
+        listener.into_socket()
     }
 
     /// One `accept(2)`, and on `WouldBlock` a wait for readiness: the default

@@ -18,16 +18,7 @@ impl Network for Tokio {
     type Stream = Socket<TcpStream, UnixStream>;
 
     fn listen(&self, listener: Listener) -> io::Result<Self::Acceptor> {
-        listener.set_nonblocking()?;
-        match listener {
-            Listener::Tcp(listener) => Ok(Socket::Tcp(TcpListener::from_std(listener)?)),
-            #[cfg(unix)]
-            Listener::Unix(listener) => Ok(Socket::Unix(UnixListener::from_std(listener)?)),
-            other => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!("a listener tokio cannot serve: {other:?}"),
-            )),
-        }
+        listener.into_socket()
     }
 
     fn poll_accept(

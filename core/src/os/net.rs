@@ -78,6 +78,71 @@ impl Listener {
     }
 }
 
+impl Listener {
+    /// This listener as a runtime's own listener, `T` for TCP and `U` for a Unix-domain
+    /// socket, through their `TryFrom` of the standard library's listener (tokio's and
+    /// async-io's have it), non-blocking first: the usual body of [`Network::listen`].
+    ///
+    /// On a platform without Unix-domain sockets `U` is not asked for anything.
+    ///
+    /// # Errors
+    ///
+    /// The socket's or the runtime's own error.
+    ///
+    /// ```
+    /// use lameduck::runtime::{Listener, Socket};
+    /// use std::{io, net::TcpListener};
+    ///
+    /// /// A runtime's listener: here, the standard library's, polled by hand.
+    /// #[derive(Debug)]
+    /// struct Polled<L>(L);
+    /// impl TryFrom<TcpListener> for Polled<TcpListener> {
+    ///     type Error = io::Error;
+    ///     fn try_from(listener: TcpListener) -> io::Result<Self> { Ok(Polled(listener)) }
+    /// }
+    /// # #[cfg(unix)]
+    /// # impl TryFrom<std::os::unix::net::UnixListener> for Polled<std::os::unix::net::UnixListener> {
+    /// #     type Error = io::Error;
+    /// #     fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<Self> { Ok(Polled(listener)) }
+    /// # }
+    /// # #[cfg(unix)] type Unix = Polled<std::os::unix::net::UnixListener>;
+    /// # #[cfg(not(unix))] type Unix = std::convert::Infallible;
+    ///
+    /// let listener = Listener::from(TcpListener::bind("127.0.0.1:0")?);
+    /// let socket: Socket<Polled<TcpListener>, Unix> = listener.into_socket()?;
+    /// assert!(matches!(socket, Socket::Tcp(_)));
+    /// # Ok::<(), io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn into_socket<T, U>(self) -> io::Result<Socket<T, U>>
+    where
+        T: TryFrom<std::net::TcpListener, Error = io::Error>,
+        U: TryFrom<std::os::unix::net::UnixListener, Error = io::Error>,
+    {
+        self.set_nonblocking()?;
+        match self {
+            Listener::Tcp(listener) => T::try_from(listener).map(Socket::Tcp),
+            Listener::Unix(listener) => U::try_from(listener).map(Socket::Unix),
+        }
+    }
+
+    /// This listener as a runtime's own listener (see the Unix version).
+    ///
+    /// # Errors
+    ///
+    /// The socket's or the runtime's own error.
+    #[cfg(not(unix))]
+    pub fn into_socket<T, U>(self) -> io::Result<Socket<T, U>>
+    where
+        T: TryFrom<std::net::TcpListener, Error = io::Error>,
+    {
+        self.set_nonblocking()?;
+        match self {
+            Listener::Tcp(listener) => T::try_from(listener).map(Socket::Tcp),
+        }
+    }
+}
+
 impl From<std::net::TcpListener> for Listener {
     fn from(listener: std::net::TcpListener) -> Listener {
         Listener::Tcp(listener)
