@@ -5,10 +5,11 @@
 //! `auto::Builder` with `TowerToHyperService` over `TokioIo<tokio::io::DuplexStream>`; the
 //! router answers `GET /` with `ok` at once. The client is hyper's HTTP/1.1 client on the
 //! other end of the duplex, sending requests one after another on one keep-alive
-//! connection. Three routers: bare, with a layer that does nothing (`tower_layer::Identity`:
-//! what `Router::layer` itself costs), and with the shutdown layer (each request counted on
-//! the shutdown until its body ends, the phase read for the goodbye, the handle put in the
-//! extensions).
+//! connection. Four servers: the router bare, with a layer that does nothing
+//! (`tower_layer::Identity`: what `Router::layer` itself costs), with the shutdown layer
+//! (each request counted on the shutdown until its body ends, the phase read for the
+//! goodbye, the handle put in the extensions), and the shutdown layer around the bare router
+//! (no `Router::layer`: as a server that takes any tower service runs it).
 //! The settings and the timing are `hyper_request`'s:
 //!
 //! * `1conn_current_thread`: one connection, client and server tasks on one thread;
@@ -23,7 +24,7 @@
 
 use axum::{routing::get, Router};
 use bytes::Bytes;
-use core::time::Duration;
+use core::{convert::Infallible, error::Error, time::Duration};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
@@ -35,6 +36,7 @@ use hyper_util::{
 use lameduck::{Config, Handle, Shutdown};
 use lameduck_benches::{interleaved, process_cpu};
 use lameduck_hyper::ShutdownLayer;
+use tower_layer::Layer;
 
 /// What wraps the router's routes.
 enum Wrap<'a> {
@@ -57,9 +59,41 @@ fn router(wrap: Wrap<'_>) -> Router {
     }
 }
 
+/// What the servers run: a `Router`, or the shutdown layer around one (whose response body
+/// is not axum's).
+trait Served:
+    tower_service::Service<
+        Request<hyper::body::Incoming>,
+        Response = hyper::Response<Self::Body>,
+        Error = Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + 'static
+{
+    type Body: hyper::body::Body<Data: Send, Error: Into<Box<dyn Error + Send + Sync>>>
+        + Send
+        + 'static;
+}
+
+impl<S, B> Served for S
+where
+    S: tower_service::Service<
+            Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    B: hyper::body::Body<Data: Send, Error: Into<Box<dyn Error + Send + Sync>>> + Send + 'static,
+{
+    type Body = B;
+}
+
 /// Opens one connection to a fresh server task running `router` and sends `requests`
 /// requests on it, one after another.
-async fn requests(router: Router, requests: u64) {
+async fn requests<S: Served>(router: S, requests: u64) {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let served = tokio::spawn(async move {
         let builder = auto::Builder::new(TokioExecutor::new());
@@ -91,7 +125,7 @@ async fn requests(router: Router, requests: u64) {
 
 /// `n` requests on each of `conns` connections at once; the process's CPU time divided by
 /// `conns`.
-fn run(rt: &tokio::runtime::Runtime, router: &Router, conns: usize, n: u64) -> Duration {
+fn run<S: Served>(rt: &tokio::runtime::Runtime, router: &S, conns: usize, n: u64) -> Duration {
     let start = process_cpu();
     rt.block_on(async {
         let tasks: Vec<_> = (0..conns)
@@ -112,6 +146,10 @@ fn axum_layer(c: &mut Criterion) {
         router(Wrap::Identity),
         router(Wrap::Shutdown(&handle)),
     );
+    // The layer around the whole router, as a server that takes any tower service runs it
+    // (hyper-util's, axum-server's): no `Router::layer` boxing. `axum::serve` cannot: it
+    // takes only axum's response body.
+    let around = ShutdownLayer::new(handle.clone()).layer(router(Wrap::Bare));
     let current = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -138,6 +176,9 @@ fn axum_layer(c: &mut Criterion) {
                 ("axum_shutdown_layer", &|| {
                     run(rt, &layered, conns, PER_ROUND)
                 }),
+                ("layer_around_router", &|| {
+                    run(rt, &around, conns, PER_ROUND)
+                }),
             ],
         );
     }
@@ -159,6 +200,9 @@ fn axum_layer(c: &mut Criterion) {
                 b.iter_custom(|iters| run(rt, router, conns, iters));
             });
         }
+        group.bench_function("layer_around_router", |b| {
+            b.iter_custom(|iters| run(rt, &around, conns, iters));
+        });
         group.finish();
     }
 }
