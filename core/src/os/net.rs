@@ -76,9 +76,7 @@ impl Listener {
             Listener::Unix(listener) => listener.set_nonblocking(true),
         }
     }
-}
 
-impl Listener {
     /// This listener as a runtime's own listener, `T` for TCP and `U` for a Unix-domain
     /// socket, through their `TryFrom` of the standard library's listener (tokio's and
     /// async-io's have it), non-blocking first: the usual body of [`Network::listen`].
