@@ -345,7 +345,8 @@ pub struct Acceptor {
 #[cfg(unix)]
 #[derive(Debug)]
 struct Waiter {
-    waker: Arc<Mutex<Waker>>,
+    /// The task to wake; taken (left empty) by the thread once `poll(2)` returns.
+    waker: Arc<Mutex<Option<Waker>>>,
     stop: std::os::fd::OwnedFd,
     thread: std::thread::JoinHandle<()>,
 }
@@ -353,13 +354,26 @@ struct Waiter {
 #[cfg(unix)]
 impl Acceptor {
     /// Wakes `cx`'s task once the listener is readable.
+    ///
+    /// The waiting thread takes the waker out of the shared slot when `poll(2)` returns, under
+    /// the slot's lock: a slot still holding a waker is a thread still waiting, which gets the
+    /// new waker; an empty slot is a thread that has fired (or is about to end), so a new one
+    /// is started. (Asking the thread whether it has *finished* instead loses the wake of a
+    /// connection that arrives between its wake and its end.)
     fn wait(&mut self, cx: &Context<'_>) -> io::Result<()> {
-        if let Some(waiter) = self.waiter.as_ref().filter(|w| !w.thread.is_finished()) {
-            *waiter.waker.lock().unwrap_or_else(|e| e.into_inner()) = cx.waker().clone();
-            return Ok(());
+        if let Some(waiter) = &self.waiter {
+            let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(waker) = slot.as_mut() {
+                waker.clone_from(cx.waker());
+                return Ok(());
+            }
+        }
+        if let Some(fired) = self.waiter.take() {
+            // It has taken its waker: all that is left for it is to return.
+            let _ = fired.thread.join();
         }
         let (stopped, stop) = rustix::pipe::pipe()?;
-        let waker = Arc::new(Mutex::new(cx.waker().clone()));
+        let waker = Arc::new(Mutex::new(Some(cx.waker().clone())));
         let (listener, wake) = (Arc::clone(&self.listener), Arc::clone(&waker));
         let thread = std::thread::spawn(move || {
             use rustix::event::{poll, PollFd, PollFlags};
@@ -368,11 +382,13 @@ impl Acceptor {
                 PollFd::new(&stopped, PollFlags::IN),
             ];
             while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
+            let waker = wake.lock().unwrap_or_else(|e| e.into_inner()).take();
             if fds[1].revents().is_empty() {
-                wake.lock().unwrap_or_else(|e| e.into_inner()).wake_by_ref();
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
             }
         });
-        // The previous waiter, if any, has finished.
         self.waiter = Some(Waiter {
             waker,
             stop,
@@ -389,5 +405,55 @@ impl Drop for Acceptor {
             let _ = rustix::io::write(&waiter.stop, &[1]);
             let _ = waiter.thread.join();
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::ThreadTimer;
+    use lameduck::runtime::{Listener, Network};
+    use std::{net::TcpListener, sync::mpsc, time::Duration};
+
+    /// Connections that arrive one at a time, each after the accept is pending again, are
+    /// all accepted: the wake of the next one is never lost while the previous waiting thread
+    /// ends. (A waiter that was asked whether it had *finished* lost it about once in a few
+    /// hundred connections, and the accept loop then slept forever.)
+    #[test]
+    fn every_connection_arriving_while_the_accept_waits_is_accepted() {
+        const CONNECTIONS: usize = 3000;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let runtime = ThreadTimer::new();
+        let mut acceptor = runtime.listen(Listener::Tcp(listener)).expect("listen");
+        let (pending, connect) = mpsc::channel::<()>();
+        let client = std::thread::spawn(move || {
+            // One connect per accept that has gone to sleep (closed at once: it stays queued).
+            while connect.recv().is_ok() {
+                drop(std::net::TcpStream::connect(addr).expect("connect"));
+            }
+        });
+        let (done, accepted) = mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..CONNECTIONS {
+                let mut asked = false;
+                let stream = futures::executor::block_on(core::future::poll_fn(|cx| {
+                    let poll = runtime.poll_accept(&mut acceptor, cx);
+                    if poll.is_pending() && !asked {
+                        asked = true;
+                        pending.send(()).expect("client running");
+                    }
+                    poll
+                }));
+                stream.expect("accepted");
+                done.send(()).expect("test waiting");
+            }
+            drop(pending);
+        });
+        for n in 0..CONNECTIONS {
+            accepted
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("connection {n} was never accepted"));
+        }
+        client.join().expect("client");
     }
 }
