@@ -21,6 +21,11 @@ impl Network for Tokio {
         listener.into_socket()
     }
 
+    #[cfg(unix)]
+    fn fd<'a>(&self, acceptor: &'a Self::Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
+        Some(std::os::fd::AsFd::as_fd(acceptor))
+    }
+
     fn poll_accept(
         &self,
         acceptor: &mut Self::Acceptor,
@@ -41,10 +46,7 @@ impl Network for Tokio {
     #[cfg(unix)]
     fn try_accept(&self, acceptor: &mut Self::Acceptor) -> Option<io::Result<Self::Stream>> {
         use std::os::{fd::AsFd, unix::net};
-        let fd = match acceptor {
-            Socket::Tcp(listener) => listener.as_fd().try_clone_to_owned(),
-            Socket::Unix(listener) => listener.as_fd().try_clone_to_owned(),
-        };
+        let fd = acceptor.as_fd().try_clone_to_owned();
         let accepted = fd.and_then(|fd| match acceptor {
             Socket::Tcp(_) => {
                 let (stream, _) = std::net::TcpListener::from(fd).accept()?;

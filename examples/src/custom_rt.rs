@@ -316,6 +316,10 @@ impl lameduck::runtime::Network for ThreadTimer {
         })
     }
 
+    fn fd<'a>(&self, acceptor: &'a Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
+        Some(std::os::fd::AsFd::as_fd(&*acceptor.listener))
+    }
+
     fn poll_accept(
         &self,
         acceptor: &mut Acceptor,

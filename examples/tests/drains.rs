@@ -268,8 +268,16 @@ async fn at_the_fd_limit_the_backlog_is_served_not_reset() {
 }
 
 /// Keep-alive clients of the race test, and the runs of it per demo.
+/// (`LAMEDUCK_RACES` sets the runs, to measure with more.)
 const RACERS: usize = 32;
 const RACES: usize = 6;
+
+fn races() -> usize {
+    std::env::var("LAMEDUCK_RACES")
+        .ok()
+        .and_then(|races| races.parse().ok())
+        .unwrap_or(RACES)
+}
 
 /// What one racing client saw: requests answered, connections reset after a successful
 /// connect (an accepted connection dropped: the failure), and connects refused (fine: the
@@ -347,16 +355,22 @@ async fn race_client(addr: core::net::SocketAddr) -> Raced {
 /// per demo: connects may be refused once the listener is closed, but a connection the
 /// server's kernel completed is never reset unanswered.
 ///
-/// Ignored by default: the window between the sweep's last `accept(2)` and the listener's
-/// `close(2)` is not closed (TCP has no atomic close), and under a loaded CI machine a run
-/// of 6 × 32 racing clients saw 2 resets in 14 335 answers on hyper_tokio. Run it with
-/// `--ignored` to count them.
+/// The window between the sweep's last `accept(2)` and the listener's `close(2)` (where a
+/// loaded CI machine once saw 2 resets in 14 335 answers on hyper_tokio) is closed on Linux:
+/// new handshakes are stopped by a socket filter before the last sweep (see
+/// `lameduck::accept::serve`), so a client either is answered or its connect is refused (or
+/// goes unanswered until the port closes). `lameduck-tokio`'s `tests/close.rs` holds the
+/// window open on purpose and fails without the filter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the accept-to-close window remains: a measurement, run with --ignored"]
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android")),
+    ignore = "elsewhere the accept-to-close window is only narrowed"
+)]
 async fn connections_racing_the_listeners_close_are_answered_or_refused() {
     each_runtime(|name| async move {
         let mut total = Raced::default();
-        for _ in 0..RACES {
+        let races = races();
+        for _ in 0..races {
             let mut demo = Demo::start(name, &["--lame-duck-ms", "300"]).await;
             let clients: Vec<_> = (0..RACERS)
                 .map(|_| tokio::spawn(race_client(demo.addr)))
@@ -373,7 +387,7 @@ async fn connections_racing_the_listeners_close_are_answered_or_refused() {
             let exit = demo.exit().await;
             assert_eq!(exit.code, 0, "{name}: {exit:?}");
         }
-        eprintln!("{name}: {RACES} runs of {RACERS} clients: {total:?}");
+        eprintln!("{name}: {races} runs of {RACERS} clients: {total:?}");
         assert_eq!(
             total.reset, 0,
             "{name}: accepted connections reset: {total:?}"

@@ -278,3 +278,28 @@ async fn socket_activation_serves_fd_3_instead_of_binding_the_addr() {
     })
     .await;
 }
+
+/// systemd keeps its own copy of an activated socket, to queue connections for the next
+/// start: whatever the demo did to the socket at its drain (on Linux, the filter that stops
+/// new handshakes before the close) is gone when it exits, and the manager's copy takes
+/// connections again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activated_socket_takes_connections_for_the_next_start_after_a_stop() {
+    each_demo(|name| async move {
+        let passed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = passed.local_addr().unwrap();
+        let demo = Demo::activated(name, &passed, &[]).await;
+        demo.term();
+        let exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {:?}", exit.stdout);
+        let connected = tokio::task::spawn_blocking(move || {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map(drop)
+        });
+        connected
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{name}: the manager's socket: {e}"));
+        passed.accept().expect("queued for the next start");
+    })
+    .await;
+}

@@ -7,7 +7,7 @@ use crate::{
     pure::machine::Summary,
     pure::phase::Phase,
     pure::signal::Signal,
-    pure::sync::{AtomicU8, Ordering},
+    pure::sync::{AtomicBool, AtomicU8, Ordering},
     pure::tracker::Tracker,
 };
 use alloc::string::String;
@@ -46,6 +46,9 @@ pub(crate) struct Shared {
     /// accept loop that sees the drain, before it takes its backlog (see `accept::serve`).
     #[cfg(feature = "std")]
     pub(crate) copies: spin::Mutex<alloc::vec::Vec<Close>>,
+    /// Set by [`Trigger::handover`](crate::facade::shutdown::Trigger::handover), for good: a
+    /// successor serves from the same listening sockets, which outlive this process's.
+    handed_over: AtomicBool,
 }
 
 /// What closes copies of listening sockets (see [`Shared::close_copies`]).
@@ -74,6 +77,7 @@ impl Shared {
             reload: ReloadState::default(),
             #[cfg(feature = "std")]
             copies: spin::Mutex::new(alloc::vec::Vec::new()),
+            handed_over: AtomicBool::new(false),
         }
     }
 
@@ -115,6 +119,19 @@ impl Shared {
         // Release: a failure detail stored before the request is visible to the driver.
         self.requests.fetch_or(bits, Ordering::Release);
         self.requested.notify(usize::MAX);
+    }
+
+    /// Records that a successor serves from this process's listening sockets (before the
+    /// hand-over request, which publishes it: the request's Release orders this store).
+    pub(crate) fn hand_over(&self) {
+        self.handed_over.store(true, Ordering::Relaxed);
+        self.request(REQUEST_HANDOVER);
+    }
+
+    /// Whether a successor serves from this process's listening sockets.
+    #[cfg_attr(not(all(feature = "std", unix)), allow(dead_code))]
+    pub(crate) fn handed_over(&self) -> bool {
+        self.handed_over.load(Ordering::Relaxed)
     }
 
     pub(crate) fn has_requests(&self) -> bool {

@@ -6,7 +6,7 @@ use crate::{
     facade::registry::HookRegistry,
     facade::report::Report,
     facade::runtime::Runtime,
-    facade::shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_HANDOVER, REQUEST_SHUTDOWN},
+    facade::shared::{Shared, REQUEST_FAILED, REQUEST_FORCE, REQUEST_SHUTDOWN},
     pure::config::{Config, ConfigError},
     pure::sync::Arc,
     pure::traits::SignalSource,
@@ -150,7 +150,7 @@ impl Trigger {
     /// shutdown.trigger().handover();
     /// ```
     pub fn handover(&self) {
-        self.shared.request(REQUEST_HANDOVER);
+        self.shared.hand_over();
     }
 
     /// Stops waiting for connections: cuts those left and goes to the hooks (starting the

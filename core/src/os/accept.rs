@@ -8,9 +8,13 @@
 
 mod backoff;
 mod error;
+#[cfg(unix)]
+mod handshakes;
 
 pub use backoff::Backoff;
 pub use error::AcceptError;
+#[cfg(unix)]
+pub(crate) use handshakes::unfilter;
 
 use crate::{
     facade::connection::Connection, facade::handle::Handle, facade::reached::Reached,
@@ -39,6 +43,14 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 /// `Connection: close`) instead of being reset with the listener. From the call on (not the
 /// first poll), the drain cannot complete while this loop still holds its listener, so none
 /// of them is refused for coming after the last connection closed.
+/// On Linux and Android (where [`Network::fd`] gives the socket, as the runtime adapters'
+/// does), a TCP listener first stops new handshakes, with a socket filter that drops only
+/// the SYNs that would begin one; the handshakes already begun complete and are taken after
+/// a short settle (20 ms, which an idle server's shutdown pays), so the close resets no
+/// connection whose client saw its `connect` succeed: a client arriving then is refused when
+/// its SYN is sent again, or served by a successor. A socket handed over to a successor gets
+/// no filter, and one that came from a service manager's socket activation has it taken off
+/// before the close (the filter belongs to the socket, which outlives this process then).
 /// Out of file descriptors (or memory) while taking them, it keeps the listener and backs
 /// off until they can be taken (the connections being drained free descriptors as they
 /// close) or the drain is cut: what is still queued then is counted as a connection cut,
@@ -184,8 +196,49 @@ async fn accepting<N, C, F>(
     // dropping `listener` after the sweep closes the socket, and no connection queues
     // behind the sweep to be reset at the process's exit.
     handle.shared.close_copies();
+    #[cfg(unix)]
+    let filtered = stop_handshakes(&listener, &handle);
     take_queued(&mut listener, &handle).await;
+    #[cfg(unix)]
+    if filtered {
+        settle(&mut listener, &handle).await;
+    }
     drop(listener);
+}
+
+/// Stops new handshakes on the listener (see `handshakes`), unless a successor serves it:
+/// `true` if they are stopped.
+#[cfg(unix)]
+fn stop_handshakes<N: Network, C>(listener: &Accepting<N, C>, handle: &Handle) -> bool {
+    if handle.shared.handed_over() {
+        // The successor accepts from this very socket.
+        return false;
+    }
+    listener
+        .network
+        .fd(&listener.acceptor)
+        .is_some_and(handshakes::stop)
+}
+
+/// With new handshakes stopped: waits for those already begun to complete, takes them, and
+/// takes the filter off again if the socket outlives this process (see `handshakes`).
+#[cfg(unix)]
+async fn settle<N, C, F>(listener: &mut Accepting<N, C>, handle: &Handle)
+where
+    N: Network,
+    C: FnMut(N::Stream, Connection) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut cut = handle.reached(crate::pure::phase::Phase::Hooks);
+    let pause = listener.network.sleep(handshakes::SETTLE);
+    if before(pause, &mut cut).await.is_some() {
+        take_queued(listener, handle).await;
+    }
+    if crate::os::upgrade::managed() {
+        if let Some(fd) = listener.network.fd(&listener.acceptor) {
+            unfilter(&fd);
+        }
+    }
 }
 
 /// Takes and spawns what waits in `listener`'s backlog now (the drain has started).

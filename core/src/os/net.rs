@@ -227,6 +227,31 @@ pub trait Network: Runtime {
             Poll::Pending => None,
         }
     }
+
+    /// The listening socket under `acceptor`, for what the accept loop does to the socket
+    /// itself when draining starts: on Linux, a filter that stops new TCP handshakes before
+    /// the listener closes, so that no connection is reset for completing its handshake
+    /// between the last `accept(2)` and the close (see [`accept::serve`](crate::os::accept::serve)).
+    ///
+    /// The default, `None`, leaves that window open. The runtime adapters return the
+    /// socket; a runtime whose acceptor is a [`Socket`] of file-descriptor types returns
+    /// `Some(acceptor.as_fd())`.
+    #[cfg(unix)]
+    fn fd<'a>(&self, acceptor: &'a Self::Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
+        let _ = acceptor;
+        None
+    }
+}
+
+/// A listener or a stream of either family, as the file descriptor it is.
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd, U: std::os::fd::AsFd> std::os::fd::AsFd for Socket<T, U> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Socket::Tcp(socket) => socket.as_fd(),
+            Socket::Unix(socket) => socket.as_fd(),
+        }
+    }
 }
 
 /// A TCP or a Unix-domain socket, of a runtime's own types: what a [`Network`] accepts

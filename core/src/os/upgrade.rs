@@ -89,6 +89,8 @@ mod inherit;
 mod separate;
 mod spawn;
 
+#[cfg(unix)]
+pub(crate) use inherit::managed;
 pub use inherit::{ready, Inherited};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use separate::{Confirmed, TakeOver, TakeOverError};
@@ -100,6 +102,11 @@ const READY_NAME: &str = "lameduck-ready";
 #[cfg_attr(not(unix), allow(dead_code))]
 /// The predecessor's pid, set for a successor instead of `LISTEN_PID` (see the module docs).
 const PREDECESSOR_VAR: &str = "LAMEDUCK_PREDECESSOR";
+/// Set (to `1`) in a successor's environment when the listening sockets came from a service
+/// manager's socket activation, directly or through predecessors: the manager holds copies
+/// of its own (see [`inherit::managed`]).
+#[cfg_attr(not(unix), allow(dead_code))]
+const MANAGED_VAR: &str = "LAMEDUCK_MANAGED";
 #[cfg_attr(not(unix), allow(dead_code))]
 /// What a successor writes on the readiness channel when it serves.
 const READY_BYTE: u8 = b'1';

@@ -22,6 +22,20 @@ static READY: Mutex<Option<UnixStream>> = Mutex::new(None);
 #[cfg(unix)]
 static SUCCESSOR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
+/// Whether this process's listening sockets came from a service manager's socket activation
+/// (systemd's `LISTEN_PID`, here or in a predecessor): the manager keeps copies of its own,
+/// which outlive this process, so nothing done to a socket may outlive it either (the
+/// accept loop's handshake filter is taken off again before the close).
+#[cfg(unix)]
+static MANAGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process's listening sockets came from a service manager (see [`MANAGED`]).
+#[cfg(unix)]
+pub(crate) fn managed() -> bool {
+    // Relaxed: set before serving starts, read at the drain; it orders nothing.
+    MANAGED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// Keeps `channel` for [`ready`]: this process succeeds another.
 #[cfg(unix)]
 pub(super) fn expect_ready(channel: UnixStream) {
@@ -99,6 +113,7 @@ impl Inherited {
                     std::format!("the socket passed as {name:?} is not a listening stream socket"),
                 ));
             }
+            crate::os::accept::unfilter(&socket);
             let listener = if family == AddressFamily::INET || family == AddressFamily::INET6 {
                 Listener::Tcp(TcpListener::from(socket))
             } else if family == AddressFamily::UNIX {
@@ -300,18 +315,19 @@ fn names(value: Option<&str>, count: usize) -> Vec<String> {
 #[cfg(unix)]
 mod unix {
     use super::*;
-    use crate::os::upgrade::{PREDECESSOR_VAR, READY_NAME};
+    use crate::os::upgrade::{MANAGED_VAR, PREDECESSOR_VAR, READY_NAME};
     use std::{
         env,
         os::fd::{IntoRawFd, OwnedFd},
     };
 
-    const VARS: [&str; 5] = [
+    const VARS: [&str; 6] = [
         "LISTEN_FDS",
         "LISTEN_PID",
         "LISTEN_FDNAMES",
         "LISTEN_FDS_FIRST_FD",
         PREDECESSOR_VAR,
+        MANAGED_VAR,
     ];
 
     /// Whether the readiness channel was made by the predecessor: on Linux its peer is
@@ -379,6 +395,9 @@ mod unix {
             }
         };
         let names = names(env::var("LISTEN_FDNAMES").ok().as_deref(), count);
+        if listen_pid.is_some() || env::var_os(MANAGED_VAR).is_some_and(|v| v == "1") {
+            MANAGED.store(true, core::sync::atomic::Ordering::Relaxed);
+        }
         // listenfd reads LISTEN_FDS and LISTEN_PID again (the pid check above is stricter
         // than its own, which accepts an absent LISTEN_PID; the count is bounded above),
         // removes both, and takes each fd after checking its socket family and type,
@@ -431,6 +450,8 @@ mod unix {
                 unusable.push(std::format!("#{index} ({name}, fd {fd}) is not listening"));
                 continue;
             }
+            // A filter left by a process that held it before (see `accept::serve`).
+            crate::os::accept::unfilter(&socket);
             let listener = if tcp {
                 Listener::Tcp(TcpListener::from(socket))
             } else {

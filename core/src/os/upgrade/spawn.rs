@@ -696,6 +696,10 @@ impl Upgrader {
             .env("LISTEN_FDS", count.to_string())
             .env("LISTEN_FDNAMES", names.join(":"))
             .env(super::PREDECESSOR_VAR, std::process::id().to_string())
+            .env(
+                super::MANAGED_VAR,
+                if super::inherit::managed() { "1" } else { "0" },
+            )
             .env_remove("LISTEN_PID")
             .env_remove("LISTEN_FDS_FIRST_FD")
             // The watchdog is the successor's from its READY=1: systemd's WATCHDOG_PID names
