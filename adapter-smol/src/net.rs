@@ -21,11 +21,6 @@ impl Network for Smol {
         listener.into_socket()
     }
 
-    #[cfg(unix)]
-    fn fd<'a>(&self, acceptor: &'a Self::Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
-        Some(std::os::fd::AsFd::as_fd(acceptor))
-    }
-
     /// One `accept(2)`, and on `WouldBlock` a wait for readiness: the default
     /// `try_accept` (a no-op waker) is then a plain non-blocking accept.
     fn poll_accept(
@@ -61,6 +56,12 @@ impl Network for Smol {
                 Socket::Unix(never) => match *never.get_ref() {},
             })?;
         }
+    }
+
+    /// The listener itself (for the accept loop's filter at the drain, on Linux).
+    #[cfg(unix)]
+    fn fd<'a>(&self, acceptor: &'a Self::Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
+        Some(std::os::fd::AsFd::as_fd(acceptor))
     }
 }
 

@@ -21,11 +21,6 @@ impl Network for Tokio {
         listener.into_socket()
     }
 
-    #[cfg(unix)]
-    fn fd<'a>(&self, acceptor: &'a Self::Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
-        Some(std::os::fd::AsFd::as_fd(acceptor))
-    }
-
     fn poll_accept(
         &self,
         acceptor: &mut Self::Acceptor,
@@ -63,6 +58,12 @@ impl Network for Tokio {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
             other => Some(other),
         }
+    }
+
+    /// The listener itself (for the accept loop's filter at the drain, on Linux).
+    #[cfg(unix)]
+    fn fd<'a>(&self, acceptor: &'a Self::Acceptor) -> Option<std::os::fd::BorrowedFd<'a>> {
+        Some(std::os::fd::AsFd::as_fd(acceptor))
     }
 }
 
