@@ -48,9 +48,9 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 /// the SYNs that would begin one; the handshakes already begun complete and are taken after
 /// a short settle (20 ms, which an idle server's shutdown pays), so the close resets no
 /// connection whose client saw its `connect` succeed: a client arriving then is refused when
-/// its SYN is sent again, or served by a successor. A socket handed over to a successor gets
-/// no filter, and one that came from a service manager's socket activation has it taken off
-/// before the close (the filter belongs to the socket, which outlives this process then).
+/// its SYN is sent again. A socket that outlives this process gets no filter (the filter
+/// belongs to the socket, and the close resets nothing then): one handed over to a
+/// successor, or one from a service manager's socket activation, which keeps a copy.
 /// Out of file descriptors (or memory) while taking them, it keeps the listener and backs
 /// off until they can be taken (the connections being drained free descriptors as they
 /// close) or the drain is cut: what is still queued then is counted as a connection cut,
@@ -206,12 +206,12 @@ async fn accepting<N, C, F>(
     drop(listener);
 }
 
-/// Stops new handshakes on the listener (see `handshakes`), unless a successor serves it:
-/// `true` if they are stopped.
+/// Stops new handshakes on the listener (see `handshakes`), unless the socket outlives this
+/// process (a successor or a service manager holds it too: the filter would outlive the
+/// process with it, and the close resets nothing then): `true` if they are stopped.
 #[cfg(unix)]
 fn stop_handshakes<N: Network, C>(listener: &Accepting<N, C>, handle: &Handle) -> bool {
-    if handle.shared.handed_over() {
-        // The successor accepts from this very socket.
+    if handle.shared.handed_over() || crate::os::upgrade::managed() {
         return false;
     }
     listener
@@ -220,8 +220,7 @@ fn stop_handshakes<N: Network, C>(listener: &Accepting<N, C>, handle: &Handle) -
         .is_some_and(handshakes::stop)
 }
 
-/// With new handshakes stopped: waits for those already begun to complete, takes them, and
-/// takes the filter off again if the socket outlives this process (see `handshakes`).
+/// With new handshakes stopped: waits for those already begun to complete, and takes them.
 #[cfg(unix)]
 async fn settle<N, C, F>(listener: &mut Accepting<N, C>, handle: &Handle)
 where
@@ -233,11 +232,6 @@ where
     let pause = listener.network.sleep(handshakes::SETTLE);
     if before(pause, &mut cut).await.is_some() {
         take_queued(listener, handle).await;
-    }
-    if crate::os::upgrade::managed() {
-        if let Some(fd) = listener.network.fd(&listener.acceptor) {
-            unfilter(&fd);
-        }
     }
 }
 

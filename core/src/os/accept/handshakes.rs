@@ -18,12 +18,12 @@
 //! new socket); it drops only pure SYNs, which an established connection never receives.
 //!
 //! The filter belongs to the socket, not to the descriptor: on a socket that outlives this
-//! process (one a successor serves, or a service manager's), the filter would outlive it
-//! too. The accept loop does not put it on a socket handed over to a successor, takes it off
-//! again before the close when the sockets came from a service manager
-//! ([`upgrade::inherit::managed`](crate::os::upgrade)), and a process that inherits a
-//! socket takes off any filter left on it ([`unfilter`]). Elsewhere than Linux and Android
-//! nothing is done, and the window stays as narrow as the sweep makes it.
+//! process (one a successor serves, or a service manager's, which keeps a copy), it would
+//! outlive the process too, and there the close resets nothing anyway. The accept loop puts
+//! no filter on such a socket (see `Shared::handed_over` and `upgrade::inherit::managed`),
+//! and a process that inherits a socket takes off any filter left on it ([`unfilter`]).
+//! Elsewhere than Linux and Android nothing is done, and the window stays as narrow as the
+//! sweep makes it.
 
 use core::time::Duration;
 #[cfg(unix)]

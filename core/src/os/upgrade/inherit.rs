@@ -24,8 +24,8 @@ static SUCCESSOR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBoo
 
 /// Whether this process's listening sockets came from a service manager's socket activation
 /// (systemd's `LISTEN_PID`, here or in a predecessor): the manager keeps copies of its own,
-/// which outlive this process, so nothing done to a socket may outlive it either (the
-/// accept loop's handshake filter is taken off again before the close).
+/// which outlive this process: the accept loop puts no handshake filter on them (it would
+/// outlive the process too, and the close resets nothing there).
 #[cfg(unix)]
 static MANAGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
