@@ -303,3 +303,83 @@ async fn an_activated_socket_takes_connections_for_the_next_start_after_a_stop()
     })
     .await;
 }
+
+/// The socket systemd was given for its fd store (`FDSTORE=1` on `socket`), with the
+/// datagram that carried it (bounded).
+async fn stored_socket(socket: UnixDatagram) -> (String, std::net::TcpListener) {
+    bounded(
+        "FDSTORE=1 with a socket",
+        tokio::task::spawn_blocking(move || {
+            use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+            socket
+                .set_read_timeout(Some(support::BOUND))
+                .expect("a read timeout");
+            loop {
+                let mut buffer = [0u8; 4096];
+                let mut space =
+                    [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
+                let mut control = RecvAncillaryBuffer::new(&mut space);
+                let received = recvmsg(
+                    &socket,
+                    &mut [std::io::IoSliceMut::new(&mut buffer)],
+                    &mut control,
+                    RecvFlags::CMSG_CLOEXEC,
+                )
+                .expect("a notification");
+                let message = String::from_utf8(buffer[..received.bytes].to_vec()).unwrap();
+                let mut fds = Vec::new();
+                for part in control.drain() {
+                    if let RecvAncillaryMessage::ScmRights(rights) = part {
+                        fds.extend(rights);
+                    }
+                }
+                if message.starts_with("FDSTORE=1\n") {
+                    assert_eq!(fds.len(), 1, "one socket with {message:?}");
+                    let fd = fds.pop().expect("the stored socket");
+                    return (message, std::net::TcpListener::from(fd));
+                }
+                assert!(fds.is_empty(), "sockets with {message:?}");
+            }
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+/// With a file-descriptor store (systemd sets `FDSTORE` to its size), the socket the demo
+/// bound goes to systemd, which keeps it while the service restarts and passes it to the
+/// next start: a client that connects while no process serves waits in the kept socket's
+/// backlog and is answered by the next start. A `systemctl restart` refuses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_through_the_fd_store_refuses_nothing() {
+    each_demo(|name| async move {
+        let dir = std::env::temp_dir();
+        let path = dir.join(format!("lameduck-{name}-{}.fdstore", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let socket = UnixDatagram::bind(&path).unwrap();
+        let stored = tokio::spawn(stored_socket(socket));
+        let env = [
+            ("NOTIFY_SOCKET", path.as_os_str()),
+            ("FDSTORE", std::ffi::OsStr::new("4")),
+        ];
+        let demo = Demo::start_with_env(name, &[], &env).await;
+        let addr = demo.addr;
+        let (message, stored) = stored.await.unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(message, "FDSTORE=1\nFDNAME=http\n", "{name}");
+        assert_eq!(stored.local_addr().unwrap(), addr, "{name}");
+        demo.term();
+        let exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {:?}", exit.stdout);
+        // No process serves the port now: the kept socket queues the connection.
+        let mut raw = Raw::connect(addr).await;
+        raw.get("/").await;
+        let next = Demo::activated(name, &stored, &[]).await;
+        assert_eq!(next.addr, addr, "{name}");
+        let (status, _, body) = raw.response().await;
+        assert_eq!((status, body.as_str()), (200, "ok"), "{name}");
+        next.term();
+        assert_eq!(next.exit().await.code, 0, "{name}");
+    })
+    .await;
+}

@@ -35,6 +35,11 @@
 //! done here because `sd_notify::notify` sends on a blocking socket, which waits when
 //! systemd's queue is full (a stuck service manager would then stall the shutdown).
 
+#[cfg(unix)]
+mod store;
+#[cfg(unix)]
+pub(crate) use store::store;
+
 use crate::{facade::handle::Handle, pure::phase::Phase, pure::traits::Timer};
 #[cfg(unix)]
 use crate::{facade::shared::Shared, pure::machine::Summary};
@@ -175,6 +180,11 @@ mod unix {
     }
 
     fn send_to(path: &OsStr, message: &[u8]) -> io::Result<()> {
+        connected(path)?.send(message).map(drop)
+    }
+
+    /// A non-blocking datagram socket connected to the notify socket at `path`.
+    pub(super) fn connected(path: &OsStr) -> io::Result<UnixDatagram> {
         let socket = UnixDatagram::unbound()?;
         socket.set_nonblocking(true)?;
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -187,10 +197,12 @@ mod unix {
                 #[cfg(target_os = "linux")]
                 use std::os::linux::net::SocketAddrExt;
                 let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-                return socket.send_to_addr(message, &address).map(drop);
+                socket.connect_addr(&address)?;
+                return Ok(socket);
             }
         }
-        socket.send_to(message, path).map(drop)
+        socket.connect(path)?;
+        Ok(socket)
     }
 
     /// Microseconds for `EXTEND_TIMEOUT_USEC`, saturating at what the message carries.

@@ -36,6 +36,13 @@ pub(crate) fn managed() -> bool {
     MANAGED.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// Records that a service manager holds copies of this process's listening sockets (it
+/// stored one, see `Upgrader::listen`).
+#[cfg(all(unix, feature = "systemd"))]
+pub(super) fn manage() {
+    MANAGED.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// Keeps `channel` for [`ready`]: this process succeeds another.
 #[cfg(unix)]
 pub(super) fn expect_ready(channel: UnixStream) {

@@ -176,6 +176,12 @@ impl Upgrader {
     /// process was started with one, else the one `bind` makes; registered under `name` for
     /// the successor either way ([`listener`](Self::listener)). tableflip's `Fds.Listen`.
     ///
+    /// Under systemd (feature `systemd`), a socket it binds is also handed to the unit's
+    /// file-descriptor store when it has one (`FileDescriptorStoreMax=`, which systemd
+    /// passes on as `FDSTORE`): systemd keeps it open across a `systemctl restart` and
+    /// passes it to the next start under `name`, so a restart refuses no connection (they
+    /// wait in the kept socket's backlog for the next process).
+    ///
     /// # Errors
     ///
     /// `bind` failed, `name` is not a valid name, the socket cannot be duplicated, or
@@ -228,7 +234,16 @@ impl Upgrader {
         };
         let listener = match inherited {
             Some(listener) => listener,
-            None => bind()?,
+            None => {
+                let listener = bind()?;
+                // Kept by systemd across restarts, if the unit has a store: the sockets then
+                // outlive this process, as activated ones do.
+                #[cfg(all(unix, feature = "systemd"))]
+                if crate::os::systemd::store(name, listener.as_fd()) {
+                    super::inherit::manage();
+                }
+                listener
+            }
         };
         self.clone().listener(name, &listener)?;
         Ok(listener)
