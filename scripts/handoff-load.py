@@ -4,12 +4,16 @@
     python3 scripts/handoff-load.py target/release/examples/hyper_tokio 30 takeover
     python3 scripts/handoff-load.py target/release/examples/hyper_tokio 30 sigusr2
     python3 scripts/handoff-load.py target/release/examples/hyper_tokio 30 restart
+    python3 scripts/handoff-load.py target/release/examples/hyper_tokio 30 fdstore
 
 - takeover: a successor started separately, `--take-over PATH` (the old server runs with
   `--control PATH`); waits for the successor's `upgrade: took over from pid` and the old
   server's exit (which must be 0).
 - sigusr2: the in-place upgrade, SIGUSR2 to the server that serves.
 - restart: SIGTERM, wait for the exit, start a new process on the same port.
+- fdstore: `restart` as systemd does it with a file-descriptor store: this script is the
+  service manager (`NOTIFY_SOCKET`, `FDSTORE=1`), keeps the socket the first server stores,
+  and starts each next server with it as fd 3 (`LISTEN_FDS=1`, `LISTEN_PID`).
 
 Load: 4 threads opening a new connection per `GET /` (`connection: close`), and 2 keep-alive
 threads sending `GET /` one after another on one connection, reconnecting when the server
@@ -25,10 +29,26 @@ control = os.path.join(workdir, "control.sock")
 pid_file = os.path.join(workdir, "server.pid")
 
 
+notify = os.path.join(workdir, "notify.sock")
+manager = None
+stored = None
+env = dict(os.environ)
+if mode == "fdstore":
+    manager = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    manager.bind(notify)
+    env.update(NOTIFY_SOCKET=notify, FDSTORE="1")
+
+
 class Server:
-    def __init__(self, args):
+    def __init__(self, args, fd=None):
         self.lines = []
-        self.p = subprocess.Popen([exe, *args], stdout=subprocess.PIPE,
+        command = [exe, *args]
+        if fd is not None:
+            # The stored socket as fd 3, with LISTEN_PID = the server's own pid.
+            command = ["/bin/sh", "-c", f'exec 3<&{fd}; LISTEN_PID=$$; export LISTEN_PID; '
+                       'LISTEN_FDS=1; export LISTEN_FDS; exec "$0" "$@"', *command]
+        self.p = subprocess.Popen(command, stdout=subprocess.PIPE, env=env,
+                                  pass_fds=() if fd is None else (fd,),
                                   stderr=subprocess.DEVNULL, text=True)
         threading.Thread(target=self.read, daemon=True).start()
 
@@ -55,6 +75,12 @@ if mode == "takeover":
     base += ["--control", control, "--pid-file", pid_file]
 server = Server(["--addr", "127.0.0.1:0", *base])
 port = int(re.search(r":(\d+)$", server.wait_line("listening on")).group(1))
+if mode == "fdstore":
+    manager.settimeout(10)
+    while stored is None:
+        message, fds, _, _ = socket.recv_fds(manager, 4096, 4)
+        if message.startswith(b"FDSTORE=1"):
+            stored = fds[0]
 
 stop = False
 counts = {"ok": 0, "failed": 0, "refused": 0, "kept_ok": 0, "kept_lost": 0}
@@ -158,6 +184,11 @@ for i in range(n):
         while sum(1 for l in server.lines if l.startswith("shutdown: ")) <= i:
             time.sleep(0.005)
         pid = int(line.split()[-1])
+    elif mode == "fdstore":
+        server.p.send_signal(signal.SIGTERM)
+        server.p.wait(timeout=60)
+        server = Server(["--addr", f"127.0.0.1:{port}", *base], fd=stored)
+        server.wait_line("listening on")
     else:
         server.p.send_signal(signal.SIGTERM)
         server.p.wait(timeout=60)

@@ -20,7 +20,9 @@
 //! - [`Inherited`] is every process's side: the listening sockets it was started with, found
 //!   through systemd's `LISTEN_FDS` / `LISTEN_PID` / `LISTEN_FDNAMES`. One path serves both a
 //!   systemd socket unit and a hand-off, so a server that takes its listeners from
-//!   [`Upgrader::listen`] gets both.
+//!   [`Upgrader::listen`] gets both. Under systemd with a file-descriptor store (feature
+//!   `systemd`), a listener `listen` binds is stored too, so a plain `systemctl restart`
+//!   refuses nothing: the next start inherits it.
 //! - [`ready`] is "I serve now", said once, to systemd and to the predecessor alike (which
 //!   then stops). `lameduck-hyper`'s `serve` says it; it does nothing when the process was
 //!   neither started by an upgrade nor by systemd.
