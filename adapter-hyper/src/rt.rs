@@ -12,6 +12,8 @@
 
 #[cfg(feature = "smol")]
 mod futures_io;
+#[cfg(feature = "smol")]
+pub use futures_io::Closing;
 #[cfg(feature = "tokio")]
 mod tokio;
 

@@ -285,3 +285,41 @@ async fn http2_prior_knowledge_is_served_on_the_same_port() {
     })
     .await;
 }
+
+/// A `connection: close` answer ends the stream (a FIN) as soon as it is written, even when
+/// the client still has bytes on the way: it trickles one byte every 50 ms and must still
+/// read the end of the stream. (On smol the close only flushed: the end came when the
+/// socket was dropped, which a client that keeps talking held off for as long as it talked,
+/// and a quiet one for the close's 250 ms linger on every `connection: close`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_close_answer_ends_the_stream_while_the_client_talks() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    each_demo(|name| async move {
+        let demo = Demo::start(name, &[]).await;
+        let stream = tokio::net::TcpStream::connect(demo.addr).await.unwrap();
+        let (mut read, mut write) = stream.into_split();
+        write
+            .write_all(b"GET / HTTP/1.1\r\nhost: demo\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let trickle = tokio::spawn(async move {
+            for _ in 0..600 {
+                tokio::time::sleep(core::time::Duration::from_millis(50)).await;
+                if write.write_all(b"x").await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut response = Vec::new();
+        support::bounded("the end of the stream", read.read_to_end(&mut response))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        trickle.abort();
+        let response = String::from_utf8_lossy(&response);
+        assert!(response.starts_with("HTTP/1.1 200"), "{name}: {response}");
+        assert!(response.ends_with("ok"), "{name}: {response}");
+        demo.term();
+        assert_eq!(demo.exit().await.code, 0, "{name}");
+    })
+    .await;
+}
