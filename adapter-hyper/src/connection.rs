@@ -31,6 +31,13 @@ const IDLE_GRACE: Duration = Duration::from_secs(1);
 /// its first bytes before it is closed.
 const FIRST_BYTES_GRACE: Duration = Duration::from_millis(250);
 
+/// After a hand-over to a successor (which serves the same port), how long an idle HTTP/1
+/// connection stays open for its client's next request, answered with `connection: close`,
+/// before it is closed. Closing it at once raced the client about to reuse it: every
+/// keep-alive client lost one request per upgrade. A client silent for the whole window is
+/// closed (its next request goes to a new connection, which the successor takes).
+const HANDOVER_GOODBYE: Duration = Duration::from_secs(1);
+
 /// hyper spawns HTTP/2 streams (and upgrades' work) on the runtime.
 #[derive(Clone)]
 struct Exec<R>(R);
@@ -211,6 +218,26 @@ where
                 }
                 // Read inside the poll above: checked after it, nothing is missed.
                 if conn.heard.load(Ordering::Relaxed) || grace.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await;
+            if ended {
+                return;
+            }
+        }
+        // After a hand-over an HTTP/1 connection is not closed under its client: its next
+        // response says `connection: close` (the goodbye holds while draining), and hyper
+        // closes it once written. Only one still idle after the window is closed here.
+        if !told && conn.connection.handed_over() {
+            let mut window = pin!(runtime.sleep(HANDOVER_GOODBYE));
+            let mut cut = pin!(conn.connection.cut());
+            let ended = poll_fn(|cx| {
+                if served.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                if window.as_mut().poll(cx).is_ready() || cut.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(false);
                 }
                 Poll::Pending

@@ -4,14 +4,36 @@
 //! own graceful shutdown started when draining starts.
 
 use crate::{demo::Demo, output, upgrade};
-use core::future::Future;
-use lameduck::{future::Reached, runtime::Runtime};
+use core::{future::Future, pin::Pin, time::Duration};
+use lameduck::{runtime::Runtime, Handle};
 use std::net::TcpListener;
+
+/// The future that starts a foreign server's graceful shutdown.
+pub type Draining = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// After a hand-over, how long the foreign server goes on before its graceful shutdown
+/// closes its idle connections: each kept connection's next response says `connection:
+/// close` meanwhile (the layer's goodbye), so that its client is not closed under a request
+/// it may be sending. (`lameduck_hyper::serve` does the same per connection.)
+const HANDOVER_GOODBYE: Duration = Duration::from_secs(1);
+
+/// Draining starts; after a hand-over, [`HANDOVER_GOODBYE`] later.
+fn draining<R: Runtime>(handle: &Handle, runtime: &R) -> Draining {
+    let (handle, runtime) = (handle.clone(), runtime.clone());
+    Box::pin(async move {
+        handle.draining().await;
+        if handle.handed_over() {
+            let mut cut = handle.reached(lameduck::Phase::Hooks);
+            let window = runtime.sleep(HANDOVER_GOODBYE);
+            futures_util::future::select(core::pin::pin!(window), &mut cut).await;
+        }
+    })
+}
 
 impl Demo {
     /// Starts the server `server` makes from the demo's listener (inherited or bound on
     /// `--addr`, in non-blocking mode) and the future to start its graceful shutdown on
-    /// (draining); runs the shutdown, holding the drain open until the server's future
+    /// (draining, or a goodbye window after it once handed over); runs the shutdown, holding the drain open until the server's future
     /// has ended (it has closed its connections); keeps the contract's output as
     /// [`Demo::serve`] does; then exits with the report's code.
     ///
@@ -31,7 +53,7 @@ impl Demo {
     pub async fn serve_foreign<R, F, Fut>(self, runtime: R, server: F) -> !
     where
         R: Runtime,
-        F: FnOnce(TcpListener, Reached) -> Fut,
+        F: FnOnce(TcpListener, Draining) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
         if self.options.tls.is_some() {
@@ -60,7 +82,7 @@ impl Demo {
         }
         // Taken before the server starts: the drain waits for it to close its connections.
         let hold = handle.hold();
-        let serving = server(listener, handle.draining());
+        let serving = server(listener, draining(&handle, &runtime));
         runtime.spawn(async move {
             serving.await;
             drop(hold);

@@ -214,3 +214,105 @@ async fn a_tiny_watchdog_period_is_clamped() {
         }
     }
 }
+
+/// What a keep-alive client saw: answers, and requests lost (sent on a kept connection that
+/// then closed without answering).
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+struct Kept {
+    answered: usize,
+    lost: usize,
+}
+
+/// `GET /` one after another on one kept connection (1 ms apart), a new connection when the
+/// server says `connection: close`, until `stop`.
+async fn keep_alive(
+    addr: core::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Kept {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut kept = Kept::default();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let mut io = tokio::io::BufReader::new(stream);
+        loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return kept;
+            }
+            let sent = io
+                .get_mut()
+                .write_all(b"GET / HTTP/1.1\r\nhost: demo\r\n\r\n")
+                .await;
+            let mut head = String::new();
+            let answered = sent.is_ok()
+                && loop {
+                    let mut line = String::new();
+                    match io.read_line(&mut line).await {
+                        Ok(0) | Err(_) => break false,
+                        Ok(_) if line == "\r\n" => break true,
+                        Ok(_) => head.push_str(&line.to_ascii_lowercase()),
+                    }
+                };
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            if !answered || io.read_exact(&mut body).await.is_err() {
+                kept.lost += 1;
+                break;
+            }
+            kept.answered += 1;
+            if head.contains("connection: close") {
+                break;
+            }
+            tokio::time::sleep(core::time::Duration::from_millis(1)).await;
+        }
+    }
+    kept
+}
+
+/// Keep-alive clients sending one request after another across three in-place upgrades
+/// lose none: after the hand-over the predecessor answers each kept connection's next
+/// request with `connection: close` instead of closing it under the request (which lost
+/// exactly one request per client per upgrade).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_clients_lose_no_request_across_upgrades() {
+    use std::sync::{atomic::AtomicBool, Arc};
+    each_demo(|name| async move {
+        let mut demo = Demo::start(name, &["--lame-duck-ms", "0"]).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|_| tokio::spawn(keep_alive(demo.addr, stop.clone())))
+            .collect();
+        tokio::time::sleep(core::time::Duration::from_millis(200)).await;
+        let mut pid = demo.pid();
+        for upgrade in 0..3 {
+            kill_process(Pid::from_raw(pid as i32).unwrap(), Signal::USR2).unwrap();
+            let line = demo.line_starting("upgrade: ").await;
+            pid = line
+                .strip_prefix("upgrade: handed over to pid ")
+                .unwrap_or_else(|| panic!("{name}: upgrade {upgrade}: {line}"))
+                .parse()
+                .unwrap();
+            demo.line_starting("shutdown: ").await;
+            tokio::time::sleep(core::time::Duration::from_millis(100)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut total = Kept::default();
+        for client in clients {
+            let kept = support::bounded("a keep-alive client", client)
+                .await
+                .unwrap();
+            total.answered += kept.answered;
+            total.lost += kept.lost;
+        }
+        eprintln!("{name}: {total:?}");
+        assert!(total.answered > 0, "{name}: {total:?}");
+        assert_eq!(total.lost, 0, "{name}: {total:?}");
+        kill_process(Pid::from_raw(pid as i32).unwrap(), Signal::TERM).unwrap();
+        let exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {exit:?}");
+    })
+    .await;
+}

@@ -194,6 +194,21 @@ impl Connection {
         self.state.shared.phase() >= Phase::Hooks
     }
 
+    /// Whether this process handed its listeners to a successor
+    /// ([`Trigger::handover`](crate::Trigger::handover), an in-place upgrade): the successor
+    /// serves the same port, so a kept connection's client can be told to leave with its
+    /// next response instead of being closed under a request it may be sending.
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let conn = shutdown.handle().connection().unwrap();
+    /// shutdown.trigger().handover();
+    /// assert!(conn.handed_over());
+    /// ```
+    pub fn handed_over(&self) -> bool {
+        self.state.shared.handed_over()
+    }
+
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.state.shared
     }

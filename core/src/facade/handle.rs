@@ -129,6 +129,18 @@ impl Handle {
         self.reached(Phase::Draining)
     }
 
+    /// Whether this process handed its listeners to a successor
+    /// ([`Trigger::handover`](crate::Trigger::handover)): see
+    /// [`Connection::handed_over`](crate::Connection::handed_over).
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// assert!(!shutdown.handle().handed_over());
+    /// ```
+    pub fn handed_over(&self) -> bool {
+        self.shared.handed_over()
+    }
+
     /// Completes when the shutdown has stopped, with its summary; every caller gets the same.
     ///
     /// ```

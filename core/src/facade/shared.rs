@@ -129,7 +129,6 @@ impl Shared {
     }
 
     /// Whether a successor serves from this process's listening sockets.
-    #[cfg_attr(not(all(feature = "std", unix)), allow(dead_code))]
     pub(crate) fn handed_over(&self) -> bool {
         self.handed_over.load(Ordering::Relaxed)
     }
