@@ -10,6 +10,7 @@
 //! | draining starts | `STATUS=draining: N connection(s) left`, `EXTEND_TIMEOUT_USEC=…` |
 //! | while draining, once a second ([`heartbeat`]) | `STATUS=draining: N connection(s) left, M ms to the deadline`, `EXTEND_TIMEOUT_USEC=…` |
 //! | the hooks start | `STATUS=hooks: N to run`, `EXTEND_TIMEOUT_USEC=…` |
+//! | during the lame duck and the hooks, every 30 minutes ([`heartbeat`]) | `EXTEND_TIMEOUT_USEC=…`: what is left, past the 71.6 min one message carries |
 //! | stopped | `STATUS=stopped: drained=… connections_left=… exit_code=…` |
 //! | every half `WATCHDOG_USEC`, when set ([`heartbeat`]) | `WATCHDOG=1` |
 //!
@@ -161,6 +162,10 @@ mod unix {
     const WATCHDOG_MIN_PERIOD: Duration = Duration::from_millis(10);
     /// How often [`heartbeat`] reports the drain progress.
     const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+    /// How often [`heartbeat`] sends `EXTEND_TIMEOUT_USEC` again during the lame duck and
+    /// the hooks: well within the most one message can carry (`u32::MAX` µs, 71.6 min), so
+    /// that a longer lame duck or hook still has systemd's stop timeout extended to its end.
+    const EXTEND_EVERY: Duration = Duration::from_secs(30 * 60);
 
     pub(super) fn enabled() -> bool {
         std::env::var_os("NOTIFY_SOCKET").is_some()
@@ -289,10 +294,29 @@ mod unix {
         let mut next_ping = watchdog.map(|every| timer.now().saturating_add(every));
         let mut drain_deadline = None;
         let mut next_progress = None;
+        // The phase last seen, when the shutdown may end at the latest as seen from its
+        // start, and when to extend systemd's stop timeout again.
+        let mut seen = (Phase::Running, Duration::ZERO);
+        let mut next_extend = None;
         loop {
             let phase = handle.phase();
             if phase == Phase::Stopped {
                 return;
+            }
+            if phase != seen.0 {
+                let now = timer.now();
+                let (_, hook_time) = hooks_left(&handle.shared);
+                let config = handle.config();
+                let left = match phase {
+                    Phase::LameDuck => config
+                        .lame_duck
+                        .saturating_add(config.drain_timeout)
+                        .saturating_add(hook_time),
+                    _ => hook_time,
+                };
+                seen = (phase, now.saturating_add(left));
+                next_extend = matches!(phase, Phase::LameDuck | Phase::Hooks)
+                    .then(|| now.saturating_add(EXTEND_EVERY));
             }
             if phase == Phase::Draining && drain_deadline.is_none() {
                 // Counted from when this task saw the drain start: at most a poll late.
@@ -304,7 +328,8 @@ mod unix {
                 next_progress = None;
             }
             let next_phase = handle.reached(Phase::ALL[phase.index() + 1]);
-            let Some(wake) = [next_ping, next_progress].into_iter().flatten().min() else {
+            let wakes = [next_ping, next_progress, next_extend];
+            let Some(wake) = wakes.into_iter().flatten().min() else {
                 next_phase.await;
                 continue;
             };
@@ -321,6 +346,14 @@ mod unix {
                     send(&[NotifyState::Watchdog]);
                     next_ping = Some(now.saturating_add(every));
                 }
+            }
+            if let Some(at) = next_extend.filter(|at| now >= *at) {
+                if handle.phase() == seen.0 {
+                    send(&[NotifyState::ExtendTimeoutUsec(usec(
+                        seen.1.saturating_sub(now),
+                    ))]);
+                }
+                next_extend = Some(at.saturating_add(EXTEND_EVERY));
             }
             if let (Some(at), Some(deadline)) = (next_progress, drain_deadline) {
                 if now >= at && handle.phase() == Phase::Draining {
