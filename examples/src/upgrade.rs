@@ -114,6 +114,55 @@ fn print_outcome(outcome: Result<Handover, UpgradeError>) {
     }
 }
 
+/// Prints each outcome ([`print_outcome`]), and after a hand-over watches the successor
+/// while this process drains: if it dies (right after saying it was ready, say), the
+/// service is down, and stderr says so: `upgrade: successor <pid> exited: <status>`.
+fn print_and_watch<R: Runtime>(runtime: &R) -> impl FnMut(Result<Handover, UpgradeError>) {
+    let runtime = runtime.clone();
+    move |outcome| {
+        if outcome.is_ok() {
+            HANDED_OVER.store(true, Ordering::SeqCst);
+        }
+        #[cfg(unix)]
+        if let Ok(handover) = &outcome {
+            runtime.spawn(watch_successor(runtime.clone(), handover.pid()));
+        }
+        #[cfg(not(unix))]
+        let _ = &runtime;
+        print_outcome(outcome);
+    }
+}
+
+/// Checks every 50 ms, until this process exits, whether the successor `pid` is still
+/// alive: its exit status when it is this process's child (an in-place upgrade), else
+/// (a take-over's separate process) whether it still exists.
+#[cfg(unix)]
+async fn watch_successor<R: Runtime>(runtime: R, pid: u32) {
+    use rustix::process::{test_kill_process, waitpid, Pid, WaitOptions};
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return;
+    };
+    loop {
+        runtime.sleep(core::time::Duration::from_millis(50)).await;
+        let status = match waitpid(Some(pid), WaitOptions::NOHANG) {
+            Ok(None) => continue,
+            Ok(Some((_, status))) => match (status.exit_status(), status.terminating_signal()) {
+                (Some(code), _) => format!("exit code {code}"),
+                (None, Some(signal)) => format!("signal {signal}"),
+                (None, None) => continue,
+            },
+            // Not this process's child: alive as long as it can be signalled.
+            Err(_) if test_kill_process(pid).is_ok() => continue,
+            Err(_) => "gone".to_owned(),
+        };
+        output::diag(format_args!(
+            "upgrade: successor {} exited: {status}",
+            pid.as_raw_nonzero()
+        ));
+        return;
+    }
+}
+
 /// Upgrades in place on each `SIGUSR2` (unix; elsewhere nothing), printing the outcome.
 ///
 /// ```no_run
@@ -126,9 +175,10 @@ pub fn on_usr2<R: Runtime>(upgrader: Upgrader, runtime: &R, shutdown: &Shutdown)
     #[cfg(unix)]
     {
         let usr2 = lameduck::Signal::new(signal_hook::consts::SIGUSR2 as u8);
-        let upgrades = upgrader
-            .shutdown(shutdown)
-            .on_signal(runtime, usr2, print_outcome);
+        let upgrades =
+            upgrader
+                .shutdown(shutdown)
+                .on_signal(runtime, usr2, print_and_watch(runtime));
         if let Err(error) = upgrades {
             output::line(format_args!("upgrade: unavailable: {error}"));
         }
@@ -160,10 +210,11 @@ pub fn control_or_exit<R: Runtime>(
         return;
     };
     #[cfg(target_os = "linux")]
-    let answering = upgrader
-        .clone()
-        .shutdown(shutdown)
-        .control(runtime, path, print_outcome);
+    let answering =
+        upgrader
+            .clone()
+            .shutdown(shutdown)
+            .control(runtime, path, print_and_watch(runtime));
     #[cfg(not(target_os = "linux"))]
     let answering: std::io::Result<()> = {
         let _ = (upgrader, runtime, shutdown);
@@ -245,7 +296,11 @@ fn write_pid_file(path: Option<&Path>) {
     }
 }
 
-/// Removes the PID file at exit, if it still holds this pid (a successor's stays).
+/// Set once this process handed over: the PID file is the successor's from then on.
+static HANDED_OVER: AtomicBool = AtomicBool::new(false);
+
+/// Removes the PID file at exit, if it still holds this pid and this process did not hand
+/// over (a successor's stays: it may write it between this read and the removal).
 ///
 /// ```
 /// lameduck_examples::upgrade::remove_pid_file(&lameduck_examples::cli::Options::default());
@@ -254,6 +309,9 @@ pub fn remove_pid_file(options: &Options) {
     let Some(path) = &options.pid_file else {
         return;
     };
+    if HANDED_OVER.load(Ordering::SeqCst) {
+        return;
+    }
     let ours =
         std::fs::read_to_string(path).is_ok_and(|pid| pid.trim() == std::process::id().to_string());
     if ours {

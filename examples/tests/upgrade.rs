@@ -316,3 +316,31 @@ async fn keep_alive_clients_lose_no_request_across_upgrades() {
     })
     .await;
 }
+
+/// A successor that dies after saying it was ready leaves nothing serving: the predecessor,
+/// still draining, says so on stderr (`upgrade: successor <pid> exited: <status>`) rather
+/// than letting the service go down without a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successor_dying_after_ready_is_reported() {
+    each_demo(|name| async move {
+        let mut demo = Demo::start(name, &["--lame-duck-ms", "0"]).await;
+        // In flight across the hand-over: the predecessor drains for over a second.
+        let mut raw = Raw::connect(demo.addr).await;
+        raw.get("/sleep?ms=1500").await;
+        tokio::time::sleep(core::time::Duration::from_millis(100)).await;
+        demo.signal(Signal::USR2);
+        let line = demo.line_starting("upgrade: ").await;
+        let successor: i32 = line
+            .strip_prefix("upgrade: handed over to pid ")
+            .unwrap_or_else(|| panic!("{name}: {line}"))
+            .parse()
+            .unwrap();
+        kill_process(Pid::from_raw(successor).unwrap(), Signal::KILL).unwrap();
+        assert_eq!(raw.response().await.0, 200, "{name}: the drain goes on");
+        let exit = demo.exit().await;
+        assert_eq!(exit.code, 0, "{name}: {exit:?}");
+        let reported = format!("upgrade: successor {successor} exited: signal 9");
+        assert!(exit.stderr.contains(&reported), "{name}: {exit:?}");
+    })
+    .await;
+}
