@@ -7,8 +7,9 @@ mod scripted;
 
 use core::time::Duration;
 use lameduck::{accept, Config, Handle, Shutdown, Trigger};
+use lameduck::{Reason, Report};
 use lameduck_tokio::Tokio;
-use scripted::{assert_failed_by_accept, Scripted, ScriptedNet, Watch, TRANSIENT_THEN_BROKEN};
+use scripted::{Scripted, ScriptedNet, Watch};
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 
@@ -104,4 +105,28 @@ async fn draining_ends_a_back_off_at_once() {
     serving.await.unwrap();
     assert!(watch.dropped());
     assert_eq!(start.elapsed(), Duration::ZERO, "no waiting out the pause");
+}
+
+/// Out of resources three times, a success, out of resources, an aborted connection, a
+/// success, then a broken listener (`EBADF`).
+const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
+    Err(libc::EMFILE),
+    Err(libc::ENFILE),
+    Err(libc::EMFILE),
+    Ok(1),
+    Err(libc::ENOBUFS),
+    Err(libc::ECONNABORTED),
+    Ok(2),
+    Err(libc::EBADF),
+];
+
+/// The report of a shutdown a broken listener started: failed, by `accept: <error>`.
+fn assert_failed_by_accept(report: &Report) {
+    assert_eq!(report.reason(), Reason::Failed);
+    let detail = report.detail().unwrap();
+    assert!(detail.starts_with("accept: "), "{detail}");
+    assert_eq!(
+        report.to_string(),
+        format!("shutdown: drained=true connections_left=0 elapsed_ms=0 reason=failed: {detail}")
+    );
 }

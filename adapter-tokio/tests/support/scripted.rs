@@ -11,26 +11,13 @@ use core::{
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use lameduck::{
     runtime::{BoxError, Listener, Network, Runtime, Timer},
-    Reason, Report, SignalSet,
+    SignalSet,
 };
 use std::{
     collections::VecDeque,
     io,
     sync::{Arc, Mutex},
 };
-
-/// Out of resources three times, a success, out of resources, an aborted connection, a
-/// success, then a broken listener (`EBADF`).
-pub(crate) const TRANSIENT_THEN_BROKEN: [Result<u32, i32>; 8] = [
-    Err(libc::EMFILE),
-    Err(libc::ENFILE),
-    Err(libc::EMFILE),
-    Ok(1),
-    Err(libc::ENOBUFS),
-    Err(libc::ECONNABORTED),
-    Ok(2),
-    Err(libc::EBADF),
-];
 
 /// The listener, and what the test watches of it.
 pub(crate) struct Scripted {
@@ -167,15 +154,4 @@ impl Drop for Scripted {
     fn drop(&mut self) {
         self.dropped.store(true, Ordering::SeqCst);
     }
-}
-
-/// The report of a shutdown a broken listener started: failed, by `accept: <error>`.
-pub(crate) fn assert_failed_by_accept(report: &Report) {
-    assert_eq!(report.reason(), Reason::Failed);
-    let detail = report.detail().unwrap();
-    assert!(detail.starts_with("accept: "), "{detail}");
-    assert_eq!(
-        report.to_string(),
-        format!("shutdown: drained=true connections_left=0 elapsed_ms=0 reason=failed: {detail}")
-    );
 }
