@@ -68,7 +68,10 @@ pub const SSE_SHUTDOWN: &[u8] = b"event: shutdown\ndata: draining\n\n";
 pub struct EndAtDrain<B: Body> {
     body: Pin<Box<B>>,
     draining: Option<Reached>,
-    last: Option<B::Data>,
+    last: Option<Frame<B::Data>>,
+    // Whether a frame the body has ready goes out before the drain's end: a gRPC answer
+    // already made completes (its `OK` trailers are not replaced by `UNAVAILABLE`).
+    body_first: bool,
     ended: bool,
 }
 
@@ -80,10 +83,22 @@ impl<B: Body> EndAtDrain<B> {
     /// let body = lameduck_hyper::EndAtDrain::new(http_body_util::Full::new(bytes::Bytes::new()), shutdown.handle().draining());
     /// ```
     pub fn new(body: B, draining: Reached) -> EndAtDrain<B> {
+        EndAtDrain::ending(body, Some(draining), None, false)
+    }
+
+    /// `body`, ended with `last` (if any) when `draining` (if any) completes; with
+    /// `body_first`, only while the body has nothing ready.
+    pub(crate) fn ending(
+        body: B,
+        draining: Option<Reached>,
+        last: Option<Frame<B::Data>>,
+        body_first: bool,
+    ) -> EndAtDrain<B> {
         EndAtDrain {
             body: Box::pin(body),
-            draining: Some(draining),
-            last: None,
+            draining,
+            last,
+            body_first,
             ended: false,
         }
     }
@@ -99,7 +114,7 @@ impl<B: Body> EndAtDrain<B> {
     /// ```
     #[must_use]
     pub fn last(mut self, data: B::Data) -> EndAtDrain<B> {
-        self.last = Some(data);
+        self.last = Some(Frame::data(data));
         self
     }
 }
@@ -142,21 +157,29 @@ impl<B: Body> Body for EndAtDrain<B> {
         if this.ended {
             return Poll::Ready(None);
         }
-        if let Some(draining) = &mut this.draining {
-            if Pin::new(draining).poll(cx).is_ready() {
-                this.draining = None;
-                return match this.last.take() {
-                    Some(last) => Poll::Ready(Some(Ok(Frame::data(last)))),
-                    None => {
-                        this.ended = true;
-                        Poll::Ready(None)
-                    }
-                };
-            }
-        } else {
+        let Some(draining) = &mut this.draining else {
             // The last item went out: the end.
             this.ended = true;
             return Poll::Ready(None);
+        };
+        if this.body_first {
+            if let Poll::Ready(frame) = this.body.as_mut().poll_frame(cx) {
+                this.ended = frame.is_none();
+                return Poll::Ready(frame);
+            }
+        }
+        if Pin::new(draining).poll(cx).is_ready() {
+            this.draining = None;
+            return match this.last.take() {
+                Some(last) => Poll::Ready(Some(Ok(last))),
+                None => {
+                    this.ended = true;
+                    Poll::Ready(None)
+                }
+            };
+        }
+        if this.body_first {
+            return Poll::Pending;
         }
         let frame = this.body.as_mut().poll_frame(cx);
         if let Poll::Ready(None) = frame {
@@ -172,5 +195,74 @@ impl<B: Body> Body for EndAtDrain<B> {
     fn size_hint(&self) -> SizeHint {
         // May end early, or with one more item: unknown.
         SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::{stream, FutureExt};
+    use http_body_util::{BodyExt, Full, StreamBody};
+    use lameduck::{Config, Phase, Shutdown};
+
+    /// A body that always has another item ready (a busy event stream).
+    fn endless() -> impl Body<Data = Bytes, Error = core::convert::Infallible> {
+        StreamBody::new(stream::repeat_with(|| {
+            Ok(Frame::data(Bytes::from_static(b"tick")))
+        }))
+    }
+
+    fn frames<B: Body<Data = Bytes>>(body: B) -> Vec<Frame<Bytes>>
+    where
+        B::Error: core::fmt::Debug,
+    {
+        let mut body = core::pin::pin!(body);
+        let mut frames = Vec::new();
+        // Every frame here is ready at once: a pending one would be a bug.
+        while let Some(frame) = body.frame().now_or_never().expect("ready") {
+            frames.push(frame.expect("frame"));
+        }
+        frames
+    }
+
+    #[test]
+    fn the_drain_ends_a_busy_body_with_its_last_item() {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        // Reached at once: the drain has begun when the body is first polled.
+        let reached = shutdown.handle().reached(Phase::Running);
+        let frames = frames(EndAtDrain::events(endless(), reached));
+        assert_eq!(frames.len(), 1, "the last item, then the end");
+        assert_eq!(frames[0].data_ref().unwrap().as_ref(), SSE_SHUTDOWN);
+    }
+
+    #[test]
+    fn body_first_sends_what_is_ready_and_ends_with_the_last_frame_only_when_waiting() {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let handle = shutdown.handle();
+        let mut unavailable = hyper::HeaderMap::new();
+        unavailable.insert("grpc-status", hyper::header::HeaderValue::from_static("14"));
+        // A unary answer already made completes: no trailers of the drain's.
+        let answer = EndAtDrain::ending(
+            Full::new(Bytes::from_static(b"answer")),
+            Some(handle.reached(Phase::Running)),
+            Some(Frame::trailers(unavailable.clone())),
+            true,
+        );
+        let answered = frames(answer);
+        assert_eq!(answered.len(), 1);
+        assert_eq!(answered[0].data_ref().unwrap().as_ref(), b"answer");
+        // A stream waiting for its next message ends with the drain's trailers.
+        let waiting = StreamBody::new(stream::pending::<
+            Result<Frame<Bytes>, core::convert::Infallible>,
+        >());
+        let ended = EndAtDrain::ending(
+            waiting,
+            Some(handle.reached(Phase::Running)),
+            Some(Frame::trailers(unavailable.clone())),
+            true,
+        );
+        let last = frames(ended);
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].trailers_ref(), Some(&unavailable));
     }
 }

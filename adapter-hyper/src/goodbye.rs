@@ -10,17 +10,35 @@
 
 use hyper::{header, http::HeaderValue, Method, Request, Response, StatusCode, Version};
 
-/// Whether the response to `request` can say goodbye with `connection: close`: HTTP/1.x
-/// (HTTP/2 forbids the header and has GOAWAY), and not a request that may switch protocols
-/// (its `101` keeps `connection: upgrade`) or open a `CONNECT` tunnel.
-pub(crate) fn closable<B>(request: &Request<B>) -> bool {
-    request.version() < Version::HTTP_2
-        && request.method() != Method::CONNECT
-        && !request.headers().contains_key(header::UPGRADE)
+/// What a request is to the goodbye rule, read with one header lookup at the most (it runs
+/// for every request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Plain HTTP/1.x: its response can say goodbye with `connection: close`.
+    Closable,
+    /// HTTP/1.x that may switch protocols (an `upgrade` header: its `101` keeps
+    /// `connection: upgrade`) or open a `CONNECT` tunnel (`connect`).
+    Upgrade { connect: bool },
+    /// HTTP/2 or later: the header is forbidden; the connection says goodbye with GOAWAY.
+    Http2,
+}
+
+impl Kind {
+    pub(crate) fn of<B>(request: &Request<B>) -> Kind {
+        if request.version() >= Version::HTTP_2 {
+            Kind::Http2
+        } else if request.method() == Method::CONNECT {
+            Kind::Upgrade { connect: true }
+        } else if request.headers().contains_key(header::UPGRADE) {
+            Kind::Upgrade { connect: false }
+        } else {
+            Kind::Closable
+        }
+    }
 }
 
 /// Makes `response` the last on its HTTP/1 connection, unless it switches protocols.
-/// Call it for a [`closable`] request's response when the shutdown says goodbye.
+/// Call it for a [`Kind::Closable`] request's response when the shutdown says goodbye.
 pub(crate) fn close_after<B>(response: &mut Response<B>) {
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         response
@@ -36,17 +54,18 @@ mod tests {
     #[test]
     fn only_plain_http1_requests_are_closable() {
         let get = |version| Request::get("/").version(version).body(()).unwrap();
-        assert!(closable(&get(Version::HTTP_11)));
-        assert!(closable(&get(Version::HTTP_10)));
-        assert!(!closable(&get(Version::HTTP_2)));
+        assert_eq!(Kind::of(&get(Version::HTTP_11)), Kind::Closable);
+        assert_eq!(Kind::of(&get(Version::HTTP_10)), Kind::Closable);
+        assert_eq!(Kind::of(&get(Version::HTTP_2)), Kind::Http2);
+        assert_eq!(Kind::of(&get(Version::HTTP_3)), Kind::Http2);
         let upgrade = Request::get("/echo")
             .header(header::CONNECTION, "upgrade")
             .header(header::UPGRADE, "echo")
             .body(())
             .unwrap();
-        assert!(!closable(&upgrade));
+        assert_eq!(Kind::of(&upgrade), Kind::Upgrade { connect: false });
         let connect = Request::connect("example.com:443").body(()).unwrap();
-        assert!(!closable(&connect));
+        assert_eq!(Kind::of(&connect), Kind::Upgrade { connect: true });
     }
 
     #[test]

@@ -6,14 +6,15 @@
 //! application/grpc` to them and serve everything with [`serve`](crate::serve) on one port.
 //! A stream ended by the drain is not a cut; unary calls in flight complete.
 
+use crate::EndAtDrain;
 use core::{
     future::Future,
     pin::Pin,
     task::{ready, Context, Poll},
 };
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body, Frame};
 use hyper::{header::HeaderValue, HeaderMap, Request, Response};
-use lameduck::{future::Reached, Handle, Phase};
+use lameduck::{Handle, Phase};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
 /// The `grpc-status` a stream ended by the drain carries: 14, `UNAVAILABLE`.
@@ -97,7 +98,7 @@ where
     S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body,
 {
-    type Response = Response<EndedStream<ResBody>>;
+    type Response = Response<EndAtDrain<ResBody>>;
     type Error = S::Error;
     type Future = EndStreamsFuture<S::Future>;
 
@@ -137,76 +138,20 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     B: Body,
 {
-    type Output = Result<Response<EndedStream<B>>, E>;
+    type Output = Result<Response<EndAtDrain<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.future.poll(cx));
         let draining = this.handle.take().map(|handle| handle.draining());
         Poll::Ready(result.map(|response| {
-            response.map(|body| EndedStream {
-                body: Box::pin(body),
-                draining,
-                ended: false,
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", HeaderValue::from_static(UNAVAILABLE));
+            trailers.insert("grpc-message", HeaderValue::from_static("server draining"));
+            // What the service has is sent first: a unary answer completes.
+            response.map(|body| {
+                EndAtDrain::ending(body, draining, Some(Frame::trailers(trailers)), true)
             })
         }))
-    }
-}
-
-/// A gRPC response body that ends with `UNAVAILABLE` when draining starts while it waits
-/// for its next message. Made by [`EndStreams`].
-pub struct EndedStream<B> {
-    body: Pin<Box<B>>,
-    draining: Option<Reached>,
-    ended: bool,
-}
-
-impl<B> core::fmt::Debug for EndedStream<B> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("EndedStream")
-            .field("ended", &self.ended)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<B: Body> Body for EndedStream<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let this = self.get_mut();
-        if this.ended {
-            return Poll::Ready(None);
-        }
-        // What the service has is sent first: a unary answer completes.
-        if let Poll::Ready(frame) = this.body.as_mut().poll_frame(cx) {
-            if frame.is_none() {
-                this.ended = true;
-            }
-            return Poll::Ready(frame);
-        }
-        let drained = this
-            .draining
-            .as_mut()
-            .is_some_and(|draining| Pin::new(draining).poll(cx).is_ready());
-        if !drained {
-            return Poll::Pending;
-        }
-        this.ended = true;
-        let mut trailers = HeaderMap::new();
-        trailers.insert("grpc-status", HeaderValue::from_static(UNAVAILABLE));
-        trailers.insert("grpc-message", HeaderValue::from_static("server draining"));
-        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.ended || self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }

@@ -28,14 +28,15 @@
 //! - count an idle connection: the snapshot shows requests in flight as busy connections,
 //!   never an idle one.
 
-use bytes::Buf;
+pub use crate::service::ResponseBody;
+use crate::{goodbye::Kind, service::Count};
 use core::{
     future::Future,
     pin::Pin,
     task::{ready, Context, Poll},
 };
-use http_body::{Body, Frame, SizeHint};
-use hyper::{header, Method, Request, Response};
+use http_body::Body;
+use hyper::{Request, Response};
 use lameduck::{events::OwnedGuard, Handle};
 
 /// A tower layer that counts each request on a lameduck shutdown until its response body
@@ -143,10 +144,10 @@ where
         // None once the drain has completed: the request is still served (nothing is
         // refused that the server let in), uncounted.
         let guard = self.handle.guard();
-        let closable = crate::goodbye::closable(&request);
+        let kind = Kind::of(&request);
         // An upgraded connection outlives its request: its own counted connection, which
         // the handler moves into the upgraded task (allocated only for upgrades).
-        if request_may_upgrade(&request) {
+        if let Kind::Upgrade { .. } = kind {
             if let Some(connection) = self.handle.connection() {
                 request.extensions_mut().insert(connection);
             }
@@ -155,13 +156,9 @@ where
         ResponseFuture {
             future: self.inner.call(request),
             guard,
-            closable,
+            closable: kind == Kind::Closable,
         }
     }
-}
-
-fn request_may_upgrade<B>(request: &Request<B>) -> bool {
-    request.headers().contains_key(header::UPGRADE) || request.method() == Method::CONNECT
 }
 
 pin_project_lite::pin_project! {
@@ -202,51 +199,7 @@ where
             if *this.closable && goodbye {
                 crate::goodbye::close_after(&mut response);
             }
-            response.map(|body| ResponseBody {
-                guard: if body.is_end_stream() { None } else { guard },
-                body,
-            })
+            response.map(|body| ResponseBody::new(body, guard.map(Count::Guard), None))
         }))
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body of [`ShutdownService`]: keeps its request counted until it ends or
-    /// is dropped.
-    #[derive(Debug)]
-    pub struct ResponseBody<B> {
-        #[pin]
-        body: B,
-        guard: Option<OwnedGuard>,
-    }
-}
-
-impl<B> Body for ResponseBody<B>
-where
-    B: Body,
-    B::Data: Buf,
-{
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = ready!(this.body.poll_frame(cx));
-        if frame.is_none() || matches!(frame, Some(Err(_))) {
-            // Ended (or failed): the request is over even if the server keeps the body.
-            *this.guard = None;
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }

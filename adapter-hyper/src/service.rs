@@ -11,8 +11,8 @@ use core::{
     task::{ready, Context, Poll},
 };
 use http_body::{Body, Frame, SizeHint};
-use hyper::{header, service::Service, Method, Request, Response, StatusCode, Version};
-use lameduck::{future::Reached, InFlight};
+use hyper::{service::Service, Request, Response, StatusCode};
+use lameduck::{events::OwnedGuard, future::Reached, InFlight};
 use std::sync::Arc;
 
 /// `inner`, counting its requests on the connection `conn` stands for.
@@ -33,32 +33,33 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body,
 {
-    type Response = Response<CountingBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = CountingFuture<S::Future>;
 
     fn call(&self, mut request: Request<ReqBody>) -> Self::Future {
         let in_flight = self.conn.connection.request();
-        if request.version() == Version::HTTP_2 {
+        let kind = goodbye::Kind::of(&request);
+        if kind == goodbye::Kind::Http2 {
             self.conn.saw_http2();
         }
         // Only a request that may turn into an upgraded connection gets the connection (its
-        // handler may want `going_away`): most requests pay nothing for it.
-        let connect = request.method() == Method::CONNECT;
-        let upgrade = (request.headers().contains_key(header::UPGRADE) || connect)
-            && request.version() <= Version::HTTP_11;
-        if upgrade {
-            request
-                .extensions_mut()
-                .insert(self.conn.connection.clone());
-        }
-        let closable = goodbye::closable(&request);
+        // handler may want `going_away`, the response future keeps it counted): most requests
+        // pay nothing for it.
+        let upgrade = match kind {
+            goodbye::Kind::Upgrade { connect } => {
+                request
+                    .extensions_mut()
+                    .insert(self.conn.connection.clone());
+                Some((self.conn.clone(), connect))
+            }
+            _ => None,
+        };
         CountingFuture {
             future: self.inner.call(request),
             in_flight: Some(in_flight),
-            closable,
-            upgrade: upgrade.then_some(connect),
-            conn: self.conn.clone(),
+            closable: kind == goodbye::Kind::Closable,
+            upgrade,
         }
     }
 }
@@ -71,11 +72,9 @@ pin_project_lite::pin_project! {
         in_flight: Option<InFlight>,
         // Whether the response may carry `connection: close`.
         closable: bool,
-        // For an HTTP/1 request that may upgrade the connection: whether it is a `CONNECT`.
-        upgrade: Option<bool>,
-        // The connection: an upgrade keeps it counted, `AtDrain::End` ends at its
-        // `going_away`.
-        conn: Arc<Conn>,
+        // For an HTTP/1 request that may upgrade the connection: the connection (an upgrade
+        // keeps it counted) and whether the request is a `CONNECT`.
+        upgrade: Option<(Arc<Conn>, bool)>,
     }
 }
 
@@ -84,7 +83,7 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     B: Body,
 {
-    type Output = Result<Response<CountingBody<B>>, E>;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -93,8 +92,7 @@ where
         // The phase is read when the response is ready, not at the call: a request that
         // began before the first signal and ends after it says goodbye too.
         let goodbye = *this.closable && in_flight.as_ref().is_some_and(InFlight::says_goodbye);
-        let conn = &*this.conn;
-        if let (Ok(response), Some(connect)) = (&result, this.upgrade.take()) {
+        if let (Ok(response), Some((conn, connect))) = (&result, this.upgrade.take()) {
             // Upgraded: in flight until the upgraded socket closes, not until this (empty)
             // response ends.
             let status = response.status();
@@ -111,29 +109,56 @@ where
             // An extension lookup: nothing when the response has none.
             let end_at_drain = response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
             response.map(|body| {
-                let open = !body.is_end_stream();
-                CountingBody {
-                    draining: (open && end_at_drain).then(|| conn.connection.going_away()),
-                    in_flight: if open { in_flight } else { None },
-                    body,
-                }
+                let draining = end_at_drain
+                    .then(|| in_flight.as_ref().map(InFlight::going_away))
+                    .flatten();
+                ResponseBody::new(body, in_flight.map(Count::Request), draining)
             })
         }))
     }
 }
 
+/// What keeps a request counted until its response body ends: dropped, it ends the count.
+/// Never read, only held (for its `Drop`).
+#[derive(Debug)]
+#[allow(dead_code)]
+pub(crate) enum Count {
+    /// A request in flight on a connection lameduck serves.
+    Request(InFlight),
+    /// A request counted on the shutdown's tracker (a server lameduck does not run).
+    Guard(OwnedGuard),
+}
+
 pin_project_lite::pin_project! {
-    /// A response body that keeps its request in flight until it ends or is dropped (or,
-    /// marked `AtDrain::End`, until draining starts: then it ends).
-    pub(crate) struct CountingBody<B> {
+    /// A response body that keeps its request counted until it ends or is dropped (or,
+    /// marked [`AtDrain::End`](crate::AtDrain::End), until draining starts: then it ends
+    /// cleanly). The response body of [`ShutdownService`](crate::layer::ShutdownService), and
+    /// of every response [`serve`](crate::serve) sends.
+    #[derive(Debug)]
+    pub struct ResponseBody<B> {
         #[pin]
         body: B,
-        in_flight: Option<InFlight>,
-        draining: Option<Reached>,
+        count: Option<Count>,
+        // Boxed: only a body ended at the drain has one, and every response is moved
+        // through hyper a few times (the notice would more than double a small body).
+        draining: Option<Pin<Box<Reached>>>,
     }
 }
 
-impl<B> Body for CountingBody<B>
+impl<B: Body> ResponseBody<B> {
+    /// `body`, holding `count` until it ends: nothing to hold for a body that is over
+    /// already.
+    pub(crate) fn new(body: B, count: Option<Count>, draining: Option<Reached>) -> Self {
+        let open = !body.is_end_stream();
+        ResponseBody {
+            count: if open { count } else { None },
+            draining: if open { draining.map(Box::pin) } else { None },
+            body,
+        }
+    }
+}
+
+impl<B> Body for ResponseBody<B>
 where
     B: Body,
     B::Data: Buf,
@@ -147,16 +172,17 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         if let Some(draining) = this.draining {
-            if Pin::new(draining).poll(cx).is_ready() {
-                // Ended here, cleanly: hyper finishes the response as if the body had.
-                *this.in_flight = None;
+            if draining.as_mut().poll(cx).is_ready() {
+                // Ended here, cleanly: the server finishes the response as if the body had.
+                *this.count = None;
                 return Poll::Ready(None);
             }
         }
         let frame = ready!(this.body.poll_frame(cx));
         if frame.is_none() || matches!(frame, Some(Err(_))) {
-            // Ended (or failed): the request is over even if hyper keeps the body a while.
-            *this.in_flight = None;
+            // Ended (or failed): the request is over even if the server keeps the body a
+            // while.
+            *this.count = None;
         }
         Poll::Ready(frame)
     }

@@ -251,6 +251,20 @@ impl InFlight {
     pub fn says_goodbye(&self) -> bool {
         self.state.shared.says_goodbye()
     }
+
+    /// Completes when draining starts: as [`Connection::going_away`], for the service
+    /// wrappers that hold the request and not the connection (a response body ended by the
+    /// drain, say).
+    ///
+    /// ```
+    /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    /// let request = shutdown.handle().connection().unwrap().request();
+    /// shutdown.trigger().shutdown();
+    /// let _going_away = request.going_away();
+    /// ```
+    pub fn going_away(&self) -> Reached {
+        Reached::of_connection(self.state.clone(), Phase::Draining)
+    }
 }
 
 impl Drop for InFlight {
