@@ -1,13 +1,12 @@
 //! The child: a line-protocol TCP server on smol, served by the core accept loop
 //! (`lameduck::accept::serve`) on the `Smol` runtime and shut down by `Shutdown::run`. Configured by the environment (see `settings.rs`).
 
-use crate::settings::{print_phases, print_report, Settings};
+use crate::settings::{serve_until_stopped, Settings};
 use async_net::TcpStream;
 use core::time::Duration;
 use futures::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
 use lameduck::{
-    accept,
-    runtime::{Network, Runtime, Socket},
+    runtime::{Network, Socket},
     Connection,
 };
 use lameduck_smol::Smol;
@@ -15,32 +14,12 @@ use smol::future::or;
 
 /// Runs the server and exits with the report's code.
 pub(crate) fn main() -> ! {
-    let code = smol::block_on(serve_until_stopped(Settings::from_env()));
+    let code = smol::block_on(serve_until_stopped(
+        Smol::new(),
+        Settings::from_env(),
+        connection,
+    ));
     std::process::exit(code.into())
-}
-
-async fn serve_until_stopped(settings: Settings) -> u8 {
-    let shutdown = settings.shutdown();
-    let handle = shutdown.handle();
-    let runtime = Smol::new();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    let acceptor = runtime.listen(listener.into()).expect("listen");
-    settings.limit_files();
-    let phases = smol::spawn(print_phases(handle.clone()));
-    let accepting = accept::serve(runtime, acceptor, handle, shutdown.trigger(), connection);
-    smol::spawn(async move {
-        accepting.await;
-        println!("accept loop: stopped");
-    })
-    .detach();
-    let signals = runtime
-        .signals(shutdown.handle().config().listened_signals())
-        .expect("signal handlers");
-    println!("listening on {addr}");
-    let report = shutdown.run(runtime, signals).await;
-    phases.await;
-    print_report(&report)
 }
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close

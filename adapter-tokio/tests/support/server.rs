@@ -3,14 +3,13 @@
 
 use core::time::Duration;
 use lameduck::{
-    accept,
-    runtime::{Network, Runtime, Socket},
+    runtime::{Network, Socket},
     Connection,
 };
 use lameduck_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::settings::{print_phases, print_report, Settings};
+use crate::settings::{serve_until_stopped, Settings};
 
 /// Runs the server and exits with the report's code.
 pub(crate) fn main() -> ! {
@@ -20,31 +19,8 @@ pub(crate) fn main() -> ! {
         .enable_all()
         .build()
         .expect("runtime");
-    let code = runtime.block_on(serve_until_stopped(settings));
+    let code = runtime.block_on(serve_until_stopped(Tokio::new(), settings, connection));
     std::process::exit(code.into())
-}
-
-async fn serve_until_stopped(settings: Settings) -> u8 {
-    let shutdown = settings.shutdown();
-    let handle = shutdown.handle();
-    let runtime = Tokio::new();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    let acceptor = runtime.listen(listener.into()).expect("listen");
-    settings.limit_files();
-    let phases = tokio::spawn(print_phases(handle.clone()));
-    let accepting = accept::serve(runtime, acceptor, handle, shutdown.trigger(), connection);
-    tokio::spawn(async move {
-        accepting.await;
-        println!("accept loop: stopped");
-    });
-    let signals = runtime
-        .signals(shutdown.handle().config().listened_signals())
-        .expect("signal handlers");
-    println!("listening on {addr}");
-    let report = shutdown.run(runtime, signals).await;
-    phases.await.expect("phase printer");
-    print_report(&report)
 }
 
 /// `ping` → `pong`; `sleep N` → `started`, then `done N` after N ms. Idle connections close

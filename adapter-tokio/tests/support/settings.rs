@@ -1,8 +1,10 @@
 //! What the child server reads from its environment, and the runtime-free parts of what it
 //! prints (phases, hooks, report), the same for every runtime.
 
-use core::time::Duration;
-use lameduck::{Config, Handle, Hook, Phase, Report, Shutdown};
+use core::{future::Future, time::Duration};
+use lameduck::{
+    accept, runtime::Network, Config, Connection, Handle, Hook, Phase, Report, Shutdown,
+};
 
 /// `LAME_DUCK_MS`, `DRAIN_MS`, `HANG_HOOK` (a hook that never returns, between the two
 /// others) and `NOFILE` (a file-descriptor limit set after binding).
@@ -97,4 +99,43 @@ pub(crate) fn print_report(report: &Report) -> u8 {
     }
     println!("{report}");
     report.exit_code()
+}
+
+/// Serves `connection` on a fresh loopback listener with the core accept loop on `runtime`
+/// until `Shutdown::run` (on the settings' shutdown) ends, printing `listening on <addr>`,
+/// each phase and the report (`support/scenarios.rs` reads them); returns the exit code.
+pub(crate) async fn serve_until_stopped<N, C, F>(
+    runtime: N,
+    settings: Settings,
+    connection: C,
+) -> u8
+where
+    N: Network,
+    C: FnMut(N::Stream, Connection) -> F + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let shutdown = settings.shutdown();
+    let handle = shutdown.handle();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let acceptor = runtime.listen(listener.into()).expect("listen");
+    settings.limit_files();
+    let accepting = accept::serve(
+        runtime.clone(),
+        acceptor,
+        handle.clone(),
+        shutdown.trigger(),
+        connection,
+    );
+    runtime.spawn(async move {
+        accepting.await;
+        println!("accept loop: stopped");
+    });
+    let signals = runtime
+        .signals(handle.config().listened_signals())
+        .expect("signal handlers");
+    println!("listening on {addr}");
+    let (report, ()) =
+        futures::future::join(shutdown.run(runtime, signals), print_phases(handle)).await;
+    print_report(&report)
 }
