@@ -6,31 +6,12 @@
 mod scripted;
 
 use core::time::Duration;
-use lameduck::{accept, Config, Handle, Shutdown, Trigger};
+use lameduck::{Config, Shutdown};
 use lameduck::{Reason, Report};
 use lameduck_tokio::Tokio;
-use scripted::{Scripted, ScriptedNet, Watch};
+use scripted::{Scripted, Watch};
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
-
-/// The core loop on Tokio, accepting from `listener`.
-fn serve<F>(
-    listener: Scripted,
-    handle: Handle,
-    trigger: Trigger,
-    connected: impl FnMut(u32, lameduck::Connection) -> F + Send + 'static,
-) -> impl core::future::Future<Output = ()> + Send
-where
-    F: core::future::Future<Output = ()> + Send + 'static,
-{
-    accept::serve(
-        ScriptedNet(Tokio::new()),
-        listener,
-        handle,
-        trigger,
-        connected,
-    )
-}
 
 /// A scripted listener on tokio's (paused) clock.
 fn scripted(script: &[Result<u32, i32>]) -> (Scripted, Watch) {
@@ -43,13 +24,19 @@ async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
     let (listener, watch) = scripted(&TRANSIENT_THEN_BROKEN);
     let shutdown = Shutdown::new(Config::new()).unwrap();
     let served = Arc::new(Mutex::new(Vec::new()));
-    let serving = tokio::spawn(serve(listener, shutdown.handle(), shutdown.trigger(), {
-        let served = Arc::clone(&served);
-        move |id, guard| {
-            served.lock().unwrap().push(id);
-            async move { drop(guard) }
-        }
-    }));
+    let serving = tokio::spawn(scripted::serve(
+        Tokio::new(),
+        listener,
+        shutdown.handle(),
+        shutdown.trigger(),
+        {
+            let served = Arc::clone(&served);
+            move |id, guard| {
+                served.lock().unwrap().push(id);
+                async move { drop(guard) }
+            }
+        },
+    ));
     let report = shutdown.run(Tokio::new(), futures::stream::pending()).await;
     serving.await.unwrap();
 
@@ -62,36 +49,16 @@ async fn transient_errors_back_off_and_a_broken_listener_fails_the_shutdown() {
 
 #[tokio::test]
 async fn draining_stops_a_pending_accept_and_drops_the_listener() {
-    let (listener, watch) = scripted(&[Ok(7)]);
-    let shutdown = Shutdown::new(Config::new()).unwrap();
-    let (handle, trigger) = (shutdown.handle(), shutdown.trigger());
-    let (conn_send, conn_open) = tokio::sync::oneshot::channel();
-    let serving = tokio::spawn(serve(listener, handle.clone(), trigger.clone(), {
-        let mut conn_send = Some(conn_send);
-        move |_, guard| {
-            let _ = conn_send.take().unwrap().send(());
-            async move { guard.going_away().await }
-        }
-    }));
-    conn_open.await.unwrap();
-    assert!(!watch.dropped(), "still accepting while running");
-    trigger.shutdown();
-    let report = shutdown.run(Tokio::new(), futures::stream::pending()).await;
-    serving.await.unwrap();
-    assert!(watch.dropped(), "the listener is dropped at the drain");
-    assert_eq!(
-        watch.calls.lock().unwrap().len(),
-        2,
-        "one accept served, one pending"
-    );
-    assert_eq!(report.exit_code(), 0);
+    let start = Instant::now();
+    scripted::draining_stops_a_pending_accept(Tokio::new(), move || start.elapsed()).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn draining_ends_a_back_off_at_once() {
     let (listener, watch) = scripted(&[Err(libc::EMFILE); 20]);
     let shutdown = Shutdown::new(Config::new()).unwrap();
-    let serving = tokio::spawn(serve(
+    let serving = tokio::spawn(scripted::serve(
+        Tokio::new(),
         listener,
         shutdown.handle(),
         shutdown.trigger(),

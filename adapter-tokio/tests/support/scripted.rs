@@ -11,7 +11,7 @@ use core::{
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use lameduck::{
     runtime::{BoxError, Listener, Network, Runtime, Timer},
-    SignalSet,
+    Connection, Handle, SignalSet, Trigger,
 };
 use std::{
     collections::VecDeque,
@@ -97,6 +97,65 @@ impl Scripted {
             }
         }
     }
+}
+
+/// The core accept loop (`lameduck::accept::serve`) on `runtime`, accepting from `listener`.
+pub(crate) fn serve<R, F>(
+    runtime: R,
+    listener: Scripted,
+    handle: Handle,
+    trigger: Trigger,
+    connected: impl FnMut(u32, Connection) -> F + Send + 'static,
+) -> impl Future<Output = ()> + Send
+where
+    R: Runtime,
+    F: Future<Output = ()> + Send + 'static,
+{
+    lameduck::accept::serve(ScriptedNet(runtime), listener, handle, trigger, connected)
+}
+
+/// Draining stops a pending accept and drops the listener, on `runtime`: the loop accepts
+/// one connection, waits in its second accept, and is stopped there by the drain; the
+/// shutdown ends clean. `elapsed` is the runtime's clock since the start.
+pub(crate) async fn draining_stops_a_pending_accept<R: Runtime>(
+    runtime: R,
+    elapsed: impl Fn() -> Duration + Send + 'static,
+) {
+    use futures::{channel::oneshot, StreamExt};
+    let (listener, mut watch) = Scripted::new(&[Ok(7)], elapsed);
+    let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+    let trigger = shutdown.trigger();
+    let (conn_send, conn_open) = oneshot::channel();
+    let (ended, serving) = oneshot::channel();
+    let mut conn_send = Some(conn_send);
+    let accepting = serve(
+        runtime.clone(),
+        listener,
+        shutdown.handle(),
+        trigger.clone(),
+        move |_, guard| {
+            let _ = conn_send.take().unwrap().send(());
+            async move { guard.going_away().await }
+        },
+    );
+    runtime.spawn(async move {
+        accepting.await;
+        let _ = ended.send(());
+    });
+    conn_open.await.unwrap();
+    // The second accept, which will never answer, has been called.
+    (&mut watch.calls_seen).take(2).count().await;
+    assert!(!watch.dropped(), "still accepting while running");
+    trigger.shutdown();
+    let report = shutdown.run(runtime, futures::stream::pending()).await;
+    serving.await.expect("the accept loop ended");
+    assert!(watch.dropped(), "the listener is dropped at the drain");
+    assert_eq!(
+        watch.calls.lock().unwrap().len(),
+        2,
+        "one accept served, one pending"
+    );
+    assert_eq!(report.exit_code(), 0);
 }
 
 /// The runtime `R` accepting from [`Scripted`] listeners (everything else is `R`'s).
