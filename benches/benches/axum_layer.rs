@@ -23,10 +23,8 @@
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use axum::{routing::get, Router};
-use bytes::Bytes;
 use core::{convert::Infallible, error::Error, time::Duration};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo},
@@ -101,25 +99,7 @@ async fn requests<S: Served>(router: S, requests: u64) {
             .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(router))
             .await;
     });
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .expect("handshake");
-    let client = tokio::spawn(conn);
-    for _ in 0..requests {
-        sender.ready().await.expect("ready");
-        let response = sender
-            .send_request(
-                Request::get("/")
-                    .body(Empty::<Bytes>::new())
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        let body = response.into_body().collect().await.expect("body");
-        assert_eq!(body.to_bytes().as_ref(), b"ok");
-    }
-    drop(sender);
-    let _ = client.await;
+    lameduck_benches::get_ok(client_io, requests).await;
     let _ = served.await;
 }
 

@@ -30,7 +30,7 @@ use core::{
     time::Duration,
 };
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::{body::Incoming, Request, Response};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo},
@@ -93,25 +93,7 @@ fn server(kind: Server, io: tokio::io::DuplexStream, handle: &Handle) -> ServerT
 async fn requests(kind: Server, handle: Handle, requests: u64) {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let served = tokio::spawn(server(kind, server_io, &handle));
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .expect("handshake");
-    let client = tokio::spawn(conn);
-    for _ in 0..requests {
-        sender.ready().await.expect("ready");
-        let response = sender
-            .send_request(
-                Request::get("/")
-                    .body(Empty::<Bytes>::new())
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        let body = response.into_body().collect().await.expect("body");
-        assert_eq!(body.to_bytes().as_ref(), b"ok");
-    }
-    drop(sender);
-    let _ = client.await;
+    lameduck_benches::get_ok(client_io, requests).await;
     let _ = served.await;
 }
 

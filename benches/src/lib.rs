@@ -232,3 +232,26 @@ pub fn interleaved(
     }
     medians
 }
+
+/// The client of the per-request benches: `requests` requests `GET /` sent one after another
+/// on one keep-alive HTTP/1.1 connection over `io` (hyper's client), each answer checked to
+/// be `ok`; then the connection is closed and its task awaited.
+pub async fn get_ok(io: tokio::io::DuplexStream, requests: u64) {
+    use http_body_util::BodyExt;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .expect("handshake");
+    let client = tokio::spawn(conn);
+    for _ in 0..requests {
+        sender.ready().await.expect("ready");
+        let request = hyper::Request::get("/")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        let body = response.into_body().collect().await.expect("body");
+        assert_eq!(body.to_bytes().as_ref(), b"ok");
+    }
+    drop(sender);
+    let _ = client.await;
+}
