@@ -127,9 +127,12 @@ where
         shutdown.trigger(),
         connection,
     );
+    // The report is printed after the loop's line: the report's line is the last.
+    let (stopped, accept_loop) = futures::channel::oneshot::channel();
     runtime.spawn(async move {
         accepting.await;
         println!("accept loop: stopped");
+        let _ = stopped.send(());
     });
     let signals = runtime
         .signals(handle.config().listened_signals())
@@ -137,5 +140,6 @@ where
     println!("listening on {addr}");
     let (report, ()) =
         futures::future::join(shutdown.run(runtime, signals), print_phases(handle)).await;
+    let _ = accept_loop.await;
     print_report(&report)
 }
