@@ -124,7 +124,7 @@ impl fmt::Debug for Hold {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use crate::{Config, Shutdown};
+    use crate::{facade::shutdown::Shutdown, pure::config::Config};
 
     #[test]
     fn a_guard_keeps_the_drain_open_and_counts_as_a_busy_connection() {

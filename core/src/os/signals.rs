@@ -1,6 +1,6 @@
 //! The signal mask: a server must not be deaf to the signals it handles.
 
-use crate::SignalSet;
+use crate::pure::signal::SignalSet;
 use std::io;
 
 /// Unblocks every signal in `set` for the calling thread (on Unix; nothing elsewhere).
@@ -45,7 +45,7 @@ pub fn unblock_signals(set: SignalSet) -> io::Result<()> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::unblock_signals as unblock;
-    use crate::{Signal, SignalSet};
+    use crate::pure::signal::{Signal, SignalSet};
     use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal as Nix};
 
     #[test]
