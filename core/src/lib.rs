@@ -35,7 +35,6 @@ pub use testkit::{conformance, test_util};
 // below; the futures the handles return, the hooks' outcomes and the connection-state events
 // have theirs.
 pub use pure::config::{Config, ConfigError, Goodbye};
-pub use pure::machine::Summary;
 pub use pure::phase::{Phase, Reason};
 pub use pure::signal::{Signal, SignalSet};
 pub use pure::tracker::Snapshot;
@@ -72,7 +71,7 @@ pub mod machine {
     //! ```
 
     pub use crate::pure::config::Escalation;
-    pub use crate::pure::machine::{Action, HookResult, Machine};
+    pub use crate::pure::machine::{Action, HookResult, Machine, Summary};
     #[cfg(feature = "alloc")]
     pub use crate::pure::tracker::Drained;
     pub use crate::pure::tracker::{Guard, Tracker};
