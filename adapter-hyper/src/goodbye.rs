@@ -39,6 +39,9 @@ impl Kind {
 
 /// Makes `response` the last on its HTTP/1 connection, unless it switches protocols.
 /// Call it for a [`Kind::Closable`] request's response when the shutdown says goodbye.
+/// Out of line: only responses from the first signal on take it.
+#[cold]
+#[inline(never)]
 pub(crate) fn close_after<B>(response: &mut Response<B>) {
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         response

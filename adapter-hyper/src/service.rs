@@ -93,28 +93,41 @@ where
         // began before the first signal and ends after it says goodbye too.
         let goodbye = *this.closable && in_flight.as_ref().is_some_and(InFlight::says_goodbye);
         if let (Ok(response), Some((conn, connect))) = (&result, this.upgrade.take()) {
-            // Upgraded: in flight until the upgraded socket closes, not until this (empty)
-            // response ends.
-            let status = response.status();
-            if status == StatusCode::SWITCHING_PROTOCOLS || (connect && status.is_success()) {
-                if let Some(in_flight) = in_flight.take() {
-                    conn.upgraded(in_flight);
-                }
-            }
+            upgraded(response, &conn, connect, &mut in_flight);
         }
         Poll::Ready(result.map(|mut response| {
             if goodbye {
                 goodbye::close_after(&mut response);
             }
-            // An extension lookup: nothing when the response has none.
-            let end_at_drain = response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
-            response.map(|body| {
-                let draining = end_at_drain
-                    .then(|| in_flight.as_ref().map(InFlight::going_away))
-                    .flatten();
-                ResponseBody::new(body, in_flight.map(Count::Request), draining)
-            })
+            // Most responses carry no extension: the lookup is skipped.
+            let end_at_drain = !response.extensions().is_empty()
+                && response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
+            let draining = if end_at_drain {
+                in_flight.as_ref().map(InFlight::going_away)
+            } else {
+                None
+            };
+            response.map(|body| ResponseBody::new(body, in_flight.map(Count::Request), draining))
         }))
+    }
+}
+
+/// An upgrade request's response: if it upgraded the connection (`101`, or a `CONNECT`
+/// answered `2xx`), the request stays in flight until the upgraded socket closes, not until
+/// this (empty) response ends. Out of line: the path of every other request stays short.
+#[cold]
+#[inline(never)]
+fn upgraded<B>(
+    response: &Response<B>,
+    conn: &Conn,
+    connect: bool,
+    in_flight: &mut Option<InFlight>,
+) {
+    let status = response.status();
+    if status == StatusCode::SWITCHING_PROTOCOLS || (connect && status.is_success()) {
+        if let Some(in_flight) = in_flight.take() {
+            conn.upgraded(in_flight);
+        }
     }
 }
 
