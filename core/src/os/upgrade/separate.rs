@@ -171,6 +171,12 @@ impl Upgrader {
         let socket = Arc::new(socket);
         let (requests, mut received) = futures_channel::mpsc::unbounded::<Request>();
         let accepting = socket.clone();
+        // A thread of its own, not the runtime's: `Runtime` has no readiness for an arbitrary
+        // Unix socket (a `Network`'s streams are opaque, and a request is judged by its
+        // peer's `SO_PEERCRED` and a bounded blocking read), and a blocking-pool task that
+        // waits for ever would hold up the runtime's own end (tokio's drop waits for its
+        // blocking tasks). The thread only accepts; the requests are served on the runtime,
+        // and the thread ends with the process, or at the first request after the drain.
         let spawned = std::thread::Builder::new()
             .name("lameduck-control".into())
             .spawn(move || loop {
