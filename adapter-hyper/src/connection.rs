@@ -151,6 +151,8 @@ where
         connection,
         http2: AtomicBool::new(false),
         heard: AtomicBool::new(false),
+        spoke: AtomicBool::new(true),
+        closed_idle: AtomicBool::new(false),
         upgraded: std::sync::Mutex::new(None),
     });
     async move {
@@ -168,6 +170,11 @@ where
             Either::Left(_) => return,
             Either::Right(((), _)) => {}
         }
+        // From now on `spoke` says whether the peer wrote since the goodbye: one that stays
+        // silent through a linger's length of the lame duck is closed at the drain without
+        // lingering (see `io::Counted`).
+        conn.spoke.store(false, Ordering::Relaxed);
+        let goodbye_at = runtime.now();
         // From the goodbye on, an HTTP/2 connection that went `idle_for` a second after its
         // GOAWAY (no stream in flight, no write blocked) is closed, whether or not its peer
         // answered the GOAWAY's PING (h2 waits for that answer without a bound). Polled only
@@ -252,6 +259,14 @@ where
         // connection again at once, which is what makes a silent connection close now
         // rather than at the deadline.
         if !told {
+            // Idle, a linger's length or more after the goodbye: if the peer has been silent
+            // since the goodbye too (checked at the close, `Conn::closed_quietly`), the quiet
+            // a close lingers for was already seen (a pipelining client is not silent that
+            // long while its next requests are on the way), so the close does not wait again.
+            let quiet = runtime.now().saturating_sub(goodbye_at) >= crate::io::LINGER;
+            if quiet && connection.is_idle() {
+                conn.closed_idle.store(true, Ordering::Relaxed);
+            }
             served.as_mut().graceful_shutdown();
         }
         let _ = select(served, select(connection.cut(), idle)).await;

@@ -17,7 +17,7 @@ use std::{io, sync::Arc};
 /// How long a closing connection waits for more of its peer's bytes once none are left to
 /// read: bytes arriving after the close would make the kernel reset the connection, which
 /// throws away the answers the peer has not read yet.
-const LINGER: Duration = Duration::from_millis(250);
+pub(crate) const LINGER: Duration = Duration::from_millis(250);
 
 /// `io`, counted as the connection `conn` stands for.
 pub(crate) struct Counted<I, C: Timer> {
@@ -94,6 +94,13 @@ impl<I: Read + Write + Unpin, C: Timer> Counted<I, C> {
     /// connection, and a reset makes the peer's kernel drop every answer it has not read
     /// yet: the answers written would be lost while the report counted them as served.
     /// The connection stays busy meanwhile (the drain waits for it, up to its deadline).
+    ///
+    /// Being idle is not enough to skip it: a pipelining client is idle between two of its
+    /// requests, with answers still unread, while its next requests are on the way
+    /// (`drains.rs`' pipelining test is reset without the linger). What is: the quiet seen
+    /// *before* the close. A connection the drain closed idle after its peer had been
+    /// silent for [`LINGER`] or longer (through the lame duck), and silent since, ends its
+    /// close at once (`Conn::closed_quietly`).
     fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut scratch = [core::mem::MaybeUninit::<u8>::uninit(); 4096];
         loop {
@@ -103,11 +110,15 @@ impl<I: Read + Write + Unpin, C: Timer> Counted<I, C> {
             let mut buf = ReadBuf::uninit(&mut scratch);
             match Pin::new(&mut self.io).poll_read(cx, buf.unfilled()) {
                 Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
-                    // More bytes: wait for quiet afresh.
+                    // More bytes: wait for quiet afresh (and the quiet seen before the close
+                    // no longer counts).
                     *quiet = None;
+                    self.conn.heard();
                 }
                 // The peer closed (or failed): nothing can reset what it read.
                 Poll::Ready(_) => break,
+                // Quiet for a linger's length already before the close, and since.
+                Poll::Pending if self.conn.closed_quietly() => break,
                 Poll::Pending => {
                     let timer = &self.timer;
                     let quiet = quiet.get_or_insert_with(|| Box::pin(timer.sleep(LINGER)));
@@ -191,5 +202,99 @@ impl<I: Read + Write + Unpin, C: Timer> Write for Counted<I, C> {
             this.conn.connection.write_blocked(false);
         }
         lingered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::{AtomicBool, Ordering};
+    use futures::{task::noop_waker_ref, FutureExt};
+    use hyper_util::rt::TokioIo;
+    use lameduck::{Config, Shutdown};
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    /// A timer whose sleeps never end: a linger that waits for quiet never ends here.
+    #[derive(Clone)]
+    struct Never;
+
+    impl Timer for Never {
+        type Sleep = core::future::Pending<()>;
+
+        fn now(&self) -> Duration {
+            Duration::ZERO
+        }
+
+        fn sleep(&self, _: Duration) -> Self::Sleep {
+            core::future::pending()
+        }
+    }
+
+    /// The server's side of an in-memory connection, counted; the client's side.
+    fn counted(shutdown: &Shutdown) -> (Counted<TokioIo<DuplexStream>, Never>, DuplexStream) {
+        let (server, client) = tokio::io::duplex(1024);
+        let conn = Arc::new(Conn {
+            connection: shutdown.handle().connection().expect("running"),
+            http2: AtomicBool::new(false),
+            heard: AtomicBool::new(false),
+            spoke: AtomicBool::new(true),
+            closed_idle: AtomicBool::new(false),
+            upgraded: Mutex::new(None),
+        });
+        (Counted::new(TokioIo::new(server), conn, Never), client)
+    }
+
+    fn shut(io: &mut Counted<TokioIo<DuplexStream>, Never>) -> Poll<io::Result<()>> {
+        Pin::new(io).poll_shutdown(&mut Context::from_waker(noop_waker_ref()))
+    }
+
+    #[test]
+    fn a_close_after_a_quiet_lame_duck_does_not_linger() {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let (mut io, mut client) = counted(&shutdown);
+        io.conn.spoke.store(false, Ordering::Relaxed);
+        io.conn.closed_idle.store(true, Ordering::Relaxed);
+        assert!(
+            matches!(shut(&mut io), Poll::Ready(Ok(()))),
+            "closed at once"
+        );
+        assert!(io.conn.connection.is_idle());
+        let mut rest = Vec::new();
+        client
+            .read_to_end(&mut rest)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        assert!(rest.is_empty(), "the client sees the end of the stream");
+
+        // The peer wrote after the quiet (a request racing the close): it lingers.
+        let (mut io, mut client) = counted(&shutdown);
+        io.conn.spoke.store(false, Ordering::Relaxed);
+        io.conn.closed_idle.store(true, Ordering::Relaxed);
+        client.write_all(b"GET /").now_or_never().unwrap().unwrap();
+        assert!(shut(&mut io).is_pending(), "lingers");
+        drop(client);
+        assert!(matches!(shut(&mut io), Poll::Ready(Ok(()))));
+    }
+
+    #[test]
+    fn a_close_lingers_until_the_peer_closes_or_goes_quiet() {
+        let shutdown = Shutdown::new(Config::new()).unwrap();
+        let (mut io, mut client) = counted(&shutdown);
+        assert!(shut(&mut io).is_pending(), "lingers");
+        assert!(!io.conn.connection.is_idle(), "busy while it lingers");
+        client
+            .write_all(b"GET / HTTP/1.1\r\n\r\n")
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        assert!(shut(&mut io).is_pending(), "more bytes: still lingers");
+        drop(client);
+        assert!(
+            matches!(shut(&mut io), Poll::Ready(Ok(()))),
+            "the peer closed"
+        );
+        assert!(io.conn.connection.is_idle());
     }
 }

@@ -13,6 +13,12 @@ pub(crate) struct Conn {
     /// Set once the peer's first bytes were read; for an HTTP/2 connection, cleared when its
     /// GOAWAY is sent, so that it then says whether the peer wrote since.
     pub(crate) heard: AtomicBool,
+    /// Whether the peer wrote since the goodbye (set at every read, as `heard`; cleared at
+    /// the goodbye of an HTTP/1 connection).
+    pub(crate) spoke: AtomicBool,
+    /// Set when the drain closes the connection idle after its peer was silent through a
+    /// linger's length of the lame duck: its close need not linger (see `io::Counted`).
+    pub(crate) closed_idle: AtomicBool,
     /// The request that upgraded the connection (`101`, or a `CONNECT` answered `2xx`):
     /// kept in flight for as long as the upgraded socket lives (it holds this), so an
     /// upgraded connection in use counts as active, not idle.
@@ -24,6 +30,15 @@ impl Conn {
         if !self.heard.load(Ordering::Relaxed) {
             self.heard.store(true, Ordering::Relaxed);
         }
+        if !self.spoke.load(Ordering::Relaxed) {
+            self.spoke.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the close may end without lingering: closed idle after a quiet lame duck
+    /// (`closed_idle`), and the peer has not written since.
+    pub(crate) fn closed_quietly(&self) -> bool {
+        self.closed_idle.load(Ordering::Relaxed) && !self.spoke.load(Ordering::Relaxed)
     }
 
     /// The connection was upgraded by the request `in_flight`.

@@ -46,8 +46,23 @@ const PIPELINED: usize = 100_000;
 /// kernel drop the answers it holds — and otherwise a cut (exit 2, `drained=false`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipelining_client_that_never_reads_gets_every_answer_or_a_true_report() {
+    pipelining_client_that_never_reads(&[]).await;
+}
+
+/// The same through a lame duck: the answers say `connection: close` from its start, and
+/// the close lingers while the client goes on writing. The drain closes at once only an idle
+/// connection whose client was silent for a linger's length of the lame duck; this client
+/// never is, so nothing may reset it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_client_is_lingered_for_after_a_lame_duck() {
+    pipelining_client_that_never_reads(&["--lame-duck-ms", "400"]).await;
+}
+
+async fn pipelining_client_that_never_reads(options: &'static [&'static str]) {
     each_runtime(|name| async move {
-        let demo = Demo::start(name, &["--drain-timeout-ms", "1500"]).await;
+        let mut args = vec!["--drain-timeout-ms", "1500"];
+        args.extend_from_slice(options);
+        let demo = Demo::start(name, &args).await;
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
             .expect("a socket");
         // Before connect, so that the window the handshake announces is small too.
