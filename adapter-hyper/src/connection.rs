@@ -82,6 +82,13 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 ///   never sent a request, or half of one, or an HTTP/2 peer that never answers the PING —
 ///   is dropped. A busy one is waited for.
 /// - When the drain is cut (deadline, second signal) it is dropped.
+/// - Every close lingers: after the last answer and the end of the write side, what the
+///   peer still sends (pipelined requests that will not be answered) is read and dropped
+///   until the peer closes or has been quiet for 250 ms, so that late bytes cannot make the
+///   kernel reset the connection and destroy answers the peer has not read yet. The
+///   connection is busy meanwhile. A client that closes on end of stream (hyper's pool,
+///   browsers, proxies) ends it at once; an idle connection whose client was silent for
+///   250 ms of the lame duck is closed at the drain without it.
 ///
 /// # Cancel safety
 ///
