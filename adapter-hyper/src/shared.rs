@@ -13,8 +13,8 @@ pub(crate) struct Conn {
     /// Set once the peer's first bytes were read; for an HTTP/2 connection, cleared when its
     /// GOAWAY is sent, so that it then says whether the peer wrote since.
     pub(crate) heard: AtomicBool,
-    /// Whether the peer wrote since the goodbye (set at every read, as `heard`; cleared at
-    /// the goodbye of an HTTP/1 connection).
+    /// Whether the peer wrote since the goodbye (set at every read, as `heard`; cleared when
+    /// the connection's task sees the goodbye).
     pub(crate) spoke: AtomicBool,
     /// Set when the drain closes the connection idle after its peer was silent through a
     /// linger's length of the lame duck: its close need not linger (see `io::Counted`).
