@@ -223,8 +223,11 @@ where
         }
         // A connection the drain finds silent may have been accepted a moment ago, its
         // request on the way or unread in the socket: it gets a short grace for its first
-        // bytes, so that it is answered rather than closed unheard.
-        if !told && !conn.heard.load(Ordering::Relaxed) {
+        // bytes, so that it is answered rather than closed unheard. One already open and
+        // silent for that long since the goodbye (through the lame duck: a preconnected
+        // socket that never asked) had its grace: it is closed now.
+        let young = runtime.now().saturating_sub(goodbye_at) < FIRST_BYTES_GRACE;
+        if !told && !conn.heard.load(Ordering::Relaxed) && young {
             let mut grace = pin!(runtime.sleep(FIRST_BYTES_GRACE));
             let ended = poll_fn(|cx| {
                 if served.as_mut().poll(cx).is_ready() {

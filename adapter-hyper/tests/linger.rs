@@ -22,6 +22,15 @@ fn shutdown_with_a_kept_client<F>(during_lame_duck: F) -> (Report, Vec<u8>)
 where
     F: AsyncFnOnce(&mut DuplexStream, &ManualClock),
 {
+    shutdown_with(true, during_lame_duck)
+}
+
+/// As [`shutdown_with_a_kept_client`]; with `ask` false the client never sends a byte (a
+/// preconnected socket).
+fn shutdown_with<F>(ask: bool, during_lame_duck: F) -> (Report, Vec<u8>)
+where
+    F: AsyncFnOnce(&mut DuplexStream, &ManualClock),
+{
     let clock = ManualClock::new();
     let shutdown = Shutdown::new(Config::new().lame_duck(LAME_DUCK)).expect("valid config");
     let handle = shutdown.handle();
@@ -34,6 +43,9 @@ where
         app,
     ));
     clock.block_on(async {
+        if !ask {
+            return;
+        }
         client.write_all(REQUEST).await.unwrap();
         let mut answer = [0u8; 512];
         let read = client.read(&mut answer).await.unwrap();
@@ -85,4 +97,19 @@ fn a_client_that_wrote_during_the_lame_duck_is_lingered_for() {
         report.time_in(Phase::Draining)
     );
     assert!(rest.is_empty(), "a clean end of stream: {rest:?}");
+}
+
+#[test]
+fn a_socket_silent_since_before_the_lame_duck_is_closed_at_the_drain_without_a_grace() {
+    // Connected before the shutdown, never a byte (a browser's preconnect): the drain's grace
+    // for first bytes is for a connection accepted a moment ago, and this one had 300 ms.
+    let (report, rest) = shutdown_with(false, async |_, _| {});
+    assert_eq!(report.exit_code(), 0, "{report}");
+    // Without the age check, the drain waits out the grace (250 ms).
+    assert_eq!(
+        report.time_in(Phase::Draining),
+        Some(Duration::ZERO),
+        "{report}"
+    );
+    assert!(rest.is_empty(), "a clean end of stream");
 }
