@@ -73,7 +73,7 @@ async fn ws(
     upgrade.on_upgrade(move |socket| async move {
         // The one line: Close 1001 (going away) when draining starts, then up to 1 s for
         // the client's Close.
-        let mut socket = GoingAway::new(socket, connection.going_away(), app.runtime);
+        let mut socket = GoingAway::new(socket, connection.draining(), app.runtime);
         while let Some(Ok(message)) = socket.next().await {
             if matches!(message, Message::Text(_) | Message::Binary(_))
                 && socket.send(message).await.is_err()

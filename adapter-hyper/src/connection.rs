@@ -61,7 +61,7 @@ impl<R: Runtime, F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F>
 ///   socket is counted until the handler drops it, and fails (reads and writes return
 ///   `ConnectionAborted`) once the drain is cut. No handler code is needed for that; to say
 ///   goodbye first, the handler of an upgrade request finds the [`Connection`] in the
-///   request's extensions and awaits [`going_away`](Connection::going_away).
+///   request's extensions and awaits [`draining`](Connection::draining).
 /// - It is busy while a request is in flight (from the service call until the response body
 ///   ends) or a write is blocked on a peer that does not read; idle otherwise.
 /// - From the goodbye on (`lameduck::Config::goodbye`: the first signal by default, so
@@ -193,7 +193,7 @@ where
         // would race its client about to reuse it; an HTTP/2 connection gets GOAWAY once it
         // is known to be one (now, or at its first request). With the goodbye at the drain
         // (`Goodbye::Drain`) this ends at once.
-        let mut going_away = pin!(connection.going_away());
+        let mut draining = pin!(connection.draining());
         let draining = poll_fn(|cx| {
             if served.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(false);
@@ -212,7 +212,7 @@ where
             if told && idle.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(false);
             }
-            if going_away.as_mut().poll(cx).is_ready() {
+            if draining.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(true);
             }
             Poll::Pending

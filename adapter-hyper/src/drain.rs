@@ -53,7 +53,7 @@ pub const SSE_SHUTDOWN: &[u8] = b"event: shutdown\ndata: draining\n\n";
 /// the drain. Until then it is `body`; a body that ends on its own ends the same way.
 ///
 /// `draining` is [`Handle::draining`](lameduck::Handle::draining) or
-/// [`Connection::going_away`](lameduck::Connection::going_away). The drain still waits for
+/// [`Connection::draining`](lameduck::Connection::draining). The drain still waits for
 /// the last item to be written, so the client sees a complete response.
 ///
 /// ```

@@ -43,7 +43,7 @@ use lameduck::{events::OwnedGuard, Handle};
 /// ends, adds `connection: close` to HTTP/1 responses from the first signal on (the lame
 /// duck included), and puts the shutdown's [`Handle`] in every request's extensions (and a
 /// [`lameduck::Connection`] in each upgrade request's, which the upgraded connection keeps
-/// counted until it drops it, and whose `going_away` tells it when to say goodbye).
+/// counted until it drops it, and whose `draining` tells it when to say goodbye).
 ///
 /// For servers lameduck does not run; with [`serve`](crate::serve) nothing of this is
 /// needed. See the [module](crate::layer) for what a foreign accept loop cannot do.

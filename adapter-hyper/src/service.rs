@@ -44,7 +44,7 @@ where
             self.conn.saw_http2();
         }
         // Only a request that may turn into an upgraded connection gets the connection (its
-        // handler may want `going_away`, the response future keeps it counted): most requests
+        // handler may want `draining`, the response future keeps it counted): most requests
         // pay nothing for it.
         let upgrade = match kind {
             goodbye::Kind::Upgrade { connect } => {
@@ -103,7 +103,7 @@ where
             let end_at_drain = !response.extensions().is_empty()
                 && response.extensions().get::<AtDrain>() == Some(&AtDrain::End);
             let draining = if end_at_drain {
-                in_flight.as_ref().map(InFlight::going_away)
+                in_flight.as_ref().map(InFlight::draining)
             } else {
                 None
             };

@@ -69,12 +69,12 @@ enum Stage {
 
 /// A WebSocket (any `Stream + Sink` of messages: tokio-tungstenite's and
 /// async-tungstenite's `WebSocketStream`, axum's `WebSocket`) that says goodbye when
-/// `going_away` completes: it sends a Close frame with code 1001 (going away), passes on
+/// `draining` completes: it sends a Close frame with code 1001 (going away), passes on
 /// what the client still sends until the client's Close (then the stream ends), and ends
 /// the stream anyway after [`CLOSE_GRACE`] (1 s). The handler then drops the socket, the
 /// connection closes, and the drain goes on — a session ended so is not a cut.
 ///
-/// `going_away` is [`Connection::going_away`](lameduck::Connection::going_away) (lameduck-hyper
+/// `draining` is [`Connection::draining`](lameduck::Connection::draining) (lameduck-hyper
 /// puts the `Connection` into every upgrade request's extensions) or
 /// [`Handle::draining`](lameduck::Handle::draining); `timer` bounds the wait for the
 /// client's Close (a runtime: `lameduck_tokio::Tokio`, `lameduck_smol::Smol`).
@@ -96,7 +96,7 @@ enum Stage {
 /// async fn ws(upgrade: WebSocketUpgrade, Extension(connection): Extension<Connection>) -> axum::response::Response {
 ///     upgrade.on_upgrade(move |socket| async move {
 ///         // The one line: Close 1001 when the drain starts.
-///         let mut socket = GoingAway::new(socket, connection.going_away(), lameduck_tokio::Tokio::new());
+///         let mut socket = GoingAway::new(socket, connection.draining(), lameduck_tokio::Tokio::new());
 ///         while let Some(Ok(message)) = socket.next().await {
 ///             if socket.send(message).await.is_err() {
 ///                 break;
@@ -112,14 +112,14 @@ enum Stage {
 /// Not a future: each `poll_next` and sink call keeps its progress in the wrapper.
 pub struct GoingAway<S, T: Timer> {
     socket: S,
-    going_away: Reached,
+    draining: Reached,
     timer: T,
     grace: Option<Pin<Box<T::Sleep>>>,
     stage: Stage,
 }
 
 impl<S, T: Timer> GoingAway<S, T> {
-    /// `socket`, saying goodbye when `going_away` completes; `timer` bounds the wait for
+    /// `socket`, saying goodbye when `draining` completes; `timer` bounds the wait for
     /// the client's Close.
     ///
     /// ```
@@ -129,10 +129,10 @@ impl<S, T: Timer> GoingAway<S, T> {
     /// let socket = lameduck_hyper::GoingAway::new(socket, shutdown.handle().draining(), lameduck_tokio::Tokio::new());
     /// # }
     /// ```
-    pub fn new(socket: S, going_away: Reached, timer: T) -> GoingAway<S, T> {
+    pub fn new(socket: S, draining: Reached, timer: T) -> GoingAway<S, T> {
         GoingAway {
             socket,
-            going_away,
+            draining,
             timer,
             grace: None,
             stage: Stage::Open,
@@ -188,7 +188,7 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.stage == Stage::Open && Pin::new(&mut this.going_away).poll(cx).is_ready() {
+        if this.stage == Stage::Open && Pin::new(&mut this.draining).poll(cx).is_ready() {
             this.stage = Stage::Closing;
         }
         if this.stage == Stage::Closing {

@@ -144,7 +144,7 @@ async fn upgrade(server: &support::Server, path: &str) -> BufReader<TcpStream> {
 }
 
 #[tokio::test]
-async fn upgraded_connection_stays_counted_and_hears_going_away() {
+async fn upgraded_connection_stays_counted_and_hears_the_drain() {
     let server = start().await;
     let mut socket = upgrade(&server, "/polite").await;
     server.trigger.shutdown();

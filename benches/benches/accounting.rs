@@ -6,7 +6,7 @@
 //!   the only form hyper-util offers (its watcher is the count and the notice in one).
 //!
 //! Printed first, the head-to-head figures with the variants interleaved round by round
-//! (`lameduck_benches::interleaved`): `Connection` + `going_away()` against tokio-util's
+//! (`lameduck_benches::interleaved`): `Connection` + `draining()` against tokio-util's
 //! token + `cancelled()`, on one thread and on every core at once; the count alone, the
 //! same way; and a request started and ended on a connection of each thread's own, every
 //! core at once (the per-request path of the shared counters).
@@ -94,9 +94,9 @@ const COUNT: &[(&str, Op)] = &[
 
 /// Guard plus the shutdown notice, polled once so its waker is registered, then dropped.
 const WITH_NOTICE: &[(&str, Op)] = &[
-    ("lameduck_track_going_away", |p| {
+    ("lameduck_track_draining", |p| {
         let guard = p.lameduck.connection().expect("running");
-        let mut notice = pin!(guard.going_away());
+        let mut notice = pin!(guard.draining());
         black_box(poll_once(notice.as_mut()));
     }),
     ("tokio_util_token_cancelled", |p| {
@@ -129,9 +129,9 @@ const WITH_NOTICE: &[(&str, Op)] = &[
 
 /// The same notice polled twice by the same task, as an executor re-polls a connection
 /// task: the second poll takes no lock.
-fn going_away_repolled(p: &Peers) {
+fn draining_repolled(p: &Peers) {
     let conn = p.lameduck.connection().expect("running");
-    let mut notice = pin!(conn.going_away());
+    let mut notice = pin!(conn.draining());
     black_box(poll_once(notice.as_mut()));
     black_box(poll_once(notice.as_mut()));
 }
@@ -192,14 +192,14 @@ fn head_to_head() {
             "notice",
             [
                 ("tokio_util_token_cancelled", token_notice),
-                ("lameduck_connection_going_away", track_notice),
+                ("lameduck_connection_draining", track_notice),
             ],
         ),
         (
             "notice_repolled",
             [
                 ("tokio_util_token_cancelled", cancelled_repolled as Op),
-                ("lameduck_connection_going_away", going_away_repolled),
+                ("lameduck_connection_draining", draining_repolled),
             ],
         ),
         (

@@ -1,5 +1,5 @@
 //! The cost of a phase change with many connections waiting: 10 000 connections, each with
-//! its `going_away()` notice polled once (registered, as a connection task's would be).
+//! its `draining()` notice polled once (registered, as a connection task's would be).
 //!
 //! * `enter_lame_duck`: the one poll of `Shutdown::run` that enters the lame duck after a
 //!   shutdown request. Connections wait for Draining only, so this must wake none of them
@@ -78,7 +78,7 @@ impl Lameduck {
         let waiters = (0..n)
             .map(|_| {
                 let conn = handle.connection().expect("running");
-                let mut notice = Box::pin(conn.going_away());
+                let mut notice = Box::pin(conn.draining());
                 assert!(!poll(notice.as_mut(), &waker));
                 (conn, notice)
             })

@@ -56,7 +56,7 @@ fn the_last_connection_ends_the_drain_at_once() {
     let signals = ScriptedSignals::new();
     signals.send(Signal::TERM);
     let connection = async {
-        guard.going_away().await;
+        guard.draining().await;
         assert_eq!(clock.now(), ms(300), "draining starts when lame duck ends");
         assert!(!handle.is_ready());
         clock.sleep(ms(200)).await;
@@ -318,7 +318,7 @@ fn a_hijacked_connection_holds_the_drain_until_dropped() {
     let signals = ScriptedSignals::new();
     signals.send(Signal::TERM);
     let upgraded_task = async {
-        upgraded.going_away().await;
+        upgraded.draining().await;
         clock.sleep(ms(70)).await; // says goodbye
         drop(upgraded);
     };

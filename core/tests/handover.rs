@@ -17,7 +17,7 @@ fn handover_drains_at_once_and_exits_zero() {
     let conn = handle.connection().unwrap();
     let clock = ManualClock::new();
     let connection = async {
-        conn.going_away().await;
+        conn.draining().await;
         assert_eq!(clock.now(), Duration::ZERO, "no lame-duck period");
         assert_eq!(handle.phase(), Phase::Draining);
         clock.sleep(Duration::from_millis(40)).await;

@@ -72,7 +72,7 @@ fn sighup_during_the_drain_neither_forces_nor_exits() {
     let signals = ScriptedSignals::new();
     signals.send(Signal::TERM);
     let script = async {
-        guard.going_away().await;
+        guard.draining().await;
         for n in 1..=3 {
             clock.sleep(ms(100)).await;
             signals.send(Signal::HUP);

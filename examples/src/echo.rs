@@ -70,13 +70,13 @@ async fn session(mut io: Upgraded, connection: Option<Connection>) -> io::Result
     loop {
         let read = {
             let read = read(&mut io, &mut buf);
-            let going_away = async {
+            let draining = async {
                 match &connection {
-                    Some(connection) => connection.going_away().await,
+                    Some(connection) => connection.draining().await,
                     None => core::future::pending().await,
                 }
             };
-            match select(core::pin::pin!(read), core::pin::pin!(going_away)).await {
+            match select(core::pin::pin!(read), core::pin::pin!(draining)).await {
                 Either::Left((read, _)) => read,
                 Either::Right(((), _)) => break,
             }

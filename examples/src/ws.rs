@@ -42,7 +42,7 @@ pub fn answer<B, R: Runtime>(request: &mut Request<B>, runtime: &R) -> Response<
         if let Ok(upgraded) = on_upgrade.await {
             let socket =
                 WebSocketStream::from_raw_socket(FuturesIo(upgraded), Role::Server, None).await;
-            echo(GoingAway::new(socket, connection.going_away(), timer)).await;
+            echo(GoingAway::new(socket, connection.draining(), timer)).await;
         }
     });
     let mut response = Response::new(Body::default());

@@ -62,11 +62,11 @@ pub(crate) async fn handshake<T: Timer, I: Read + Write + Unpin>(
         connection,
         closing: false,
     };
-    let going_away = stream.connection.going_away();
+    let draining = stream.connection.draining();
     let done = {
         let handshake = poll_fn(|cx| stream.poll_handshake(cx));
         let sleep = pin!(timer.sleep(timeout));
-        let stop = select(sleep, going_away);
+        let stop = select(sleep, draining);
         match select(pin!(handshake), stop).await {
             Either::Left((done, _)) => done,
             Either::Right((Either::Left(_), _)) => Err(io::Error::new(

@@ -123,7 +123,7 @@ async fn polite(
         let (read, mut write) = tokio::io::split(TokioIo::new(upgraded));
         let mut lines = BufReader::new(read).lines();
         loop {
-            match select(Box::pin(lines.next_line()), connection.going_away()).await {
+            match select(Box::pin(lines.next_line()), connection.draining()).await {
                 Either::Left((Ok(Some(line)), _)) => {
                     write
                         .write_all(format!("{line}\n").as_bytes())

@@ -31,11 +31,11 @@ async fn connection(stream: <Smol as Network>::Stream, guard: Connection) {
     let mut write = stream.clone();
     let mut lines = futures::io::BufReader::new(stream).lines();
     loop {
-        let going_away = async {
-            guard.going_away().await;
+        let draining = async {
+            guard.draining().await;
             None
         };
-        let Some(Ok(line)) = or(lines.next(), going_away).await else {
+        let Some(Ok(line)) = or(lines.next(), draining).await else {
             return;
         };
         let _request = guard.request();

@@ -135,7 +135,7 @@ pub(crate) async fn draining_stops_a_pending_accept<R: Runtime>(
         trigger.clone(),
         move |_, guard| {
             let _ = conn_send.take().unwrap().send(());
-            async move { guard.going_away().await }
+            async move { guard.draining().await }
         },
     );
     runtime.spawn(async move {

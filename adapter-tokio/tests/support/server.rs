@@ -32,7 +32,7 @@ async fn connection(stream: <Tokio as Network>::Stream, guard: Connection) {
     loop {
         let line = tokio::select! {
             line = lines.next_line() => line,
-            () = guard.going_away() => return,
+            () = guard.draining() => return,
         };
         let Ok(Some(line)) = line else { return };
         let _request = guard.request();

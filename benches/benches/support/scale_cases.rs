@@ -23,7 +23,7 @@ fn lameduck_task() -> f64 {
     let handle = shutdown.handle();
     task_bytes_per_connection(|| {
         let guard = handle.connection().expect("running");
-        Box::pin(async move { guard.going_away().await })
+        Box::pin(async move { guard.draining().await })
     })
 }
 

@@ -27,7 +27,7 @@ use event_listener::{Event, EventListener};
 /// blocked on a peer that does not read; an idle connection may be closed at once when
 /// draining starts, a busy one is waited for (up to the drain deadline).
 ///
-/// The connection's task should close when [`going_away`](Self::going_away) completes (at
+/// The connection's task should close when [`draining`](Self::draining) completes (at
 /// once if idle, after what is in flight otherwise) and drop everything at once when
 /// [`cut`](Self::cut) completes.
 ///
@@ -135,9 +135,9 @@ impl Connection {
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let conn = shutdown.handle().connection().unwrap();
     /// shutdown.trigger().shutdown();
-    /// let _going_away = conn.going_away();
+    /// let _draining = conn.draining();
     /// ```
-    pub fn going_away(&self) -> Reached {
+    pub fn draining(&self) -> Reached {
         Reached::of_connection(self.state.clone(), Phase::Draining)
     }
 
@@ -252,7 +252,7 @@ impl InFlight {
         self.state.shared.says_goodbye()
     }
 
-    /// Completes when draining starts: as [`Connection::going_away`], for the service
+    /// Completes when draining starts: as [`Connection::draining`], for the service
     /// wrappers that hold the request and not the connection (a response body ended by the
     /// drain, say).
     ///
@@ -260,9 +260,9 @@ impl InFlight {
     /// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
     /// let request = shutdown.handle().connection().unwrap().request();
     /// shutdown.trigger().shutdown();
-    /// let _going_away = request.going_away();
+    /// let _draining = request.draining();
     /// ```
-    pub fn going_away(&self) -> Reached {
+    pub fn draining(&self) -> Reached {
         Reached::of_connection(self.state.clone(), Phase::Draining)
     }
 }

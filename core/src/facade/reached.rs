@@ -13,7 +13,7 @@ use core::{
 };
 
 /// Completes once a phase is reached. Made by [`Handle::reached`](crate::Handle::reached), [`Handle::draining`](crate::Handle::draining) and
-/// [`Connection::going_away`](crate::Connection::going_away).
+/// [`Connection::draining`](crate::Connection::draining).
 ///
 /// # Cancel safety
 ///

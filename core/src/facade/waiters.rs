@@ -3,7 +3,7 @@
 //!
 //! An `event_listener::Event` would do the same, but each of its listeners is a heap
 //! allocation made on the first poll (and linked, then unlinked on drop, under the event's
-//! lock): every connection pays that for its `going_away()`. Here a wait costs a slot in a
+//! lock): every connection pays that for its `draining()`. Here a wait costs a slot in a
 //! vector that is reused (the slab's free list), filled and emptied under the lock, with no
 //! allocation once the vector has grown to the number of waiters. No crate offers a waiter
 //! set keyed by slot without an intrusive (`unsafe`) list, hence these few lines over

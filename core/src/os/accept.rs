@@ -61,7 +61,7 @@ pub const MAX_TAKEN_AT_DRAIN: usize = 4096;
 /// ([`Runtime::spawn`](crate::facade::runtime::Runtime::spawn)): per-connection setup (a TLS handshake, say)
 /// goes in that future, on the connection's own task, and holds neither the loop nor the
 /// drain beyond the connection's own count. The future should select on
-/// [`Connection::going_away`] (finish what is in flight, then close) and
+/// [`Connection::draining`] (finish what is in flight, then close) and
 /// [`Connection::cut`] (close now), and drop the guard when it closes. A connection
 /// accepted after the drain completed is dropped unserved.
 ///

@@ -54,7 +54,7 @@ pub(super) fn end_to_end<H: Harness>(h: &H) -> Result<(), Failure> {
             .map_err(|e| fail(CHECK, e))?;
         let client = async {
             h.raise(Signal::TERM);
-            within(&timer, guard.going_away()).await;
+            within(&timer, guard.draining()).await;
             // In flight work finishing: the connection closes a little after the drain began.
             timer.sleep(Duration::from_millis(10)).await;
             drop(guard);
