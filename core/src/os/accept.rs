@@ -8,13 +8,9 @@
 
 mod backoff;
 mod error;
-#[cfg(unix)]
-mod handshakes;
 
 pub use backoff::Backoff;
 pub use error::AcceptError;
-#[cfg(unix)]
-pub(crate) use handshakes::unfilter;
 
 use crate::{
     facade::connection::Connection, facade::handle::Handle, facade::reached::Reached,
@@ -217,7 +213,7 @@ fn stop_handshakes<N: Network, C>(listener: &Accepting<N, C>, handle: &Handle) -
     listener
         .network
         .fd(&listener.acceptor)
-        .is_some_and(handshakes::stop)
+        .is_some_and(crate::os::handshakes::stop)
 }
 
 /// With new handshakes stopped: waits for those already begun to complete, and takes them.
@@ -229,7 +225,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let mut cut = handle.reached(crate::pure::phase::Phase::Hooks);
-    let pause = listener.network.sleep(handshakes::SETTLE);
+    let pause = listener.network.sleep(crate::os::handshakes::SETTLE);
     if before(pause, &mut cut).await.is_some() {
         take_queued(listener, handle).await;
     }
@@ -596,7 +592,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let upgrader = crate::upgrade::Upgrader::new()
+        let upgrader = crate::os::upgrade::Upgrader::new()
             .listener("http", &listener)
             .unwrap()
             .shutdown(&shutdown);

@@ -120,7 +120,7 @@ impl Inherited {
                     std::format!("the socket passed as {name:?} is not a listening stream socket"),
                 ));
             }
-            crate::os::accept::unfilter(&socket);
+            crate::os::handshakes::unfilter(&socket);
             let listener = if family == AddressFamily::INET || family == AddressFamily::INET6 {
                 Listener::Tcp(TcpListener::from(socket))
             } else if family == AddressFamily::UNIX {
@@ -458,7 +458,7 @@ mod unix {
                 continue;
             }
             // A filter left by a process that held it before (see `accept::serve`).
-            crate::os::accept::unfilter(&socket);
+            crate::os::handshakes::unfilter(&socket);
             let listener = if tcp {
                 Listener::Tcp(TcpListener::from(socket))
             } else {
