@@ -130,20 +130,10 @@ fn axum_layer(c: &mut Criterion) {
     // (hyper-util's, axum-server's): no `Router::layer` boxing. `axum::serve` cannot: it
     // takes only axum's response body.
     let around = ShutdownLayer::new(handle.clone()).layer(router(Wrap::Bare));
-    let current = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
-    let settings: [(&str, &tokio::runtime::Runtime, usize); 2] = [
-        ("1conn_current_thread", &current, 1),
-        ("2conns_2threads", &multi, 2),
-    ];
+    let settings = lameduck_benches::per_request_settings();
     const PER_ROUND: u64 = 2_000;
     println!("\nper request, interleaved: 30 rounds of {PER_ROUND} requests per connection");
-    for (name, rt, conns) in settings {
+    for &(name, ref rt, conns) in &settings {
         interleaved(
             &format!("axum_layer_{name}"),
             30,
@@ -168,7 +158,7 @@ fn axum_layer(c: &mut Criterion) {
         "every request counted and uncounted"
     );
 
-    for (name, rt, conns) in settings {
+    for &(name, ref rt, conns) in &settings {
         let mut group = c.benchmark_group(format!("axum_layer_{name}"));
         group.sampling_mode(SamplingMode::Flat).sample_size(20);
         for (variant, router) in [

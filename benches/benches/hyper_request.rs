@@ -122,20 +122,10 @@ fn run(
 fn hyper_request(c: &mut Criterion) {
     let shutdown = Shutdown::new(Config::new()).expect("valid config");
     let handle = shutdown.handle();
-    let current = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
-    let settings: [(&str, &tokio::runtime::Runtime, usize); 2] = [
-        ("1conn_current_thread", &current, 1),
-        ("2conns_2threads", &multi, 2),
-    ];
+    let settings = lameduck_benches::per_request_settings();
     const PER_ROUND: u64 = 2_000;
     println!("\nper request, interleaved: 30 rounds of {PER_ROUND} requests per connection");
-    for (name, rt, conns) in settings {
+    for &(name, ref rt, conns) in &settings {
         interleaved(
             &format!("hyper_request_{name}"),
             30,
@@ -152,7 +142,7 @@ fn hyper_request(c: &mut Criterion) {
     }
     assert_eq!(handle.snapshot().open, 0, "every connection closed");
 
-    for (name, rt, conns) in settings {
+    for &(name, ref rt, conns) in &settings {
         let mut group = c.benchmark_group(format!("hyper_request_{name}"));
         group
             .sampling_mode(SamplingMode::Flat)

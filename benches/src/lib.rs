@@ -255,3 +255,21 @@ pub async fn get_ok(io: tokio::io::DuplexStream, requests: u64) {
     drop(sender);
     let _ = client.await;
 }
+
+/// The two settings of the per-request benches, each a name, a tokio runtime and how many
+/// connections send at once: one connection on a current-thread runtime (the cost of one
+/// request with nothing else running), and two connections on two workers (the cost when
+/// counted requests of different connections meet on the shared counters).
+pub fn per_request_settings() -> [(&'static str, tokio::runtime::Runtime, usize); 2] {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    [
+        ("1conn_current_thread", current, 1),
+        ("2conns_2threads", multi, 2),
+    ]
+}
