@@ -90,6 +90,7 @@ mod inherit;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod separate;
 mod spawn;
+mod successor;
 
 #[cfg(unix)]
 pub(crate) use inherit::managed;

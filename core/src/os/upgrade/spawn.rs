@@ -1,7 +1,10 @@
 //! The predecessor's side: start the successor with the listening sockets, wait until it
 //! serves.
 
-use super::Inherited;
+use super::{
+    successor::{self, Successor},
+    Inherited,
+};
 use crate::{
     facade::{
         connection::Connection,
@@ -14,11 +17,8 @@ use crate::{
     pure::{
         phase::Phase,
         signal::{Signal, SignalSet},
-        traits::Timer,
     },
 };
-#[cfg(unix)]
-use core::pin::pin;
 use core::{
     fmt,
     future::{poll_fn, Future},
@@ -28,8 +28,6 @@ use core::{
 };
 use futures_core::Stream;
 #[cfg(unix)]
-use futures_util::future::{select, Either};
-#[cfg(unix)]
 use std::os::fd::{AsFd, OwnedFd};
 use std::{
     boxed::Box,
@@ -38,7 +36,7 @@ use std::{
     net::TcpListener,
     path::PathBuf,
     process::{Command, ExitStatus},
-    string::{String, ToString},
+    string::String,
     sync::{Arc, Mutex},
     vec::Vec,
 };
@@ -46,10 +44,6 @@ use std::{
 /// How often a silent successor is checked for an exit.
 #[cfg(unix)]
 pub(super) const TICK: Duration = Duration::from_millis(20);
-/// The byte a successor writes on the readiness channel.
-#[cfg(unix)]
-const READY_BYTE: u8 = super::READY_BYTE;
-
 /// The default bound on the wait for the successor's readiness.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -136,17 +130,7 @@ impl Upgrader {
         // before the upgrade must start the new release. Relative to the directory this
         // process started in; a bare name (found on `PATH`) or no `argv[0]` falls back to
         // the running executable.
-        let invoked = invoked(
-            args.first().map(PathBuf::from),
-            std::env::current_dir().ok(),
-        );
-        let program = match invoked {
-            Some(path) => Ok(path),
-            None => std::env::current_exe()
-                .map(strip_deleted)
-                .map_err(|e| e.to_string()),
-        };
-        Upgrader::starting(program, args)
+        Upgrader::starting(successor::program(args.first()), args)
     }
 
     /// [`new`](Self::new), holding the listening sockets this process was started with
@@ -677,91 +661,15 @@ impl Upgrader {
     async fn attempt<R: Runtime>(
         &self,
         runtime: &R,
-        mut stopping: Option<&mut Reached>,
+        stopping: Option<&mut Reached>,
     ) -> Result<Successor, UpgradeError> {
-        use command_fds::{CommandFdExt, FdMapping};
-        use std::{io::Read, os::unix::net::UnixStream};
-
-        let (ours, theirs) = UnixStream::pair().map_err(UpgradeError::Spawn)?;
-        ours.set_nonblocking(true).map_err(UpgradeError::Spawn)?;
-        let mut command = self.command_to_start().map_err(UpgradeError::Spawn)?;
-        let mut mappings = Vec::new();
-        let mut names = Vec::new();
-        for (name, fd) in lock(&self.sockets).iter() {
-            let parent_fd = fd.try_clone().map_err(UpgradeError::Spawn)?;
-            mappings.push((parent_fd, name.clone()));
-        }
-        mappings.push((OwnedFd::from(theirs), String::from(super::READY_NAME)));
-        let count = mappings.len();
-        let mappings = mappings
-            .into_iter()
-            .zip(3..)
-            .map(|((parent_fd, name), child_fd)| {
-                names.push(name);
-                FdMapping {
-                    parent_fd,
-                    child_fd,
-                }
-            })
+        let command = self.command_to_start().map_err(UpgradeError::Spawn)?;
+        let sockets: io::Result<Vec<(String, OwnedFd)>> = lock(&self.sockets)
+            .iter()
+            .map(|(name, fd)| Ok((name.clone(), fd.try_clone()?)))
             .collect();
-        command
-            .fd_mappings(mappings)
-            .map_err(|e| UpgradeError::Spawn(io::Error::other(e)))?;
-        command
-            .env("LISTEN_FDS", count.to_string())
-            .env("LISTEN_FDNAMES", names.join(":"))
-            .env(super::PREDECESSOR_VAR, std::process::id().to_string())
-            .env(
-                super::MANAGED_VAR,
-                if super::inherit::managed() { "1" } else { "0" },
-            )
-            .env_remove("LISTEN_PID")
-            .env_remove("LISTEN_FDS_FIRST_FD")
-            // The watchdog is the successor's from its READY=1: systemd's WATCHDOG_PID names
-            // this process, and a successor that kept it would never ping.
-            .env_remove("WATCHDOG_PID");
-        let child = command.spawn().map_err(UpgradeError::Spawn)?;
-        // Our copies of the successor's fds live in the command: dropping it closes them, so
-        // that the readiness channel reads end-of-file once the successor lets go of it.
-        drop(command);
-        let mut successor = Successor(Some(child));
-
-        let io = UpgradeError::Io;
-        let start = runtime.now();
-        let mut byte = [0u8; 1];
-        loop {
-            match (&ours).read(&mut byte) {
-                Ok(0) => return Err(successor.closed(runtime).await),
-                Ok(_) if byte[0] == READY_BYTE => return Ok(successor),
-                Ok(_) => {
-                    return Err(UpgradeError::Io(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "the successor wrote something else than its readiness",
-                    )))
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return Err(UpgradeError::Io(e)),
-            }
-            if let Some(status) = successor.exited().map_err(io)? {
-                return Err(UpgradeError::Exited(status));
-            }
-            if runtime.now().saturating_sub(start) >= self.timeout {
-                return Err(UpgradeError::Timeout(self.timeout));
-            }
-            let tick = pin!(runtime.sleep(TICK));
-            match stopping.as_deref_mut() {
-                Some(stopping) => {
-                    if let Either::Right(_) = select(tick, stopping).await {
-                        return Err(UpgradeError::ShuttingDown);
-                    }
-                }
-                None => tick.await,
-            }
-        }
+        let sockets = sockets.map_err(UpgradeError::Spawn)?;
+        successor::start(command, sockets, self.timeout, runtime, stopping).await
     }
 }
 
@@ -790,50 +698,6 @@ impl Drop for Claim {
             // The upgrade failed: this process serves on.
             #[cfg(feature = "systemd")]
             crate::os::systemd::reloaded();
-        }
-    }
-}
-
-/// A started successor: killed and reaped when dropped, unless released (it serves).
-struct Successor(Option<std::process::Child>);
-
-impl Successor {
-    fn pid(&self) -> u32 {
-        self.0.as_ref().map_or(0, std::process::Child::id)
-    }
-
-    fn release(&mut self) {
-        // Not waited for: the successor outlives this process, which exits soon.
-        self.0 = None;
-    }
-
-    #[cfg_attr(not(unix), allow(dead_code))]
-    fn exited(&mut self) -> io::Result<Option<ExitStatus>> {
-        match &mut self.0 {
-            Some(child) => child.try_wait(),
-            None => Ok(None),
-        }
-    }
-
-    /// The readiness channel closed without a word: an exit, most likely; give it a moment
-    /// to show, for a clearer error.
-    #[cfg_attr(not(unix), allow(dead_code))]
-    async fn closed<T: Timer>(&mut self, timer: &T) -> UpgradeError {
-        for _ in 0..50 {
-            if let Ok(Some(status)) = self.exited() {
-                return UpgradeError::Exited(status);
-            }
-            timer.sleep(Duration::from_millis(10)).await;
-        }
-        UpgradeError::Closed
-    }
-}
-
-impl Drop for Successor {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
         }
     }
 }
@@ -1029,28 +893,6 @@ impl Future for Upgrading {
     }
 }
 
-/// The executable's path as `argv[0]` names it, made absolute against `cwd`; `None` for a
-/// bare name (looked up on `PATH`, which may have changed) or an empty one.
-fn invoked(arg0: Option<PathBuf>, cwd: Option<PathBuf>) -> Option<PathBuf> {
-    let arg0 = arg0?;
-    if arg0.is_absolute() {
-        Some(arg0)
-    } else if arg0.components().count() > 1 {
-        cwd.map(|cwd| cwd.join(arg0))
-    } else {
-        None
-    }
-}
-
-/// The running executable's path without the ` (deleted)` Linux appends once the file was
-/// replaced (which an upgrade usually does first).
-fn strip_deleted(path: PathBuf) -> PathBuf {
-    match path.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
-        Some(stripped) => PathBuf::from(stripped),
-        None => path,
-    }
-}
-
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -1058,40 +900,7 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_path_as_invoked() {
-        let cwd = Some(PathBuf::from("/srv"));
-        let path = |p: &str| Some(PathBuf::from(p));
-        assert_eq!(
-            invoked(path("/srv/current/server"), cwd.clone()),
-            path("/srv/current/server")
-        );
-        assert_eq!(
-            invoked(path("current/server"), cwd.clone()),
-            path("/srv/current/server")
-        );
-        assert_eq!(
-            invoked(path("./server"), cwd.clone()),
-            path("/srv/./server")
-        );
-        assert_eq!(invoked(path("server"), cwd.clone()), None);
-        assert_eq!(invoked(path(""), cwd.clone()), None);
-        assert_eq!(invoked(None, cwd), None);
-        assert_eq!(invoked(path("bin/server"), None), None);
-    }
-
-    #[test]
-    fn the_deleted_suffix_is_stripped() {
-        assert_eq!(
-            strip_deleted(PathBuf::from("/srv/bin/server (deleted)")),
-            PathBuf::from("/srv/bin/server")
-        );
-        assert_eq!(
-            strip_deleted(PathBuf::from("/srv/bin/server")),
-            PathBuf::from("/srv/bin/server")
-        );
-    }
+    use std::string::ToString;
 
     #[test]
     fn errors_read_lowercase() {
