@@ -145,7 +145,7 @@ impl Demo {
         runtime.spawn(phases_done);
         runtime.spawn(output::progress(handle.clone(), runtime.clone()));
         // Subscribed before the shutdown runs: no reload is missed.
-        runtime.spawn(output::reloads(handle));
+        runtime.spawn(output::reloads(handle.clone()));
         let runtime_ = runtime.clone();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let server = match tls {
@@ -161,7 +161,7 @@ impl Demo {
         crate::upgrade::serving(&runtime_, take_over, trigger, &self.options);
         let report = server.await;
         phases_printed.await;
-        crate::upgrade::remove_pid_file(&self.options);
+        crate::upgrade::remove_pid_file(&handle);
         output::finish_as(
             &report,
             crate::upgrade::exit_code(report.exit_code().into()),

@@ -112,7 +112,7 @@ impl Demo {
             }
         };
         phases_printed.await;
-        upgrade::remove_pid_file(&self.options);
+        upgrade::remove_pid_file(&handle);
         output::finish_as(&report, upgrade::exit_code(report.exit_code().into()))
     }
 }

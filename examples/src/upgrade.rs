@@ -7,13 +7,16 @@
 use crate::{cli::Options, output};
 use lameduck::{
     runtime::Runtime,
-    upgrade::{Handover, UpgradeError, Upgrader},
-    Shutdown, Trigger,
+    upgrade::{Handover, PidFile, UpgradeError, Upgrader},
+    Handle, Shutdown, Trigger,
 };
 use std::{
     net::TcpListener,
     path::Path,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex, PoisonError,
+    },
 };
 
 /// EX_UNAVAILABLE: `--take-over` found nothing to take over, was refused, or was not
@@ -120,9 +123,6 @@ fn print_outcome(outcome: Result<Handover, UpgradeError>) {
 fn print_and_watch<R: Runtime>(runtime: &R) -> impl FnMut(Result<Handover, UpgradeError>) {
     let runtime = runtime.clone();
     move |outcome| {
-        if outcome.is_ok() {
-            HANDED_OVER.store(true, Ordering::SeqCst);
-        }
         #[cfg(unix)]
         if let Ok(handover) = &outcome {
             runtime.spawn(watch_successor(runtime.clone(), handover.pid()));
@@ -281,40 +281,32 @@ pub fn exit_code(report: i32) -> i32 {
     }
 }
 
-/// Writes this pid to `path` atomically (a temporary file beside it, then a rename); a
-/// failure is a line on stderr, and serving goes on.
+/// The PID file this process wrote (`--pid-file`), for [`remove_pid_file`] at exit.
+static PID_FILE: Mutex<Option<PidFile>> = Mutex::new(None);
+
+/// Writes this pid to `path` ([`PidFile::write`]: atomically); a failure is a line on
+/// stderr, and serving goes on.
 fn write_pid_file(path: Option<&Path>) {
     let Some(path) = path else { return };
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(name);
-    let written = std::fs::write(&temporary, format!("{}\n", std::process::id()))
-        .and_then(|()| std::fs::rename(&temporary, path));
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&temporary);
-        output::diag(format_args!("pid file {}: {error}", path.display()));
+    match PidFile::write(path) {
+        Ok(file) => *PID_FILE.lock().unwrap_or_else(PoisonError::into_inner) = Some(file),
+        Err(error) => output::diag(format_args!("pid file {}: {error}", path.display())),
     }
 }
 
-/// Set once this process handed over: the PID file is the successor's from then on.
-static HANDED_OVER: AtomicBool = AtomicBool::new(false);
-
-/// Removes the PID file at exit, if it still holds this pid and this process did not hand
-/// over (a successor's stays: it may write it between this read and the removal).
+/// Removes the PID file at exit ([`PidFile::remove`]): if it still holds this pid and this
+/// process did not hand over (a successor's stays).
 ///
 /// ```
-/// lameduck_examples::upgrade::remove_pid_file(&lameduck_examples::cli::Options::default());
+/// let shutdown = lameduck::Shutdown::new(lameduck::Config::new()).unwrap();
+/// lameduck_examples::upgrade::remove_pid_file(&shutdown.handle());
 /// ```
-pub fn remove_pid_file(options: &Options) {
-    let Some(path) = &options.pid_file else {
-        return;
-    };
-    if HANDED_OVER.load(Ordering::SeqCst) {
-        return;
-    }
-    let ours =
-        std::fs::read_to_string(path).is_ok_and(|pid| pid.trim() == std::process::id().to_string());
-    if ours {
-        let _ = std::fs::remove_file(path);
+pub fn remove_pid_file(handle: &Handle) {
+    let file = PID_FILE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(file) = file {
+        file.remove(handle);
     }
 }

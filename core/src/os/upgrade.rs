@@ -36,6 +36,9 @@
 //!   the spawned kind, the same readiness and bound, the same shutdown after it. pingora
 //!   passes its listeners the same way but trusts a fixed 5 s and shuts down even when the
 //!   send failed; shellflip returns the outcome to the process that asked, as this does.
+//! - [`PidFile`] keeps a PID file true across upgrades (tableflip's `PIDFile`): written
+//!   atomically once the server serves, by the successor after a hand-over, and removed at
+//!   exit only by the process it names, never by one that handed over.
 //!
 //! ```no_run
 //! use lameduck::{runtime::Runtime, upgrade::Upgrader, Shutdown, Signal};
@@ -87,6 +90,7 @@
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod control;
 mod inherit;
+mod pid_file;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod separate;
 mod spawn;
@@ -95,6 +99,7 @@ mod successor;
 #[cfg(unix)]
 pub(crate) use inherit::managed;
 pub use inherit::{ready, Inherited};
+pub use pid_file::PidFile;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use separate::{Confirmed, TakeOver, TakeOverError};
 pub use spawn::{Handover, UpgradeError, Upgrader, Upgrading};
