@@ -115,13 +115,7 @@ fn print_distribution(setting: &str, mut measure: impl FnMut(fn() -> Case) -> Du
 }
 
 fn wakeup(c: &mut Criterion) {
-    let current = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let (current, multi) = lameduck_benches::tokio_runtimes();
     let local = smol::LocalExecutor::new();
 
     println!("\nwake-up latency, 1000 runs each, the cases interleaved (µs):");

@@ -261,6 +261,16 @@ pub async fn get_ok(io: tokio::io::DuplexStream, requests: u64) {
 /// request with nothing else running), and two connections on two workers (the cost when
 /// counted requests of different connections meet on the shared counters).
 pub fn per_request_settings() -> [(&'static str, tokio::runtime::Runtime, usize); 2] {
+    let (current, multi) = tokio_runtimes();
+    [
+        ("1conn_current_thread", current, 1),
+        ("2conns_2threads", multi, 2),
+    ]
+}
+
+/// The two tokio runtimes the benches compare on: a current-thread one, and a multi-thread
+/// one with two workers (this machine's cores).
+pub fn tokio_runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Runtime) {
     let current = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -268,8 +278,5 @@ pub fn per_request_settings() -> [(&'static str, tokio::runtime::Runtime, usize)
         .worker_threads(2)
         .build()
         .expect("runtime");
-    [
-        ("1conn_current_thread", current, 1),
-        ("2conns_2threads", multi, 2),
-    ]
+    (current, multi)
 }

@@ -119,6 +119,64 @@ const MANAGED_VAR: &str = "LAMEDUCK_MANAGED";
 /// What a successor writes on the readiness channel when it serves.
 const READY_BYTE: u8 = b'1';
 
+/// How often the upgrades' waits look again (a successor's readiness or exit, a control
+/// path to bind, a take-over's confirmation): the `Runtime` has a timer but no readiness
+/// for an arbitrary fd.
+#[cfg(unix)]
+const TICK: core::time::Duration = core::time::Duration::from_millis(20);
+
+/// Waits one [`TICK`] on `timer`, or until `stopping` completes (the shutdown began):
+/// `false` then.
+#[cfg(unix)]
+async fn tick<T: crate::pure::traits::Timer>(
+    timer: &T,
+    stopping: Option<&mut crate::facade::reached::Reached>,
+) -> bool {
+    use futures_util::future::{select, Either};
+    let tick = core::pin::pin!(timer.sleep(TICK));
+    match stopping {
+        Some(stopping) => matches!(select(tick, stopping).await, Either::Left(_)),
+        None => {
+            tick.await;
+            true
+        }
+    }
+}
+
+/// What a successor said on its readiness channel so far (see [`readiness`]).
+#[cfg(unix)]
+#[derive(Debug, PartialEq, Eq)]
+enum Readiness {
+    /// Nothing yet.
+    Waiting,
+    /// It serves.
+    Ready,
+    /// It closed the channel without a word: it died, most likely.
+    Closed,
+}
+
+/// Reads, without blocking, whether the successor at the other end of `channel` said it
+/// serves ([`READY_BYTE`]). The channel must be non-blocking.
+#[cfg(unix)]
+fn readiness(channel: &std::os::unix::net::UnixStream) -> std::io::Result<Readiness> {
+    use std::io::{ErrorKind, Read};
+    let mut byte = [0u8; 1];
+    match (&*channel).read(&mut byte) {
+        // Reset: it closed with something unread.
+        Ok(0) => Ok(Readiness::Closed),
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => Ok(Readiness::Closed),
+        Ok(_) if byte[0] == READY_BYTE => Ok(Readiness::Ready),
+        Ok(_) => Err(std::io::Error::new(
+            ErrorKind::InvalidData,
+            "the successor wrote something else than its readiness",
+        )),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+            Ok(Readiness::Waiting)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether `name` can stand in `LISTEN_FDNAMES`: what systemd accepts in `FileDescriptorName=`
 /// (1 to 255 printable ASCII characters, no colon).
 fn valid_name(name: &str) -> bool {

@@ -232,40 +232,10 @@ pub(crate) struct Offered {
     stream: UnixStream,
 }
 
-/// What the successor said so far (see [`Offered::poll_ready`]).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Readiness {
-    /// Nothing yet.
-    Waiting,
-    /// It serves.
-    Ready,
-    /// It closed the connection without a word: it died, most likely.
-    Closed,
-}
-
 impl Offered {
     /// Reads, without blocking, whether the successor said it serves.
-    pub(crate) fn poll_ready(&self) -> io::Result<Readiness> {
-        let mut byte = [0u8; 1];
-        match (&self.stream).read(&mut byte) {
-            // Reset: it closed with the offer unread.
-            Ok(0) => Ok(Readiness::Closed),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(Readiness::Closed),
-            Ok(_) if byte[0] == super::READY_BYTE => Ok(Readiness::Ready),
-            Ok(_) => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the successor wrote something else than its readiness",
-            )),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(Readiness::Waiting)
-            }
-            Err(e) => Err(e),
-        }
+    pub(crate) fn poll_ready(&self) -> io::Result<super::Readiness> {
+        super::readiness(&self.stream)
     }
 
     /// Tells the successor how the hand-off ended: handed over (`Ok`), or failed, saying why
@@ -502,11 +472,17 @@ mod tests {
         let flags = rustix::io::fcntl_getfd(&received).unwrap();
         assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
 
-        assert_eq!(offered.poll_ready().unwrap(), Readiness::Waiting);
+        assert_eq!(
+            offered.poll_ready().unwrap(),
+            super::super::Readiness::Waiting
+        );
         (&taken.stream)
             .write_all(&[crate::os::upgrade::READY_BYTE])
             .unwrap();
-        assert_eq!(offered.poll_ready().unwrap(), Readiness::Ready);
+        assert_eq!(
+            offered.poll_ready().unwrap(),
+            super::super::Readiness::Ready
+        );
         offered.conclude(Ok(()));
         assert_eq!(outcome(&taken.stream), Ok(()));
     }
@@ -545,7 +521,10 @@ mod tests {
         let (request, successor) = request_over_a_pair();
         let offered = request.offer(1, &[]).unwrap();
         drop(successor);
-        assert_eq!(offered.poll_ready().unwrap(), Readiness::Closed);
+        assert_eq!(
+            offered.poll_ready().unwrap(),
+            super::super::Readiness::Closed
+        );
     }
 
     #[test]

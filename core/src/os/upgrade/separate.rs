@@ -2,16 +2,16 @@
 //! side, [`Upgrader::take_over`] on the successor's (the protocol: `control.rs`).
 
 use super::{
-    control::{self, ControlSocket, Readiness, Request},
+    control::{self, ControlSocket, Request},
     inherit,
-    spawn::{lock, TICK},
-    Handover, Inherited, UpgradeError, Upgrader,
+    spawn::lock,
+    Handover, Inherited, Readiness, UpgradeError, Upgrader,
 };
 use crate::facade::runtime::Runtime;
 use core::{
     fmt,
     future::Future,
-    pin::{pin, Pin},
+    pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
@@ -148,14 +148,8 @@ impl Upgrader {
                     report(&outcome, Err(UpgradeError::Control(e)));
                     return;
                 }
-                let tick = pin!(runtime_.sleep(TICK));
-                match &mut draining {
-                    Some(draining) => {
-                        if let Either::Right(_) = select(tick, draining).await {
-                            return;
-                        }
-                    }
-                    None => tick.await,
+                if !super::tick(&runtime_, draining.as_mut()).await {
+                    return;
                 }
             }
             match bind(&path) {
@@ -267,14 +261,8 @@ impl Upgrader {
             if runtime.now().saturating_sub(start) >= self.timeout {
                 break Err(UpgradeError::Timeout(self.timeout));
             }
-            let tick = pin!(runtime.sleep(TICK));
-            match claim.stopping() {
-                Some(stopping) => {
-                    if let Either::Right(_) = select(tick, stopping).await {
-                        break Err(UpgradeError::ShuttingDown);
-                    }
-                }
-                None => tick.await,
+            if !super::tick(&runtime, claim.stopping()).await {
+                break Err(UpgradeError::ShuttingDown);
             }
         };
         let result = result.and_then(|()| self.hand_over(&mut claim, peer.pid));
@@ -366,7 +354,7 @@ impl TakeOver {
                         .map(|()| self.predecessor)
                         .map_err(TakeOverError::Failed);
                 }
-                runtime.sleep(TICK).await;
+                runtime.sleep(super::TICK).await;
             }
         }))
     }

@@ -41,9 +41,6 @@ use std::{
     vec::Vec,
 };
 
-/// How often a silent successor is checked for an exit.
-#[cfg(unix)]
-pub(super) const TICK: Duration = Duration::from_millis(20);
 /// The default bound on the wait for the successor's readiness.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -13,10 +13,8 @@ use std::{
 };
 #[cfg(unix)]
 use {
-    super::spawn::TICK,
+    super::Readiness,
     crate::facade::{reached::Reached, runtime::Runtime},
-    core::pin::pin,
-    futures_util::future::{select, Either},
     std::{os::fd::OwnedFd, process::Command, vec::Vec},
 };
 
@@ -46,7 +44,7 @@ pub(super) async fn start<R: Runtime>(
     mut stopping: Option<&mut Reached>,
 ) -> Result<Successor, UpgradeError> {
     use command_fds::{CommandFdExt, FdMapping};
-    use std::{io::Read, os::unix::net::UnixStream};
+    use std::os::unix::net::UnixStream;
 
     let (ours, theirs) = UnixStream::pair().map_err(UpgradeError::Spawn)?;
     ours.set_nonblocking(true).map_err(UpgradeError::Spawn)?;
@@ -92,22 +90,11 @@ pub(super) async fn start<R: Runtime>(
 
     let io = UpgradeError::Io;
     let start = runtime.now();
-    let mut byte = [0u8; 1];
     loop {
-        match (&ours).read(&mut byte) {
-            Ok(0) => return Err(successor.closed(runtime).await),
-            Ok(_) if byte[0] == super::READY_BYTE => return Ok(successor),
-            Ok(_) => {
-                return Err(UpgradeError::Io(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "the successor wrote something else than its readiness",
-                )))
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
+        match super::readiness(&ours) {
+            Ok(Readiness::Ready) => return Ok(successor),
+            Ok(Readiness::Closed) => return Err(successor.closed(runtime).await),
+            Ok(Readiness::Waiting) => {}
             Err(e) => return Err(UpgradeError::Io(e)),
         }
         if let Some(status) = successor.exited().map_err(io)? {
@@ -116,14 +103,8 @@ pub(super) async fn start<R: Runtime>(
         if runtime.now().saturating_sub(start) >= timeout {
             return Err(UpgradeError::Timeout(timeout));
         }
-        let tick = pin!(runtime.sleep(TICK));
-        match stopping.as_deref_mut() {
-            Some(stopping) => {
-                if let Either::Right(_) = select(tick, stopping).await {
-                    return Err(UpgradeError::ShuttingDown);
-                }
-            }
-            None => tick.await,
+        if !super::tick(runtime, stopping.as_deref_mut()).await {
+            return Err(UpgradeError::ShuttingDown);
         }
     }
 }
