@@ -5,7 +5,7 @@ use crate::{io::Counted, service::Counting, shared::Conn};
 use core::{
     future::{poll_fn, Future},
     pin::pin,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::Ordering,
     task::Poll,
     time::Duration,
 };
@@ -154,14 +154,7 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let conn = Arc::new(Conn {
-        connection,
-        http2: AtomicBool::new(false),
-        heard: AtomicBool::new(false),
-        spoke: AtomicBool::new(true),
-        closed_idle: AtomicBool::new(false),
-        upgraded: std::sync::Mutex::new(None),
-    });
+    let conn = Arc::new(Conn::new(connection));
     async move {
         let mut builder = auto::Builder::new(Exec(runtime.clone()));
         // A peer that shut its write side after the request still reads the answer.

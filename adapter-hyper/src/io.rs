@@ -208,11 +208,10 @@ impl<I: Read + Write + Unpin, C: Timer> Write for Counted<I, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::sync::atomic::{AtomicBool, Ordering};
+    use core::sync::atomic::Ordering;
     use futures::{task::noop_waker_ref, FutureExt};
     use hyper_util::rt::TokioIo;
     use lameduck::{Config, Shutdown};
-    use std::sync::Mutex;
     use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
     /// A timer whose sleeps never end: a linger that waits for quiet never ends here.
@@ -234,14 +233,7 @@ mod tests {
     /// The server's side of an in-memory connection, counted; the client's side.
     fn counted(shutdown: &Shutdown) -> (Counted<TokioIo<DuplexStream>, Never>, DuplexStream) {
         let (server, client) = tokio::io::duplex(1024);
-        let conn = Arc::new(Conn {
-            connection: shutdown.handle().connection().expect("running"),
-            http2: AtomicBool::new(false),
-            heard: AtomicBool::new(false),
-            spoke: AtomicBool::new(true),
-            closed_idle: AtomicBool::new(false),
-            upgraded: Mutex::new(None),
-        });
+        let conn = Arc::new(Conn::new(shutdown.handle().connection().expect("running")));
         (Counted::new(TokioIo::new(server), conn, Never), client)
     }
 

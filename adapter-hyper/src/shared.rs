@@ -26,6 +26,19 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// The shared state of a connection just accepted: nothing heard yet, and not yet
+    /// silent since a goodbye (the goodbye has not come).
+    pub(crate) fn new(connection: Connection) -> Conn {
+        Conn {
+            connection,
+            http2: AtomicBool::new(false),
+            heard: AtomicBool::new(false),
+            spoke: AtomicBool::new(true),
+            closed_idle: AtomicBool::new(false),
+            upgraded: Mutex::new(None),
+        }
+    }
+
     pub(crate) fn heard(&self) {
         if !self.heard.load(Ordering::Relaxed) {
             self.heard.store(true, Ordering::Relaxed);

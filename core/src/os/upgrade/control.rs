@@ -401,6 +401,7 @@ fn one_line(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::os::upgrade::Readiness;
     use core::time::Duration;
     use std::{net::TcpListener, thread};
 
@@ -472,17 +473,11 @@ mod tests {
         let flags = rustix::io::fcntl_getfd(&received).unwrap();
         assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
 
-        assert_eq!(
-            offered.poll_ready().unwrap(),
-            super::super::Readiness::Waiting
-        );
+        assert_eq!(offered.poll_ready().unwrap(), Readiness::Waiting);
         (&taken.stream)
             .write_all(&[crate::os::upgrade::READY_BYTE])
             .unwrap();
-        assert_eq!(
-            offered.poll_ready().unwrap(),
-            super::super::Readiness::Ready
-        );
+        assert_eq!(offered.poll_ready().unwrap(), Readiness::Ready);
         offered.conclude(Ok(()));
         assert_eq!(outcome(&taken.stream), Ok(()));
     }
@@ -521,10 +516,7 @@ mod tests {
         let (request, successor) = request_over_a_pair();
         let offered = request.offer(1, &[]).unwrap();
         drop(successor);
-        assert_eq!(
-            offered.poll_ready().unwrap(),
-            super::super::Readiness::Closed
-        );
+        assert_eq!(offered.poll_ready().unwrap(), Readiness::Closed);
     }
 
     #[test]

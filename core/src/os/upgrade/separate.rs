@@ -22,7 +22,7 @@ use futures_util::{
 use std::{
     boxed::Box,
     io,
-    os::{fd::OwnedFd, unix::net::UnixStream},
+    os::unix::net::UnixStream,
     path::{Path, PathBuf},
     string::{String, ToString},
     sync::{Arc, Mutex},
@@ -240,11 +240,9 @@ impl Upgrader {
                 return report(&outcome, Err(e));
             }
         };
-        let sockets: io::Result<Vec<(String, OwnedFd)>> = lock(&self.sockets)
-            .iter()
-            .map(|(name, fd)| Ok((name.clone(), fd.try_clone()?)))
-            .collect();
-        let offered = match sockets.and_then(|sockets| request.offer(std::process::id(), &sockets))
+        let offered = match self
+            .copies()
+            .and_then(|sockets| request.offer(std::process::id(), &sockets))
         {
             Ok(offered) => offered,
             Err(e) => return report(&outcome, Err(UpgradeError::Io(e))),

@@ -123,10 +123,6 @@ impl Upgrader {
     /// ```
     pub fn new() -> Upgrader {
         let args: Vec<OsString> = std::env::args_os().collect();
-        // The path as invoked, not as resolved: a `current -> releases/vN` symlink swapped
-        // before the upgrade must start the new release. Relative to the directory this
-        // process started in; a bare name (found on `PATH`) or no `argv[0]` falls back to
-        // the running executable.
         Upgrader::starting(successor::program(args.first()), args)
     }
 
@@ -661,12 +657,18 @@ impl Upgrader {
         stopping: Option<&mut Reached>,
     ) -> Result<Successor, UpgradeError> {
         let command = self.command_to_start().map_err(UpgradeError::Spawn)?;
-        let sockets: io::Result<Vec<(String, OwnedFd)>> = lock(&self.sockets)
+        let sockets = self.copies().map_err(UpgradeError::Spawn)?;
+        successor::start(command, sockets, self.timeout, runtime, stopping).await
+    }
+
+    /// Copies of the listening sockets for a successor, with their names: its own to keep,
+    /// while this process keeps its own until the hand-over.
+    #[cfg(unix)]
+    pub(super) fn copies(&self) -> io::Result<Vec<(String, OwnedFd)>> {
+        lock(&self.sockets)
             .iter()
             .map(|(name, fd)| Ok((name.clone(), fd.try_clone()?)))
-            .collect();
-        let sockets = sockets.map_err(UpgradeError::Spawn)?;
-        successor::start(command, sockets, self.timeout, runtime, stopping).await
+            .collect()
     }
 }
 

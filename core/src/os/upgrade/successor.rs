@@ -48,24 +48,18 @@ pub(super) async fn start<R: Runtime>(
 
     let (ours, theirs) = UnixStream::pair().map_err(UpgradeError::Spawn)?;
     ours.set_nonblocking(true).map_err(UpgradeError::Spawn)?;
-    let mut mappings = Vec::new();
-    let mut names = Vec::new();
-    for (name, fd) in sockets {
-        mappings.push((fd, name));
+    // The listeners as fds 3.., then the readiness channel, each named.
+    let channel = (String::from(super::READY_NAME), OwnedFd::from(theirs));
+    let mut names = Vec::with_capacity(sockets.len() + 1);
+    let mut mappings = Vec::with_capacity(sockets.len() + 1);
+    for ((name, parent_fd), child_fd) in sockets.into_iter().chain([channel]).zip(3..) {
+        names.push(name);
+        mappings.push(FdMapping {
+            parent_fd,
+            child_fd,
+        });
     }
-    mappings.push((OwnedFd::from(theirs), String::from(super::READY_NAME)));
-    let count = mappings.len();
-    let mappings = mappings
-        .into_iter()
-        .zip(3..)
-        .map(|((parent_fd, name), child_fd)| {
-            names.push(name);
-            FdMapping {
-                parent_fd,
-                child_fd,
-            }
-        })
-        .collect();
+    let count = names.len();
     command
         .fd_mappings(mappings)
         .map_err(|e| UpgradeError::Spawn(io::Error::other(e)))?;
